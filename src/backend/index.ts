@@ -1,0 +1,108 @@
+/**
+ * Picks the TensorFlow.js backend lazylens runs on.
+ *
+ * Order when nothing is asked for: `tensorflow` (tfjs-node-gpu, then tfjs-node: optional peer
+ * dependencies), `webgpu` (when @tensorflow/tfjs-backend-webgpu and a GPU adapter are present),
+ * `wasm` (embedded, the default that works everywhere), `cpu`. `LAZYLENS_BACKEND` or the
+ * `backend` option name one backend; if it cannot start, that is an error naming why.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { BackendError } from '../errors.js';
+
+export type BackendName = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
+export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow', 'webgpu', 'wasm', 'cpu'];
+
+export interface BackendOptions {
+  /** One backend to use; overrides `LAZYLENS_BACKEND`. */
+  backend?: BackendName;
+}
+
+type Starter = () => Promise<void>;
+
+// Packages are imported by computed names so bundlers and tsc do not require them to exist.
+async function importOptional(name: string): Promise<unknown> {
+  return import(/* @vite-ignore */ name);
+}
+
+const starters: Record<BackendName, Starter> = {
+  async tensorflow() {
+    const errors: string[] = [];
+    for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+      try {
+        await importOptional(pkg);
+        await activate('tensorflow');
+        return;
+      } catch (e) {
+        errors.push(`${pkg}: ${message(e)}`);
+      }
+    }
+    throw new Error(errors.join('; '));
+  },
+  async webgpu() {
+    const nav = (globalThis as { navigator?: { gpu?: { requestAdapter(): Promise<unknown> } } }).navigator;
+    if (!nav?.gpu) throw new Error('no navigator.gpu in this runtime');
+    const adapter = await nav.gpu.requestAdapter();
+    if (!adapter) throw new Error('no GPU adapter found');
+    await importOptional('@tensorflow/tfjs-backend-webgpu');
+    await activate('webgpu');
+  },
+  async wasm() {
+    await import('@tensorflow/tfjs-backend-wasm');
+    await activate('wasm');
+  },
+  async cpu() {
+    await activate('cpu');
+  },
+};
+
+async function activate(name: string): Promise<void> {
+  if (tf.findBackendFactory(name) === null && tf.findBackend(name) === null) {
+    throw new Error(`backend '${name}' is not registered`);
+  }
+  const ok = await tf.setBackend(name);
+  if (!ok) throw new Error(`tf.setBackend('${name}') returned false`);
+  await tf.ready();
+}
+
+function message(e: unknown): string {
+  const text = e instanceof Error ? e.message : String(e);
+  return text.split('\n')[0];
+}
+
+function parseName(name: string, source: string): BackendName {
+  if ((BACKEND_NAMES as readonly string[]).includes(name)) return name as BackendName;
+  throw new BackendError(
+    `Unknown backend '${name}' (from ${source}); expected one of ${BACKEND_NAMES.join(', ')}.`,
+  );
+}
+
+/**
+ * Starts the backend asked for, or the best available one, and returns its name.
+ * @throws BackendError naming every backend tried and why each failed.
+ */
+export async function selectBackend(options: BackendOptions = {}): Promise<BackendName> {
+  const env = process.env.LAZYLENS_BACKEND;
+  const asked = options.backend
+    ? parseName(options.backend, 'the backend option')
+    : env
+      ? parseName(env, 'LAZYLENS_BACKEND')
+      : undefined;
+  if (asked && tf.getBackend() === asked) return asked;
+  const order = asked ? [asked] : BACKEND_NAMES;
+  const failures: string[] = [];
+  for (const name of order) {
+    try {
+      await starters[name]();
+      return name;
+    } catch (e) {
+      failures.push(`${name}: ${message(e)}`);
+    }
+  }
+  const what = asked ? `backend '${asked}' was asked for but could not start` : 'no backend could start';
+  throw new BackendError(`The ${what}. Tried ${failures.join('; ')}.`);
+}
+
+/** The name of the backend tfjs is running on now. */
+export function currentBackend(): string {
+  return tf.getBackend();
+}

@@ -1,0 +1,64 @@
+/**
+ * Every error class the library throws, each with a "given …, expected …" message.
+ * graph/ owns the root class and its own errors; they are re-exported here so users
+ * have one place to import from.
+ */
+import { LazylensError } from '../graph/errors.js';
+
+export { LazylensError };
+
+/** Up to `n` candidates nearest to `given` by edit distance, nearest first. */
+export function closestNames(given: string, candidates: Iterable<string>, n = 3): string[] {
+  const scored = [...new Set(candidates)].map((c) => ({ c, d: editDistance(given, c) }));
+  scored.sort((a, b) => a.d - b.d || a.c.localeCompare(b.c));
+  return scored.slice(0, n).map((s) => s.c);
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[b.length];
+}
+
+function suggestion(given: string, candidates: Iterable<string>): string {
+  const near = closestNames(given, candidates);
+  return near.length ? ` Did you mean ${near.map((s) => `'${s}'`).join(', ')}?` : '';
+}
+
+/** A hook or cache key that does not exist; suggests the nearest valid names. */
+export class UnknownKeyError extends LazylensError {
+  constructor(
+    readonly given: string,
+    candidates: Iterable<string>,
+    what = 'key',
+  ) {
+    super(`Unknown ${what} '${given}'.${suggestion(given, candidates)}`);
+  }
+}
+
+/** A layer index outside [0, nLayers] (or the range a method accepts). */
+export class BadLayerError extends LazylensError {}
+
+/** A backend that was asked for and could not start, or no backend at all. */
+export class BackendError extends LazylensError {}
+
+/** A checkpoint that is corrupt, truncated, or does not match its config. */
+export class CheckpointError extends LazylensError {}
+
+/** A config that lazylens cannot build a model from (e.g. an unsupported architecture). */
+export class ConfigError extends LazylensError {}
+
+/** Tokens or text that cannot be used: empty, too long, out of vocabulary, not a single token. */
+export class TokenError extends LazylensError {}
+
+/** An argument of the wrong kind or shape, outside the cases above. */
+export class InvalidArgumentError extends LazylensError {}
+
+/** Removing the batch dim of a cache whose batch is not 1, or slicing a batchless cache. */
+export class BatchDimError extends LazylensError {}
