@@ -1,0 +1,121 @@
+"""PyTorch side of bench/forward.ts: a GPT-2-small-shaped random model in eager mode, with every
+TransformerLens-style activation captured by forward hooks on identity modules. Prints JSON rows
+{what, batch, pos, tokPerSec, peakMiB} for the same shapes the TypeScript benchmark runs.
+Written for this project; run: /usr/bin/python3 bench/torch_forward.py"""
+import argparse
+import json
+import math
+import time
+
+import torch
+from torch import nn
+
+L, D, H, DH, M, V, CTX = 12, 768, 12, 64, 3072, 50257, 1024
+
+
+class Hook(nn.Identity):
+    """A named point whose forward hooks see the activation."""
+
+
+class LayerNorm(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(torch.ones(D))
+        self.b = nn.Parameter(torch.zeros(D))
+        self.hook_scale = Hook()
+        self.hook_normalized = Hook()
+
+    def forward(self, x):
+        x = x - x.mean(-1, keepdim=True)
+        scale = self.hook_scale((x.pow(2).mean(-1, keepdim=True) + 1e-5).sqrt())
+        return self.hook_normalized(x / scale * self.w + self.b)
+
+
+class Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.ln1, self.ln2 = LayerNorm(), LayerNorm()
+        self.W_Q, self.W_K, self.W_V = (nn.Parameter(torch.randn(H, D, DH) * 0.02) for _ in range(3))
+        self.W_O = nn.Parameter(torch.randn(H, DH, D) * 0.02)
+        self.W_in = nn.Parameter(torch.randn(D, M) * 0.02)
+        self.W_out = nn.Parameter(torch.randn(M, D) * 0.02)
+        names = ["resid_pre", "q", "k", "v", "attn_scores", "pattern", "z", "attn_out", "resid_mid",
+                 "pre", "post", "mlp_out", "resid_post"]
+        self.hooks = nn.ModuleDict({n: Hook() for n in names})
+
+    def forward(self, x):
+        h = self.hooks
+        x = h["resid_pre"](x)
+        a = self.ln1(x)
+        q = h["q"](torch.einsum("bpd,hdk->bphk", a, self.W_Q))
+        k = h["k"](torch.einsum("bpd,hdk->bphk", a, self.W_K))
+        v = h["v"](torch.einsum("bpd,hdk->bphk", a, self.W_V))
+        s = torch.einsum("bqhk,bphk->bhqp", q, k) / math.sqrt(DH)
+        p = s.shape[-1]
+        mask = torch.ones(p, p, dtype=torch.bool).tril()
+        s = h["attn_scores"](s.masked_fill(~mask, float("-inf")))
+        pat = h["pattern"](s.softmax(-1))
+        z = h["z"](torch.einsum("bhqp,bphk->bqhk", pat, v))
+        attn_out = h["attn_out"](torch.einsum("bqhk,hkd->bqd", z, self.W_O))
+        mid = h["resid_mid"](x + attn_out)
+        pre = h["pre"](self.ln2(mid) @ self.W_in)
+        post = h["post"](torch.nn.functional.gelu(pre, approximate="tanh"))
+        out = h["mlp_out"](post @ self.W_out)
+        return h["resid_post"](mid + out)
+
+
+class Model(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.W_E = nn.Parameter(torch.randn(V, D) * 0.02)
+        self.W_pos = nn.Parameter(torch.randn(CTX, D) * 0.02)
+        self.hook_embed, self.hook_pos_embed = Hook(), Hook()
+        self.blocks = nn.ModuleList(Block() for _ in range(L))
+        self.ln_final = LayerNorm()
+        self.W_U = nn.Parameter(torch.randn(D, V) * 0.02)
+
+    def forward(self, tokens):
+        b, p = tokens.shape
+        x = self.hook_embed(self.W_E[tokens]) + self.hook_pos_embed(self.W_pos[:p].expand(b, p, D))
+        for blk in self.blocks:
+            x = blk(x)
+        return self.ln_final(x) @ self.W_U
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    torch.manual_seed(0)
+    torch.set_num_threads(2)
+    model = Model().eval()
+    cache = {}
+
+    def capture(name):
+        def fn(_module, _inputs, output):
+            cache[name] = output.detach()
+        return fn
+
+    rows = []
+    for batch, pos in [(1, 64), (8, 128)]:
+        tokens = torch.randint(0, V, (batch, pos))
+        for what, hooked in [("PyTorch eager forward", False), ("PyTorch eager forward with hooks", True)]:
+            handles = []
+            if hooked:
+                handles = [m.register_forward_hook(capture(n)) for n, m in model.named_modules() if isinstance(m, Hook)]
+            with torch.no_grad():
+                model(tokens)  # warm-up
+                t0 = time.perf_counter()
+                for _ in range(args.repeats):
+                    cache.clear()
+                    model(tokens)
+                seconds = (time.perf_counter() - t0) / args.repeats
+            for hnd in handles:
+                hnd.remove()
+            cache.clear()
+            rows.append({"what": what, "batch": batch, "pos": pos, "tokPerSec": batch * pos / seconds, "peakMiB": float("nan")})
+    print(json.dumps(rows).replace("NaN", "null"))
+
+
+if __name__ == "__main__":
+    main()

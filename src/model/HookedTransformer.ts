@@ -1,0 +1,604 @@
+/**
+ * A transformer with TransformerLens's hook points: run it, cache its activations, patch them.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { ActivationCache } from '../cache/ActivationCache.js';
+import type { LensModel } from '../cache/LensModel.js';
+import {
+  BadLayerError,
+  BatchDimError,
+  CheckpointError,
+  InvalidArgumentError,
+  LazylensError,
+  TokenError,
+} from '../errors.js';
+import { makeConfig, type HookedTransformerConfig, type PartialConfig } from './config.js';
+import { runForward } from './forward.js';
+import { allHookNames } from './hookPoints.js';
+import { compileMatcher, hookLayer, type HookFn, type NameMatcher } from './hooks.js';
+import { initWeights } from './initWeights.js';
+import { param } from './layers.js';
+import { DEFAULT_PROCESSING, processWeights, type ProcessingOptions } from './processWeights.js';
+import { expectedParamShapes, type StateDict } from './stateDict.js';
+import type { ModelTokenizer } from './ModelTokenizer.js';
+import { encodeTexts, prepareTokens, type ModelInput } from './prepareTokens.js';
+import { applyPosSlice, type PosSliceInput } from './posSlice.js';
+
+export interface RunOptions {
+  /** Prepend the BOS token to string input (default: `cfg.defaultPrependBos`). */
+  prependBos?: boolean;
+  /** [batch, pos] of 1 (token) / 0 (padding); built automatically for left-padded string batches. */
+  attentionMask?: tf.Tensor | number[][];
+  /** Run blocks [0, stopAtLayer) and return the residual stream there instead of logits (exclusive, as TL). */
+  stopAtLayer?: number;
+}
+
+export interface RunWithCacheOptions extends RunOptions {
+  /** Which activations to keep: a name, names (full or shorthand) or a predicate. Default: all. */
+  namesFilter?: NameMatcher;
+  /** Drop the batch dim (batch must be 1). */
+  removeBatchDim?: boolean;
+  /** Keep only these positions in the cache (dim −3 for q/k/v/z/result, −2 otherwise, as TL). */
+  posSlice?: PosSliceInput;
+}
+
+export type ReturnType = 'logits' | 'loss' | 'both';
+
+export interface ForwardOutputOptions extends RunOptions {
+  returnType?: ReturnType;
+}
+
+export interface RunWithHooksOptions extends ForwardOutputOptions {
+  /** `[nameOrPredicate, fn]` pairs; hooks at one point run in the order given. */
+  fwdHooks?: readonly (readonly [NameMatcher, HookFn])[];
+}
+
+export interface FromConfigOptions {
+  seed?: number;
+  tokenizer?: ModelTokenizer;
+}
+
+export interface FromStateDictOptions extends ProcessingOptions {
+  tokenizer?: ModelTokenizer;
+}
+
+/** `{ logits, loss }` for returnType 'both'; the caller owns both tensors. */
+export interface LogitsAndLoss {
+  logits: tf.Tensor;
+  loss: tf.Tensor;
+}
+
+type ForwardResult<R extends ReturnType | undefined> = R extends 'loss'
+  ? tf.Scalar
+  : R extends 'both'
+    ? LogitsAndLoss
+    : tf.Tensor;
+
+const STACKED = {
+  W_Q: 'attn.W_Q',
+  W_K: 'attn.W_K',
+  W_V: 'attn.W_V',
+  W_O: 'attn.W_O',
+  b_Q: 'attn.b_Q',
+  b_K: 'attn.b_K',
+  b_V: 'attn.b_V',
+  b_O: 'attn.b_O',
+  W_in: 'mlp.W_in',
+  b_in: 'mlp.b_in',
+  W_out: 'mlp.W_out',
+  b_out: 'mlp.b_out',
+} as const;
+
+export class HookedTransformer implements LensModel {
+  private readonly params: StateDict;
+  private readonly stackedMemo = new Map<string, tf.Tensor>();
+  private readonly hookNameList: readonly string[];
+  private disposed = false;
+
+  /** Use a factory (`fromConfig`, `fromStateDict`, `fromPretrained`): the model takes ownership of `params`. */
+  protected constructor(
+    readonly cfg: HookedTransformerConfig,
+    params: StateDict,
+    readonly tokenizer?: ModelTokenizer,
+  ) {
+    this.params = params;
+    this.hookNameList = Object.freeze(allHookNames(cfg));
+  }
+
+  /**
+   * A randomly initialized model (TransformerLens's default init) from a partial config.
+   * @example
+   * ```ts
+   * const model = HookedTransformer.fromConfig({ nLayers: 2, dModel: 32, nCtx: 16, dHead: 8, dVocab: 50 }, { seed: 0 });
+   * const logits = await model.forward([[1, 2, 3]]);   // [1, 3, 50]
+   * logits.dispose(); model.dispose();
+   * ```
+   */
+  static fromConfig(
+    cfg: PartialConfig | HookedTransformerConfig,
+    options: FromConfigOptions = {},
+  ): HookedTransformer {
+    const full = makeConfig(cfg);
+    if (full.dVocab <= 0)
+      throw new InvalidArgumentError(`dVocab ${full.dVocab} given; expected a positive vocabulary size.`);
+    const seed = options.seed ?? full.seed ?? 0;
+    return new HookedTransformer(full, initWeights(full, seed), options.tokenizer);
+  }
+
+  /**
+   * A model from parameters under TransformerLens's names, processed as asked. Takes ownership
+   * of the tensors in `params` (they are disposed with the model, or now if processing replaces them).
+   * @throws CheckpointError for a missing parameter or one of the wrong shape.
+   */
+  static fromStateDict(
+    cfg: HookedTransformerConfig,
+    params: StateDict,
+    options: FromStateDictOptions = {},
+  ): HookedTransformer {
+    try {
+      validateStateDict(cfg, params);
+    } catch (e) {
+      for (const t of params.values()) t.dispose();
+      throw e;
+    }
+    const processing = {
+      foldLn: options.foldLn ?? false,
+      centerWritingWeights: options.centerWritingWeights ?? false,
+      centerUnembed: options.centerUnembed ?? false,
+      foldValueBiases: options.foldValueBiases ?? false,
+    };
+    const out = processWeights(cfg, params, processing);
+    const kept = new Set(out.params.values());
+    for (const t of params.values()) if (!kept.has(t)) t.dispose();
+    return new HookedTransformer(out.cfg, out.params, options.tokenizer);
+  }
+
+  /** TransformerLens's `from_pretrained` processing defaults. */
+  static readonly DEFAULT_PROCESSING = DEFAULT_PROCESSING;
+
+  /** Every hook point this model fires on a full pass, in execution order. */
+  get hookNames(): readonly string[] {
+    return this.hookNameList;
+  }
+
+  /** A parameter under its TransformerLens name (owned by the model: do not dispose). */
+  getParam(name: string): tf.Tensor {
+    this.assertLive();
+    return param(this.params, name);
+  }
+
+  /** The parameters under TransformerLens's names (owned by the model: do not dispose). */
+  stateDict(): ReadonlyMap<string, tf.Tensor> {
+    this.assertLive();
+    return this.params;
+  }
+
+  /**
+   * Runs the model and caches activations.
+   * @returns logits [batch, pos, d_vocab_out] (or the residual at `stopAtLayer`), owned by the caller, and the cache.
+   * @example
+   * ```ts
+   * const model = HookedTransformer.fromConfig({ nLayers: 1, dModel: 16, nCtx: 8, dHead: 4, dVocab: 20 });
+   * const { logits, cache } = await model.runWithCache([[1, 2, 3]], { namesFilter: ['resid_pre0'] });
+   * [...cache.keys()];                                  // ['blocks.0.hook_resid_pre']
+   * logits.dispose(); cache.dispose(); model.dispose();
+   * ```
+   */
+  async runWithCache(
+    input: ModelInput,
+    options: RunWithCacheOptions = {},
+  ): Promise<{ logits: tf.Tensor; cache: ActivationCache }> {
+    await tf.ready();
+    this.assertLive();
+    const keep =
+      options.namesFilter === undefined
+        ? () => true
+        : compileMatcher(options.namesFilter, this.hookNameList, 'namesFilter');
+    const store = new Map<string, tf.Tensor>();
+    const capture: HookFn = (a, { name }) => {
+      if (!keep(name)) return;
+      // Inside the forward's tidy: keep() lets the stored copy outlive it; the cache owns it.
+      const stored = tf.tidy(() => {
+        const sliced = options.posSlice === undefined ? a.clone() : applyPosSlice(a, name, options.posSlice);
+        return options.removeBatchDim ? sliced.squeeze([0]) : sliced;
+      });
+      store.set(name, tf.keep(stored));
+    };
+    try {
+      const logits = this.run(input, options, [[() => true, capture]], (tokens) => {
+        if (options.removeBatchDim && tokens.shape[0] !== 1) {
+          throw new BatchDimError(`removeBatchDim needs a batch of 1; given a batch of ${tokens.shape[0]}.`);
+        }
+      });
+      return { logits, cache: new ActivationCache(store, this, !options.removeBatchDim) };
+    } catch (e) {
+      for (const t of store.values()) if (!t.isDisposed) t.dispose();
+      throw e;
+    }
+  }
+
+  /**
+   * Runs the model with forward hooks; a hook that returns a tensor patches that activation.
+   * @example
+   * ```ts
+   * const model = HookedTransformer.fromConfig({ nLayers: 1, dModel: 16, nCtx: 8, dHead: 4, dVocab: 20 });
+   * const ablate = (z: tf.Tensor) => tf.zerosLike(z);
+   * const logits = await model.runWithHooks([[1, 2, 3]], { fwdHooks: [['blocks.0.attn.hook_z', ablate]] });
+   * logits.dispose(); model.dispose();
+   * ```
+   */
+  async runWithHooks<R extends ReturnType | undefined = undefined>(
+    input: ModelInput,
+    options: RunWithHooksOptions & { returnType?: R } = {},
+  ): Promise<ForwardResult<R>> {
+    await tf.ready();
+    this.assertLive();
+    const hooks = (options.fwdHooks ?? []).map(([m, fn]) => {
+      if (typeof fn !== 'function')
+        throw new InvalidArgumentError(`A hook for ${String(m)} is ${typeof fn}; expected a function.`);
+      return [compileMatcher(m, this.hookNameList, 'fwdHooks'), fn] as const;
+    });
+    return this.withLoss<R>(input, options, hooks);
+  }
+
+  /**
+   * Logits, the mean next-token cross-entropy loss, or both (TransformerLens's `return_type`).
+   * @example
+   * ```ts
+   * const model = HookedTransformer.fromConfig({ nLayers: 1, dModel: 16, nCtx: 8, dHead: 4, dVocab: 20 });
+   * const loss = await model.forward([[1, 2, 3, 4]], { returnType: 'loss' });
+   * loss.dispose(); model.dispose();
+   * ```
+   */
+  async forward<R extends ReturnType | undefined = undefined>(
+    input: ModelInput,
+    options: ForwardOutputOptions & { returnType?: R } = {},
+  ): Promise<ForwardResult<R>> {
+    await tf.ready();
+    this.assertLive();
+    return this.withLoss<R>(input, options, []);
+  }
+
+  private withLoss<R extends ReturnType | undefined>(
+    input: ModelInput,
+    options: ForwardOutputOptions,
+    hooks: readonly (readonly [(name: string) => boolean, HookFn])[],
+  ): ForwardResult<R> {
+    const returnType = options.returnType ?? 'logits';
+    if (!['logits', 'loss', 'both'].includes(returnType)) {
+      throw new InvalidArgumentError(
+        `returnType '${String(returnType)}' given; expected 'logits', 'loss' or 'both'.`,
+      );
+    }
+    if (returnType !== 'logits' && options.stopAtLayer !== undefined) {
+      throw new InvalidArgumentError(
+        `returnType '${returnType}' needs logits, but stopAtLayer returns the residual stream.`,
+      );
+    }
+    let tokensSeen: tf.Tensor | undefined;
+    const logits = this.run(input, options, hooks, (t) => {
+      if (returnType !== 'logits') tokensSeen = t.clone();
+    });
+    if (returnType === 'logits') return logits as ForwardResult<R>;
+    const tokens = tokensSeen as tf.Tensor;
+    try {
+      const loss = tf.tidy(() => lmCrossEntropy(logits, tokens));
+      if (returnType === 'loss') {
+        logits.dispose();
+        return loss as ForwardResult<R>;
+      }
+      return { logits, loss } as ForwardResult<R>;
+    } finally {
+      tokens.dispose();
+    }
+  }
+
+  /**
+   * Tokenizes, validates and runs one forward pass inside `tf.tidy`, calling `hooks` at each hook
+   * point. Returns logits (or the residual at stopAtLayer). A hook that stores a tensor it made
+   * must `tf.keep` it, or the tidy frees it.
+   */
+  private run(
+    input: ModelInput,
+    options: RunOptions,
+    hooks: readonly (readonly [(name: string) => boolean, HookFn])[],
+    inspect: (tokens: tf.Tensor) => void,
+  ): tf.Tensor {
+    const stopAtLayer = this.normalizeStopAtLayer(options.stopAtLayer);
+    const prepared = prepareTokens(
+      input,
+      this.cfg,
+      this.tokenizer,
+      options.prependBos,
+      options.attentionMask,
+    );
+    try {
+      inspect(prepared.tokens);
+      return tf.tidy(() =>
+        runForward(
+          this.cfg,
+          this.params,
+          prepared.tokens,
+          (name, x) => {
+            let a = x;
+            const ctx = { name, layer: hookLayer(name) };
+            for (const [match, fn] of hooks) {
+              if (!match(name)) continue;
+              const r = fn(a, ctx);
+              if (r !== undefined && r !== null) {
+                checkReplacement(name, a, r);
+                a = r;
+              }
+            }
+            return a;
+          },
+          { stopAtLayer, attentionMask: prepared.attentionMask },
+        ),
+      );
+    } finally {
+      prepared.dispose();
+    }
+  }
+
+  private normalizeStopAtLayer(stop: number | undefined): number | undefined {
+    if (stop === undefined) return undefined;
+    const n = this.cfg.nLayers;
+    if (!Number.isInteger(stop) || stop < -n || stop > n) {
+      throw new BadLayerError(`stopAtLayer ${stop} given; expected an integer in [${-n}, ${n}].`);
+    }
+    return stop < 0 ? n + stop : stop;
+  }
+
+  // ---- tokens (TransformerLens's helpers) ----
+
+  private requireTokenizer(what: string): ModelTokenizer {
+    if (!this.tokenizer) throw new InvalidArgumentError(`${what} needs a tokenizer; this model has none.`);
+    return this.tokenizer;
+  }
+
+  /**
+   * Tokens [batch, pos] (int32, owned by the caller) of a prompt or prompts, BOS first by
+   * default (`cfg.defaultPrependBos`), right-padded.
+   */
+  toTokens(input: string | readonly string[], options: { prependBos?: boolean } = {}): tf.Tensor2D {
+    const prepared = prepareTokens(input, this.cfg, this.requireTokenizer('toTokens'), options.prependBos);
+    prepared.attentionMask?.dispose();
+    return prepared.tokens;
+  }
+
+  /** Each token of `input` as text; a string is tokenized first (BOS by default). */
+  toStrTokens(
+    input: string | readonly number[] | tf.Tensor,
+    options: { prependBos?: boolean } = {},
+  ): string[] {
+    const tok = this.requireTokenizer('toStrTokens');
+    let ids: number[];
+    if (typeof input === 'string') {
+      ids = encodeTexts([input], tok, options.prependBos ?? this.cfg.defaultPrependBos)[0];
+    } else if (input instanceof tf.Tensor) {
+      if (input.rank > 2 || (input.rank === 2 && input.shape[0] !== 1)) {
+        throw new InvalidArgumentError(
+          `toStrTokens takes one sequence; given a tensor of shape [${input.shape.join(', ')}].`,
+        );
+      }
+      ids = Array.from(input.dataSync());
+    } else {
+      ids = [...input];
+    }
+    return tok.decodeEach(ids);
+  }
+
+  /** Text of tokens: [pos] gives a string, [batch, pos] one string per row. */
+  toString(tokens: readonly number[] | readonly (readonly number[])[] | tf.Tensor): string | string[];
+  toString(): string;
+  toString(tokens?: readonly number[] | readonly (readonly number[])[] | tf.Tensor): string | string[] {
+    if (tokens === undefined) return `HookedTransformer(${this.cfg.modelName}, ${this.cfg.nLayers} layers)`;
+    const tok = this.requireTokenizer('toString');
+    const data: unknown = tokens instanceof tf.Tensor ? tokens.arraySync() : tokens;
+    if (typeof data === 'number') return tok.decode([data]);
+    const rows = data as (number | number[])[];
+    if (rows.length > 0 && Array.isArray(rows[0])) return (rows as number[][]).map((r) => tok.decode(r));
+    return tok.decode(rows as number[]);
+  }
+
+  /**
+   * The id of `text`, which must be exactly one token (no BOS).
+   * @throws TokenError naming the tokens the text became.
+   */
+  toSingleToken(text: string): number {
+    const tok = this.requireTokenizer('toSingleToken');
+    const ids = tok.encode(text);
+    if (ids.length !== 1) {
+      const parts = tok.decodeEach(ids).map((s) => JSON.stringify(s));
+      throw new TokenError(`'${text}' is ${ids.length} tokens [${parts.join(', ')}]; expected exactly one.`);
+    }
+    return ids[0];
+  }
+
+  // ---- weights, as TransformerLens's properties (owned by the model: do not dispose) ----
+
+  /** Token embedding [d_vocab, d_model]. */
+  get W_E(): tf.Tensor {
+    return this.getParam('embed.W_E');
+  }
+  /** Positional embedding [n_ctx, d_model] (standard positions only). */
+  get W_pos(): tf.Tensor {
+    return this.getParam('pos_embed.W_pos');
+  }
+  /** Unembedding [d_model, d_vocab_out]. */
+  get W_U(): tf.Tensor {
+    return this.getParam('unembed.W_U');
+  }
+  /** Unembedding bias [d_vocab_out]. */
+  get b_U(): tf.Tensor {
+    return this.getParam('unembed.b_U');
+  }
+  /** [n_layers, n_heads, d_model, d_head] */
+  get W_Q(): tf.Tensor {
+    return this.stacked('W_Q');
+  }
+  /** [n_layers, n_heads, d_model, d_head] */
+  get W_K(): tf.Tensor {
+    return this.stacked('W_K');
+  }
+  /** [n_layers, n_heads, d_model, d_head] */
+  get W_V(): tf.Tensor {
+    return this.stacked('W_V');
+  }
+  /** [n_layers, n_heads, d_head, d_model] */
+  get W_O(): tf.Tensor {
+    return this.stacked('W_O');
+  }
+  /** [n_layers, n_heads, d_head] */
+  get b_Q(): tf.Tensor {
+    return this.stacked('b_Q');
+  }
+  /** [n_layers, n_heads, d_head] */
+  get b_K(): tf.Tensor {
+    return this.stacked('b_K');
+  }
+  /** [n_layers, n_heads, d_head] */
+  get b_V(): tf.Tensor {
+    return this.stacked('b_V');
+  }
+  /** [n_layers, d_model] */
+  get b_O(): tf.Tensor {
+    return this.stacked('b_O');
+  }
+  /** [n_layers, d_model, d_mlp] */
+  get W_in(): tf.Tensor {
+    return this.stacked('W_in');
+  }
+  /** [n_layers, d_mlp] */
+  get b_in(): tf.Tensor {
+    return this.stacked('b_in');
+  }
+  /** [n_layers, d_mlp, d_model] */
+  get W_out(): tf.Tensor {
+    return this.stacked('W_out');
+  }
+  /** [n_layers, d_model] */
+  get b_out(): tf.Tensor {
+    return this.stacked('b_out');
+  }
+
+  /** A per-layer parameter stacked over layers, built once and owned by the model. */
+  private stacked(key: keyof typeof STACKED): tf.Tensor {
+    this.assertLive();
+    let t = this.stackedMemo.get(key);
+    if (!t) {
+      const suffix = STACKED[key];
+      if (this.cfg.attnOnly && suffix.startsWith('mlp.')) {
+        throw new InvalidArgumentError(`${key} does not exist: this model is attention-only.`);
+      }
+      const layers = Array.from({ length: this.cfg.nLayers }, (_, l) =>
+        this.getParam(`blocks.${l}.${suffix}`),
+      );
+      t = tf.stack(layers);
+      this.stackedMemo.set(key, t);
+    }
+    return t;
+  }
+
+  /**
+   * The unembedding direction(s) of `tokens`: `W_U[:, t]`. A string (one token), an id or a 0-d
+   * tensor gives [d_model]; ids [batch] or [batch, pos] give [..., d_model]. The caller owns the result.
+   */
+  tokensToResidualDirections(tokens: string | number | number[] | number[][] | tf.Tensor): tf.Tensor {
+    this.assertLive();
+    const ids = typeof tokens === 'string' ? this.toSingleToken(tokens) : tokens;
+    return tf.tidy(() => {
+      const t =
+        ids instanceof tf.Tensor
+          ? tf.cast(ids, 'int32')
+          : tf.tensor(ids, undefined, 'int32');
+      checkIds(t, this.cfg.dVocabOut);
+      const flat = tf.reshape(t, [-1]);
+      const dirs = tf.gather(tf.transpose(this.W_U), flat);
+      return tf.reshape(dirs, [...t.shape, this.cfg.dModel]);
+    });
+  }
+
+  /**
+   * Σ of the biases written to the residual stream before block `layer` (b_O, and b_out when
+   * `includeMlpBiases`), plus `b_O[layer]` when `mlpInput`. [d_model], owned by the caller.
+   */
+  accumulatedBias(layer: number, mlpInput = false, includeMlpBiases = true): tf.Tensor {
+    this.assertLive();
+    const n = this.cfg.nLayers;
+    if (!Number.isInteger(layer) || layer < 0 || layer > n || (mlpInput && layer === n)) {
+      throw new BadLayerError(
+        `accumulatedBias layer ${layer} given; expected an integer in [0, ${mlpInput ? n - 1 : n}].`,
+      );
+    }
+    return tf.tidy(() => {
+      let total: tf.Tensor = tf.zeros([this.cfg.dModel]);
+      for (let l = 0; l < layer; l++) {
+        total = tf.add(total, this.getParam(`blocks.${l}.attn.b_O`));
+        if (includeMlpBiases && !this.cfg.attnOnly)
+          total = tf.add(total, this.getParam(`blocks.${l}.mlp.b_out`));
+      }
+      if (mlpInput) total = tf.add(total, this.getParam(`blocks.${layer}.attn.b_O`));
+      return total;
+    });
+  }
+
+  /** Frees every parameter. */
+  dispose(): void {
+    if (this.disposed) return;
+    for (const t of this.params.values()) t.dispose();
+    for (const t of this.stackedMemo.values()) t.dispose();
+    this.stackedMemo.clear();
+    this.disposed = true;
+  }
+
+  private assertLive(): void {
+    if (this.disposed) throw new LazylensError('This HookedTransformer was disposed; its weights are gone.');
+  }
+}
+
+/** Mean cross-entropy of predicting token t+1 from position t (TransformerLens's lm_cross_entropy_loss). */
+function lmCrossEntropy(logits: tf.Tensor, tokens: tf.Tensor): tf.Scalar {
+  const [b, p, v] = logits.shape;
+  if (p < 2) throw new TokenError(`The loss needs at least 2 tokens per sequence; given ${p}.`);
+  const logProbs = tf.logSoftmax(tf.slice(logits, [0, 0, 0], [b, p - 1, v]));
+  const targets = tf.slice(tokens, [0, 1], [b, p - 1]);
+  const picked = tf.sum(tf.mul(logProbs, tf.oneHot(tf.cast(targets, 'int32'), v)), -1);
+  return tf.neg(tf.mean(picked));
+}
+
+function checkIds(t: tf.Tensor, vocab: number): void {
+  const ids = t.dataSync();
+  for (const id of ids) {
+    if (!Number.isInteger(id) || id < 0 || id >= vocab) {
+      throw new TokenError(`Token id ${id} given; expected an integer in [0, ${vocab - 1}].`);
+    }
+  }
+}
+
+function checkReplacement(name: string, old: tf.Tensor, r: unknown): void {
+  if (!(r instanceof tf.Tensor)) {
+    throw new InvalidArgumentError(
+      `The hook at '${name}' returned ${typeof r}; expected a tf.Tensor or nothing.`,
+    );
+  }
+  const shape: number[] = (r as tf.Tensor).shape;
+  if (shape.join() !== old.shape.join()) {
+    throw new InvalidArgumentError(
+      `The hook at '${name}' returned shape [${shape.join(', ')}]; expected [${old.shape.join(', ')}].`,
+    );
+  }
+}
+
+function validateStateDict(cfg: HookedTransformerConfig, params: StateDict): void {
+  for (const [name, shape] of expectedParamShapes(cfg)) {
+    const t = params.get(name);
+    if (!t)
+      throw new CheckpointError(`Parameter '${name}' is missing; expected shape [${shape.join(', ')}].`);
+    if (t.shape.join() !== shape.join()) {
+      throw new CheckpointError(
+        `Parameter '${name}' has shape [${t.shape.join(', ')}]; expected [${shape.join(', ')}].`,
+      );
+    }
+  }
+}

@@ -1,0 +1,13 @@
+/** What a HookedTransformer needs of a tokenizer (src/loading's LensTokenizer provides it). */
+export interface ModelTokenizer {
+  /** Token ids of `text`, without special tokens. */
+  encode(text: string): number[];
+  /** Text of `ids` (no clean-up of spaces). */
+  decode(ids: readonly number[]): string;
+  /** Each token decoded on its own, as TransformerLens's `to_str_tokens`. */
+  decodeEach(ids: readonly number[]): string[];
+  readonly bosTokenId: number | null;
+  readonly eosTokenId: number | null;
+  /** The padding id (the EOS id when the tokenizer has no pad token, as TransformerLens). */
+  readonly padTokenId: number | null;
+}

@@ -1,0 +1,132 @@
+/**
+ * One forward pass of a HookedTransformer, firing TransformerLens's hook points in order.
+ * Pure function of (config, parameters, tokens); the caller wraps it in `tf.tidy`.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { HookedTransformerConfig } from './config.js';
+import { activation, attentionMask, headProjection, linear, normalize, param, type Emit } from './layers.js';
+import type { StateDict } from './stateDict.js';
+
+export interface ForwardOptions {
+  /** Run blocks [0, stopAtLayer) only and return the residual stream there (exclusive, as TL). */
+  stopAtLayer?: number;
+  /** [batch, pos] of 1 (real token) / 0 (padding). */
+  attentionMask?: tf.Tensor;
+}
+
+/** Token positions for the learned positional embedding: 0.. per row, counting real tokens only. */
+function positionIds(batch: number, pos: number, padMask: tf.Tensor | undefined): tf.Tensor {
+  if (!padMask) return tf.range(0, pos, 1, 'int32');
+  // As TransformerLens: the first real token gets position 0 whatever padding precedes it.
+  const cum = tf.sub(tf.cumsum(tf.cast(padMask, 'int32'), 1), 1);
+  return tf.maximum(cum, 0);
+}
+
+function attention(
+  x: tf.Tensor,
+  resid: tf.Tensor,
+  cfg: HookedTransformerConfig,
+  params: StateDict,
+  layer: number,
+  padMask: tf.Tensor | undefined,
+  emit: Emit,
+): tf.Tensor {
+  const p = `blocks.${layer}.attn`;
+  const [batch, pos] = resid.shape;
+  const q = emit(`${p}.hook_q`, headProjection(x, param(params, `${p}.W_Q`), param(params, `${p}.b_Q`)));
+  const k = emit(`${p}.hook_k`, headProjection(x, param(params, `${p}.W_K`), param(params, `${p}.b_K`)));
+  const v = emit(`${p}.hook_v`, headProjection(x, param(params, `${p}.W_V`), param(params, `${p}.b_V`)));
+  // [b, p, h, dh] → [b, h, q, dh] @ [b, h, dh, k]
+  let scores = tf.matMul(tf.transpose(q, [0, 2, 1, 3]), tf.transpose(k, [0, 2, 3, 1]));
+  if (cfg.useAttnScale) scores = tf.div(scores, cfg.attnScale);
+  const allowed = tf.broadcastTo(attentionMask(cfg, layer, pos, padMask), scores.shape);
+  scores = tf.where(allowed, scores, tf.fill(scores.shape, -Infinity));
+  scores = emit(`${p}.hook_attn_scores`, scores);
+  // A query with no visible key (left padding) gets an all-zero row instead of NaN, as TL.
+  const pattern = emit(`${p}.hook_pattern`, tf.where(allowed, tf.softmax(scores), tf.zerosLike(scores)));
+  const z = emit(
+    `${p}.hook_z`,
+    tf.transpose(tf.matMul(pattern, tf.transpose(v, [0, 2, 1, 3])), [0, 2, 1, 3]),
+  );
+  const W_O = param(params, `${p}.W_O`);
+  const b_O = param(params, `${p}.b_O`);
+  const [h, dh, d] = W_O.shape;
+  let out: tf.Tensor;
+  if (cfg.useAttnResult) {
+    // per head: [h, b·p, dh] @ [h, dh, d] → [b, p, h, d]
+    const zh = tf.reshape(tf.transpose(z, [2, 0, 1, 3]), [h, batch * pos, dh]);
+    const perHead = tf.reshape(tf.matMul(zh, W_O), [h, batch, pos, d]);
+    const result = emit(`${p}.hook_result`, tf.transpose(perHead, [1, 2, 0, 3]));
+    out = tf.add(tf.sum(result, 2), b_O);
+  } else {
+    out = linear(tf.reshape(z, [batch, pos, h * dh]), tf.reshape(W_O, [h * dh, d]), b_O);
+  }
+  return out;
+}
+
+function mlp(
+  x: tf.Tensor,
+  cfg: HookedTransformerConfig,
+  params: StateDict,
+  layer: number,
+  emit: Emit,
+): tf.Tensor {
+  const p = `blocks.${layer}.mlp`;
+  const pre = emit(`${p}.hook_pre`, linear(x, param(params, `${p}.W_in`), param(params, `${p}.b_in`)));
+  const post = emit(`${p}.hook_post`, activation(pre, cfg.actFn));
+  return linear(post, param(params, `${p}.W_out`), param(params, `${p}.b_out`));
+}
+
+function block(
+  resid: tf.Tensor,
+  cfg: HookedTransformerConfig,
+  params: StateDict,
+  layer: number,
+  padMask: tf.Tensor | undefined,
+  emit: Emit,
+): tf.Tensor {
+  const p = `blocks.${layer}`;
+  const residPre = emit(`${p}.hook_resid_pre`, resid);
+  const attnIn = normalize(residPre, cfg, params, `${p}.ln1`, emit);
+  const attnOut = emit(`${p}.hook_attn_out`, attention(attnIn, residPre, cfg, params, layer, padMask, emit));
+  if (cfg.attnOnly) return emit(`${p}.hook_resid_post`, tf.add(residPre, attnOut));
+  if (cfg.parallelAttnMlp) {
+    // GPT-J / NeoX: the MLP reads resid_pre; there is no resid_mid.
+    const mlpIn = normalize(residPre, cfg, params, `${p}.ln2`, emit);
+    const mlpOut = emit(`${p}.hook_mlp_out`, mlp(mlpIn, cfg, params, layer, emit));
+    return emit(`${p}.hook_resid_post`, tf.add(tf.add(residPre, attnOut), mlpOut));
+  }
+  const residMid = emit(`${p}.hook_resid_mid`, tf.add(residPre, attnOut));
+  const mlpIn = normalize(residMid, cfg, params, `${p}.ln2`, emit);
+  const mlpOut = emit(`${p}.hook_mlp_out`, mlp(mlpIn, cfg, params, layer, emit));
+  return emit(`${p}.hook_resid_post`, tf.add(residMid, mlpOut));
+}
+
+/**
+ * Runs the model on int32 `tokens` [batch, pos] and returns logits [batch, pos, d_vocab_out], or
+ * the residual stream [batch, pos, d_model] before block `stopAtLayer` when that is given.
+ */
+export function runForward(
+  cfg: HookedTransformerConfig,
+  params: StateDict,
+  tokens: tf.Tensor,
+  emit: Emit,
+  options: ForwardOptions = {},
+): tf.Tensor {
+  const [batch, pos] = tokens.shape;
+  const padMask = options.attentionMask;
+  let resid = emit('hook_embed', tf.gather(param(params, 'embed.W_E'), tokens));
+  if (cfg.positionalEmbeddingType === 'standard') {
+    const ids = positionIds(batch, pos, padMask);
+    let posEmbed = tf.gather(param(params, 'pos_embed.W_pos'), ids);
+    posEmbed = tf.broadcastTo(posEmbed, [batch, pos, cfg.dModel]);
+    // Padding positions contribute no positional embedding (TransformerLens zeroes them).
+    if (padMask) posEmbed = tf.mul(posEmbed, tf.expandDims(tf.cast(padMask, 'float32'), -1));
+    resid = tf.add(resid, emit('hook_pos_embed', posEmbed));
+  }
+  const stop = options.stopAtLayer ?? cfg.nLayers;
+  for (let l = 0; l < stop; l++) resid = block(resid, cfg, params, l, padMask, emit);
+  if (options.stopAtLayer !== undefined) return resid;
+  const normed = normalize(resid, cfg, params, 'ln_final', emit);
+  return linear(normed, param(params, 'unembed.W_U'), param(params, 'unembed.b_U'));
+}

@@ -1,0 +1,54 @@
+/**
+ * Hook registration for a forward pass: which user functions run at which hook point, and which
+ * activations are cached. Names are checked against the model's hook points up front, so a typo
+ * fails before any compute with the nearest names suggested.
+ */
+import type * as tf from '@tensorflow/tfjs';
+import { getActName } from '../cache/getActName.js';
+import { InvalidArgumentError, UnknownKeyError } from '../errors.js';
+
+/** Context passed to a hook function. */
+export interface HookContext {
+  /** The full hook name, e.g. `blocks.0.attn.hook_z`. */
+  name: string;
+  /** The block the hook point belongs to, or undefined for top-level hooks. */
+  layer: number | undefined;
+}
+
+/**
+ * A forward hook: sees the activation; returning a tensor replaces it downstream (patching),
+ * returning nothing leaves it. A returned tensor keeps its owner: the model never disposes it.
+ */
+export type HookFn = (activation: tf.Tensor, ctx: HookContext) => tf.Tensor | void | undefined;
+
+/** Which hook points a hook or filter applies to: a name (full or shorthand), names, or a predicate. */
+export type NameMatcher = string | readonly string[] | ((name: string) => boolean);
+
+/** Resolves a matcher to a predicate over the model's hook names; unknown names are an error. */
+export function compileMatcher(
+  matcher: NameMatcher,
+  hookNames: readonly string[],
+  what: string,
+): (name: string) => boolean {
+  if (typeof matcher === 'function') return matcher;
+  const list: readonly string[] = typeof matcher === 'string' ? [matcher] : matcher;
+  if (!Array.isArray(matcher) && typeof matcher !== 'string') {
+    throw new InvalidArgumentError(
+      `${what} must be a hook name, a list of names or a predicate; given ${typeof matcher}.`,
+    );
+  }
+  const known = new Set(hookNames);
+  const wanted = new Set<string>();
+  for (const raw of list) {
+    const name = known.has(raw) ? raw : getActName(raw);
+    if (!known.has(name)) throw new UnknownKeyError(raw, hookNames, `hook name in ${what}`);
+    wanted.add(name);
+  }
+  return (name) => wanted.has(name);
+}
+
+/** The layer a hook name belongs to, from its `blocks.L.` prefix. */
+export function hookLayer(name: string): number | undefined {
+  const m = /^blocks\.(\d+)\./.exec(name);
+  return m ? Number(m[1]) : undefined;
+}

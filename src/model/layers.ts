@@ -1,0 +1,106 @@
+/**
+ * The building blocks of a forward pass as plain functions of tensors. Each one reports its
+ * intermediate activations through `emit`, which returns the activation to carry on with
+ * (a hook may have replaced it). Callers run them inside `tf.tidy`.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { ActFn, HookedTransformerConfig } from './config.js';
+import type { StateDict } from './stateDict.js';
+
+/** Reports an activation at hook point `name`; returns the activation downstream code must use. */
+export type Emit = (name: string, activation: tf.Tensor) => tf.Tensor;
+
+/** Looks a parameter up, failing loudly (a bug, not user input: loaders validate state dicts). */
+export function param(params: StateDict, name: string): tf.Tensor {
+  const t = params.get(name);
+  if (!t) throw new Error(`internal: parameter ${name} missing`);
+  return t;
+}
+
+/**
+ * Normalization with TransformerLens's hooks: `{prefix}.hook_scale` [.., 1] then
+ * `{prefix}.hook_normalized`. LN and LNPre centre first; RMS variants do not. The affine
+ * weights apply only to LN and RMS (the folded kinds have none).
+ */
+export function normalize(
+  x: tf.Tensor,
+  cfg: HookedTransformerConfig,
+  params: StateDict,
+  prefix: string,
+  emit: Emit,
+): tf.Tensor {
+  const kind = cfg.normalizationType;
+  if (kind === null) return x;
+  const centred = kind === 'LN' || kind === 'LNPre' ? tf.sub(x, tf.mean(x, -1, true)) : x;
+  let scale = tf.sqrt(tf.add(tf.mean(tf.square(centred), -1, true), cfg.eps));
+  scale = emit(`${prefix}.hook_scale`, scale);
+  let out = tf.div(centred, scale);
+  if (kind === 'LN' || kind === 'RMS') out = tf.mul(out, param(params, `${prefix}.w`));
+  if (kind === 'LN') out = tf.add(out, param(params, `${prefix}.b`));
+  return emit(`${prefix}.hook_normalized`, out);
+}
+
+/** x [..., d] @ w [d, n] → [..., n], written as a 2-D matMul (no einsum: wasm lacks it). */
+export function linear(x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor): tf.Tensor {
+  const lead = x.shape.slice(0, -1);
+  const d = x.shape[x.rank - 1];
+  const y = tf.matMul(tf.reshape<tf.Rank.R2>(x, [-1, d]), w);
+  const out = tf.reshape(y, [...lead, w.shape[1] as number]);
+  return b ? tf.add(out, b) : out;
+}
+
+/** x [b, p, d] through per-head weights w [h, d, dh] (+ b [h, dh]) → [b, p, h, dh]. */
+export function headProjection(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  const [h, d, dh] = w.shape;
+  const flat = tf.reshape(tf.transpose(w, [1, 0, 2]), [d, h * dh]);
+  const y = linear(x, flat);
+  return tf.add(tf.reshape(y, [...x.shape.slice(0, -1), h, dh]), b);
+}
+
+const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+
+/** The MLP's nonlinearity, by TransformerLens's name. */
+export function activation(x: tf.Tensor, fn: ActFn | null): tf.Tensor {
+  switch (fn) {
+    case 'gelu_new':
+    case 'gelu_fast': {
+      // tanh approximation, as GPT-2 trained with (gelu_fast is the same formula rearranged)
+      const inner = tf.mul(SQRT_2_OVER_PI, tf.add(x, tf.mul(0.044715, tf.pow(x, 3))));
+      return tf.mul(tf.mul(0.5, x), tf.add(1, tf.tanh(inner)));
+    }
+    case 'gelu':
+      return tf.mul(tf.mul(0.5, x), tf.add(1, tf.erf(tf.div(x, Math.SQRT2))));
+    case 'relu':
+      return tf.relu(x);
+    case 'silu':
+      return tf.mul(x, tf.sigmoid(x));
+    case 'solu_ln':
+    case null:
+      throw new Error(`activation function '${String(fn)}' is not supported yet`);
+    default:
+      return fn satisfies never;
+  }
+}
+
+/**
+ * Which keys each query may attend to, [b or 1, 1, q, k]: causal, within the window for local
+ * layers, and never a padding key when an attention mask [b, k] is given.
+ */
+export function attentionMask(
+  cfg: HookedTransformerConfig,
+  layer: number,
+  pos: number,
+  padMask: tf.Tensor | undefined,
+): tf.Tensor {
+  const local = cfg.attnTypes?.[layer] === 'local' && cfg.windowSize !== null;
+  const allowed = new Uint8Array(pos * pos);
+  for (let q = 0; q < pos; q++) {
+    for (let k = 0; k <= q; k++) {
+      if (!local || q - k < (cfg.windowSize ?? pos)) allowed[q * pos + k] = 1;
+    }
+  }
+  const causal = tf.tensor(allowed, [1, 1, pos, pos], 'bool');
+  if (!padMask) return causal;
+  const keys = tf.cast(tf.reshape(padMask, [padMask.shape[0], 1, 1, pos]), 'bool');
+  return tf.logicalAnd(causal, keys);
+}

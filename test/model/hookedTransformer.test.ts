@@ -1,0 +1,226 @@
+import * as tf from '@tensorflow/tfjs';
+import { expect, it } from 'vitest';
+import {
+  BadLayerError,
+  BatchDimError,
+  CheckpointError,
+  HookedTransformer,
+  InvalidArgumentError,
+  TokenError,
+  UnknownKeyError,
+  makeConfig,
+  type StateDict,
+} from '../../src/index.js';
+import { expectedParamShapes } from '../../src/model/stateDict.js';
+import { describeBackends } from '../helpers/backends.js';
+
+const CFG = makeConfig({ nLayers: 2, dModel: 16, nCtx: 8, dHead: 4, dVocab: 23 });
+const TOKENS = [
+  [1, 2, 3, 4, 5],
+  [5, 4, 3, 2, 1],
+];
+
+/** Random parameters with norm weights and biases far from 1 and 0, so processing has work to do. */
+function randomParams(seed: number): StateDict {
+  const sd: StateDict = new Map();
+  let i = 0;
+  for (const [name, shape] of expectedParamShapes(CFG)) {
+    const s = seed * 100 + i++;
+    const t = name.endsWith('.w')
+      ? tf.randomUniform(shape, 0.5, 1.5, 'float32', s)
+      : tf.randomNormal(shape, 0, 0.3, 'float32', s);
+    sd.set(name, t);
+  }
+  return sd;
+}
+
+async function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): Promise<number> {
+  const d = tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))));
+  const v = (await d.data())[0];
+  d.dispose();
+  return v;
+}
+
+describeBackends('HookedTransformer', () => {
+  it('weight processing leaves the log-softmax of the logits unchanged', async () => {
+    const raw = HookedTransformer.fromStateDict(CFG, randomParams(3));
+    const processed = HookedTransformer.fromStateDict(
+      CFG,
+      randomParams(3),
+      HookedTransformer.DEFAULT_PROCESSING,
+    );
+    expect(processed.cfg.normalizationType).toBe('LNPre');
+    expect(processed.stateDict().has('blocks.0.ln1.w')).toBe(false);
+    const a = await raw.forward(TOKENS);
+    const b = await processed.forward(TOKENS);
+    const [la, lb] = [tf.logSoftmax(a), tf.logSoftmax(b)];
+    expect(await maxAbsDiff(la, lb)).toBeLessThan(1e-4);
+    // the logits themselves differ (centerUnembed shifts them), so the test can fail
+    expect(await maxAbsDiff(a, b)).toBeGreaterThan(1e-3);
+    tf.dispose([a, b, la, lb]);
+    raw.dispose();
+    processed.dispose();
+  });
+
+  it('patching one head with a hook changes the output only downstream of it', async () => {
+    const model = HookedTransformer.fromStateDict(CFG, randomParams(4));
+    const { logits: clean, cache } = await model.runWithCache([TOKENS[0]]);
+    const patched = await model.runWithHooks([TOKENS[1]], {
+      fwdHooks: [
+        [
+          'blocks.1.attn.hook_z',
+          (z) => {
+            // head 2 of the corrupted run takes the clean run's value
+            const src = cache.get('blocks.1.attn.hook_z');
+            const head = tf.range(0, 4).equal(2).reshape([1, 1, 4, 1]);
+            return tf.where(tf.broadcastTo(head, z.shape), src, z);
+          },
+        ],
+      ],
+    });
+    const corrupt = await model.forward([TOKENS[1]]);
+    expect(await maxAbsDiff(patched, corrupt)).toBeGreaterThan(1e-4);
+    // replacing every head with the clean values at the last block's z reproduces... only the z path;
+    // residual inputs still differ, so patched ≠ clean as well
+    expect(await maxAbsDiff(patched, clean)).toBeGreaterThan(1e-4);
+    tf.dispose([clean, patched, corrupt]);
+    cache.dispose();
+    model.dispose();
+  });
+
+  it('stopAtLayer returns the residual stream entering that block', async () => {
+    const model = HookedTransformer.fromStateDict(CFG, randomParams(5));
+    const { cache, logits } = await model.runWithCache(TOKENS);
+    const resid = await model.forward(TOKENS, { stopAtLayer: 1 });
+    expect(await maxAbsDiff(resid, cache.get('blocks.1.hook_resid_pre'))).toBe(0);
+    const neg = await model.forward(TOKENS, { stopAtLayer: -1 });
+    expect(await maxAbsDiff(neg, resid)).toBe(0);
+    const { cache: partial, logits: r2 } = await model.runWithCache(TOKENS, { stopAtLayer: 1 });
+    expect(partial.has('blocks.1.hook_resid_pre')).toBe(false);
+    expect(partial.has('blocks.0.hook_resid_post')).toBe(true);
+    tf.dispose([resid, neg, logits, r2]);
+    cache.dispose();
+    partial.dispose();
+    model.dispose();
+  });
+
+  it('loss is the mean next-token cross-entropy', async () => {
+    const model = HookedTransformer.fromStateDict(CFG, randomParams(6));
+    const { logits, loss } = await model.forward(TOKENS, { returnType: 'both' });
+    const lpT = tf.logSoftmax(logits);
+    const lp = (await lpT.array()) as number[][][];
+    lpT.dispose();
+    let total = 0;
+    for (let b = 0; b < 2; b++) for (let p = 0; p < 4; p++) total -= lp[b][p][TOKENS[b][p + 1]];
+    expect((await loss.data())[0]).toBeCloseTo(total / 8, 4);
+    const only = await model.forward(TOKENS, { returnType: 'loss' });
+    expect((await only.data())[0]).toBeCloseTo(total / 8, 4);
+    tf.dispose([logits, loss, only]);
+    model.dispose();
+  });
+
+  it('namesFilter, posSlice and removeBatchDim shape the cache', async () => {
+    const model = HookedTransformer.fromStateDict(CFG, randomParams(7));
+    const { cache, logits } = await model.runWithCache([TOKENS[0]], {
+      namesFilter: ['blocks.1.hook_resid_pre', 'blocks.0.attn.hook_z', 'blocks.0.attn.hook_pattern'],
+      posSlice: -1,
+      removeBatchDim: true,
+    });
+    expect([...cache.keys()]).toEqual([
+      'blocks.0.attn.hook_pattern',
+      'blocks.0.attn.hook_z',
+      'blocks.1.hook_resid_pre',
+    ]);
+    expect(cache.hasBatchDim).toBe(false);
+    expect(cache.get('z0').shape).toEqual([4, 4]);
+    expect(cache.get('pattern0').shape).toEqual([4, 5]);
+    expect(cache.get(['resid_pre', -1]).shape).toEqual([16]);
+    const { cache: full, logits: l2 } = await model.runWithCache([TOKENS[0]]);
+    const last = tf.tidy(() => full.get('blocks.1.hook_resid_pre').gather([4], 1).reshape([16]));
+    expect(await maxAbsDiff(last, cache.get(['resid_pre', 1]))).toBe(0);
+    tf.dispose([logits, l2, last]);
+    cache.dispose();
+    full.dispose();
+    model.dispose();
+  });
+
+  it('accumulatedBias and tokensToResidualDirections follow TransformerLens', async () => {
+    const model = HookedTransformer.fromStateDict(CFG, randomParams(8));
+    const bias = model.accumulatedBias(2, false, true);
+    const manual = tf.tidy(() =>
+      tf.addN(
+        [0, 1].flatMap((l) => [
+          model.getParam(`blocks.${l}.attn.b_O`),
+          model.getParam(`blocks.${l}.mlp.b_out`),
+        ]),
+      ),
+    );
+    expect(await maxAbsDiff(bias, manual)).toBeLessThan(1e-6);
+    const mid = model.accumulatedBias(1, true, false);
+    const manualMid = tf.add(model.getParam('blocks.0.attn.b_O'), model.getParam('blocks.1.attn.b_O'));
+    expect(await maxAbsDiff(mid, manualMid)).toBeLessThan(1e-6);
+    const dirs = model.tokensToResidualDirections([[3, 4]]);
+    expect(dirs.shape).toEqual([1, 2, 16]);
+    const col = tf.tidy(() => model.W_U.slice([0, 4], [16, 1]).reshape([16]));
+    const got = tf.tidy(() => dirs.slice([0, 1, 0], [1, 1, 16]).reshape([16]));
+    expect(await maxAbsDiff(col, got)).toBe(0);
+    expect(model.W_Q.shape).toEqual([2, 4, 16, 4]);
+    expect(model.b_out.shape).toEqual([2, 16]);
+    expect(() => model.accumulatedBias(3)).toThrow(BadLayerError);
+    tf.dispose([bias, manual, mid, manualMid, dirs, col, got]);
+    model.dispose();
+  });
+
+  it('rejects bad input with clear errors and leaks nothing', async () => {
+    const model = HookedTransformer.fromStateDict(CFG, randomParams(9));
+    await expect(model.runWithCache(TOKENS, { namesFilter: 'blocks.0.hook_resid_pree' })).rejects.toThrow(
+      /Unknown hook name in namesFilter 'blocks.0.hook_resid_pree'. Did you mean 'blocks.0.hook_resid_pre'/,
+    );
+    await expect(
+      model.runWithHooks(TOKENS, { fwdHooks: [['blocks.9.hook_z', () => undefined]] }),
+    ).rejects.toThrow(UnknownKeyError);
+    await expect(model.forward([[1, 23]])).rejects.toThrow(
+      /Token id 23 given; expected an integer in \[0, 22\]/,
+    );
+    await expect(model.forward([])).rejects.toThrow(TokenError);
+    await expect(model.forward([[]])).rejects.toThrow(TokenError);
+    await expect(model.forward([[...Array(9).keys()]])).rejects.toThrow(
+      /9 tokens given; expected at most n_ctx = 8/,
+    );
+    await expect(model.forward('text')).rejects.toThrow(/needs a tokenizer/);
+    await expect(model.forward(TOKENS, { stopAtLayer: 3 })).rejects.toThrow(BadLayerError);
+    await expect(model.runWithCache(TOKENS, { removeBatchDim: true })).rejects.toThrow(BatchDimError);
+    await expect(
+      model.runWithHooks(TOKENS, { fwdHooks: [['blocks.0.hook_resid_pre', () => tf.zeros([1, 2, 3])]] }),
+    ).rejects.toThrow(/returned shape \[1, 2, 3\]; expected \[2, 5, 16\]/);
+    await expect(
+      model.runWithHooks(TOKENS, {
+        fwdHooks: [
+          [
+            'blocks.0.hook_resid_pre',
+            () => {
+              throw new Error('boom');
+            },
+          ],
+        ],
+      }),
+    ).rejects.toThrow('boom');
+    model.dispose();
+  });
+
+  it('rejects a state dict with a missing or misshapen parameter, freeing it', () => {
+    const sd = randomParams(10);
+    sd.get('blocks.1.attn.W_Q')?.dispose();
+    sd.delete('blocks.1.attn.W_Q');
+    expect(() => HookedTransformer.fromStateDict(CFG, sd)).toThrow(
+      /'blocks.1.attn.W_Q' is missing; expected shape \[4, 16, 4\]/,
+    );
+    const sd2 = randomParams(11);
+    sd2.get('embed.W_E')?.dispose();
+    sd2.set('embed.W_E', tf.zeros([22, 16]));
+    expect(() => HookedTransformer.fromStateDict(CFG, sd2)).toThrow(CheckpointError);
+    expect(() => HookedTransformer.fromConfig({ nLayers: 1, dModel: 8, nCtx: 4, dHead: 2 })).toThrow(
+      InvalidArgumentError,
+    );
+  });
+});
