@@ -87,12 +87,13 @@ export async function selectBackend(options: BackendOptions = {}): Promise<Backe
     : env
       ? parseName(env, 'LAZYLENS_BACKEND')
       : undefined;
-  if (asked && tf.getBackend() === asked) return asked;
+  if (asked && selected === asked && tf.getBackend() === asked) return asked;
   const order = asked ? [asked] : BACKEND_NAMES;
   const failures: string[] = [];
   for (const name of order) {
     try {
       await starters[name]();
+      selected = name;
       return name;
     } catch (e) {
       failures.push(`${name}: ${message(e)}`);
@@ -100,6 +101,17 @@ export async function selectBackend(options: BackendOptions = {}): Promise<Backe
   }
   const what = asked ? `backend '${asked}' was asked for but could not start` : 'no backend could start';
   throw new BackendError(`The ${what}. Tried ${failures.join('; ')}.`);
+}
+
+let selected: BackendName | undefined;
+
+/**
+ * Selects the best backend once per process, unless {@link selectBackend} already chose one.
+ * Model entry points call it so a user who never picks a backend gets wasm, not tfjs's pure-JS cpu.
+ */
+export async function ensureBackend(): Promise<string> {
+  if (selected === undefined) await selectBackend();
+  return tf.getBackend();
 }
 
 /** The name of the backend tfjs is running on now. */

@@ -2,6 +2,10 @@
  * A transformer with TransformerLens's hook points: run it, cache its activations, patch them.
  */
 import * as tf from '@tensorflow/tfjs';
+import { ensureBackend, selectBackend, type BackendOptions } from '../backend/index.js';
+import { loadHfFolder } from '../loading/loadFolder.js';
+import { toTensor } from '../loading/toTensor.js';
+import { resolveModelFolder } from './resolveModel.js';
 import { ActivationCache } from '../cache/ActivationCache.js';
 import type { LensModel } from '../cache/LensModel.js';
 import {
@@ -12,7 +16,7 @@ import {
   LazylensError,
   TokenError,
 } from '../errors.js';
-import { makeConfig, type HookedTransformerConfig, type PartialConfig } from './config.js';
+import { makeConfig, stripUndefined, type HookedTransformerConfig, type PartialConfig } from './config.js';
 import { runForward } from './forward.js';
 import { allHookNames } from './hookPoints.js';
 import { compileMatcher, hookLayer, type HookFn, type NameMatcher } from './hooks.js';
@@ -21,14 +25,11 @@ import { param } from './layers.js';
 import { DEFAULT_PROCESSING, processWeights, type ProcessingOptions } from './processWeights.js';
 import { expectedParamShapes, type StateDict } from './stateDict.js';
 import type { ModelTokenizer } from './ModelTokenizer.js';
-import { encodeTexts, prepareTokens, type ModelInput } from './prepareTokens.js';
+import { prepareTokens, type ModelInput, type TokenOptions } from './prepareTokens.js';
+import { toSingleToken, toStrTokens, toString, toTokens, type ToTokensOptions } from '../loading/tokens.js';
 import { applyPosSlice, type PosSliceInput } from './posSlice.js';
 
-export interface RunOptions {
-  /** Prepend the BOS token to string input (default: `cfg.defaultPrependBos`). */
-  prependBos?: boolean;
-  /** [batch, pos] of 1 (token) / 0 (padding); built automatically for left-padded string batches. */
-  attentionMask?: tf.Tensor | number[][];
+export interface RunOptions extends TokenOptions {
   /** Run blocks [0, stopAtLayer) and return the residual stream there instead of logits (exclusive, as TL). */
   stopAtLayer?: number;
 }
@@ -51,6 +52,11 @@ export interface ForwardOutputOptions extends RunOptions {
 export interface RunWithHooksOptions extends ForwardOutputOptions {
   /** `[nameOrPredicate, fn]` pairs; hooks at one point run in the order given. */
   fwdHooks?: readonly (readonly [NameMatcher, HookFn])[];
+}
+
+export interface FromPretrainedOptions extends ProcessingOptions, BackendOptions {
+  /** Cache per-head outputs (`hook_result`) on every run. */
+  useAttnResult?: boolean;
 }
 
 export interface FromConfigOptions {
@@ -153,6 +159,56 @@ export class HookedTransformer implements LensModel {
     return new HookedTransformer(out.cfg, out.params, options.tokenizer);
   }
 
+  /**
+   * Loads a shipped model by name, or a local Hugging Face folder (config.json, model.safetensors,
+   * tokenizer.json), with TransformerLens's `from_pretrained` processing (each step can be turned off).
+   * @example
+   * ```ts
+   * const model = await HookedTransformer.fromPretrained('test/fixtures/gpt2-tiny');
+   * model.cfg.normalizationType;   // 'LNPre' (LayerNorm folded)
+   * model.dispose();
+   * ```
+   */
+  static async fromPretrained(
+    nameOrPath: string,
+    options: FromPretrainedOptions = {},
+  ): Promise<HookedTransformer> {
+    if (options.backend) await selectBackend({ backend: options.backend });
+    else await ensureBackend();
+    const folder = resolveModelFolder(nameOrPath);
+    const loaded = await loadHfFolder(folder);
+    const cfg =
+      options.useAttnResult === undefined
+        ? loaded.cfg
+        : { ...loaded.cfg, useAttnResult: options.useAttnResult };
+    const params: StateDict = new Map();
+    try {
+      for (const [name, host] of loaded.stateDict) params.set(name, toTensor(host));
+    } catch (e) {
+      for (const t of params.values()) t.dispose();
+      throw e;
+    }
+    return HookedTransformer.fromStateDict(Object.freeze(cfg), params, {
+      ...DEFAULT_PROCESSING,
+      ...stripUndefined(options),
+      tokenizer: loaded.tokenizer,
+    });
+  }
+
+  /** {@link fromPretrained} with every weight-processing step off (TransformerLens's `from_pretrained_no_processing`). */
+  static fromPretrainedNoProcessing(
+    nameOrPath: string,
+    options: Omit<FromPretrainedOptions, keyof ProcessingOptions> = {},
+  ): Promise<HookedTransformer> {
+    return HookedTransformer.fromPretrained(nameOrPath, {
+      ...options,
+      foldLn: false,
+      centerWritingWeights: false,
+      centerUnembed: false,
+      foldValueBiases: false,
+    });
+  }
+
   /** TransformerLens's `from_pretrained` processing defaults. */
   static readonly DEFAULT_PROCESSING = DEFAULT_PROCESSING;
 
@@ -188,7 +244,7 @@ export class HookedTransformer implements LensModel {
     input: ModelInput,
     options: RunWithCacheOptions = {},
   ): Promise<{ logits: tf.Tensor; cache: ActivationCache }> {
-    await tf.ready();
+    await ensureBackend();
     this.assertLive();
     const keep =
       options.namesFilter === undefined
@@ -231,7 +287,7 @@ export class HookedTransformer implements LensModel {
     input: ModelInput,
     options: RunWithHooksOptions & { returnType?: R } = {},
   ): Promise<ForwardResult<R>> {
-    await tf.ready();
+    await ensureBackend();
     this.assertLive();
     const hooks = (options.fwdHooks ?? []).map(([m, fn]) => {
       if (typeof fn !== 'function')
@@ -254,7 +310,7 @@ export class HookedTransformer implements LensModel {
     input: ModelInput,
     options: ForwardOutputOptions & { returnType?: R } = {},
   ): Promise<ForwardResult<R>> {
-    await tf.ready();
+    await ensureBackend();
     this.assertLive();
     return this.withLoss<R>(input, options, []);
   }
@@ -305,13 +361,7 @@ export class HookedTransformer implements LensModel {
     inspect: (tokens: tf.Tensor) => void,
   ): tf.Tensor {
     const stopAtLayer = this.normalizeStopAtLayer(options.stopAtLayer);
-    const prepared = prepareTokens(
-      input,
-      this.cfg,
-      this.tokenizer,
-      options.prependBos,
-      options.attentionMask,
-    );
+    const prepared = prepareTokens(input, this.cfg, this.tokenizer, options);
     try {
       inspect(prepared.tokens);
       return tf.tidy(() =>
@@ -358,12 +408,11 @@ export class HookedTransformer implements LensModel {
 
   /**
    * Tokens [batch, pos] (int32, owned by the caller) of a prompt or prompts, BOS first by
-   * default (`cfg.defaultPrependBos`), right-padded.
+   * default (`cfg.defaultPrependBos`), padded (right by default), truncated to n_ctx as TransformerLens.
    */
-  toTokens(input: string | readonly string[], options: { prependBos?: boolean } = {}): tf.Tensor2D {
-    const prepared = prepareTokens(input, this.cfg, this.requireTokenizer('toTokens'), options.prependBos);
-    prepared.attentionMask?.dispose();
-    return prepared.tokens;
+  toTokens(input: string | readonly string[], options: ToTokensOptions = {}): tf.Tensor2D {
+    const { ids } = toTokens(this.requireTokenizer('toTokens'), this.cfg, input, options);
+    return tf.tensor2d(ids, [ids.length, ids[0].length], 'int32');
   }
 
   /** Each token of `input` as text; a string is tokenized first (BOS by default). */
@@ -372,33 +421,23 @@ export class HookedTransformer implements LensModel {
     options: { prependBos?: boolean } = {},
   ): string[] {
     const tok = this.requireTokenizer('toStrTokens');
-    let ids: number[];
-    if (typeof input === 'string') {
-      ids = encodeTexts([input], tok, options.prependBos ?? this.cfg.defaultPrependBos)[0];
-    } else if (input instanceof tf.Tensor) {
-      if (input.rank > 2 || (input.rank === 2 && input.shape[0] !== 1)) {
-        throw new InvalidArgumentError(
-          `toStrTokens takes one sequence; given a tensor of shape [${input.shape.join(', ')}].`,
-        );
-      }
-      ids = Array.from(input.dataSync());
-    } else {
-      ids = [...input];
-    }
-    return tok.decodeEach(ids);
+    if (typeof input === 'string') return toStrTokens(tok, this.cfg, input, options);
+    const ids = input instanceof tf.Tensor ? (input.arraySync() as number[] | number[][]) : input;
+    return toStrTokens(tok, this.cfg, ids);
   }
 
   /** Text of tokens: [pos] gives a string, [batch, pos] one string per row. */
-  toString(tokens: readonly number[] | readonly (readonly number[])[] | tf.Tensor): string | string[];
+  toString(
+    tokens: number | readonly number[] | readonly (readonly number[])[] | tf.Tensor,
+  ): string | string[];
   toString(): string;
-  toString(tokens?: readonly number[] | readonly (readonly number[])[] | tf.Tensor): string | string[] {
+  toString(
+    tokens?: number | readonly number[] | readonly (readonly number[])[] | tf.Tensor,
+  ): string | string[] {
     if (tokens === undefined) return `HookedTransformer(${this.cfg.modelName}, ${this.cfg.nLayers} layers)`;
-    const tok = this.requireTokenizer('toString');
-    const data: unknown = tokens instanceof tf.Tensor ? tokens.arraySync() : tokens;
-    if (typeof data === 'number') return tok.decode([data]);
-    const rows = data as (number | number[])[];
-    if (rows.length > 0 && Array.isArray(rows[0])) return (rows as number[][]).map((r) => tok.decode(r));
-    return tok.decode(rows as number[]);
+    const data =
+      tokens instanceof tf.Tensor ? (tokens.arraySync() as number | number[] | number[][]) : tokens;
+    return toString(this.requireTokenizer('toString'), this.cfg, data as number[]);
   }
 
   /**
@@ -406,13 +445,7 @@ export class HookedTransformer implements LensModel {
    * @throws TokenError naming the tokens the text became.
    */
   toSingleToken(text: string): number {
-    const tok = this.requireTokenizer('toSingleToken');
-    const ids = tok.encode(text);
-    if (ids.length !== 1) {
-      const parts = tok.decodeEach(ids).map((s) => JSON.stringify(s));
-      throw new TokenError(`'${text}' is ${ids.length} tokens [${parts.join(', ')}]; expected exactly one.`);
-    }
-    return ids[0];
+    return toSingleToken(this.requireTokenizer('toSingleToken'), this.cfg, text);
   }
 
   // ---- weights, as TransformerLens's properties (owned by the model: do not dispose) ----
@@ -508,10 +541,7 @@ export class HookedTransformer implements LensModel {
     this.assertLive();
     const ids = typeof tokens === 'string' ? this.toSingleToken(tokens) : tokens;
     return tf.tidy(() => {
-      const t =
-        ids instanceof tf.Tensor
-          ? tf.cast(ids, 'int32')
-          : tf.tensor(ids, undefined, 'int32');
+      const t = ids instanceof tf.Tensor ? tf.cast(ids, 'int32') : tf.tensor(ids, undefined, 'int32');
       checkIds(t, this.cfg.dVocabOut);
       const flat = tf.reshape(t, [-1]);
       const dirs = tf.gather(tf.transpose(this.W_U), flat);

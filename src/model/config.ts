@@ -95,6 +95,7 @@ export function makeConfig(partial: PartialConfig): HookedTransformerConfig {
   return Object.freeze(cfg);
 }
 
-function stripUndefined<T extends object>(o: T): Partial<T> {
+/** `o` without its undefined entries, so spreading it does not erase defaults. */
+export function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -18,8 +18,9 @@ export interface ForwardOptions {
 function positionIds(batch: number, pos: number, padMask: tf.Tensor | undefined): tf.Tensor {
   if (!padMask) return tf.range(0, pos, 1, 'int32');
   // As TransformerLens: the first real token gets position 0 whatever padding precedes it.
-  const cum = tf.sub(tf.cumsum(tf.cast(padMask, 'int32'), 1), 1);
-  return tf.maximum(cum, 0);
+  const one = tf.scalar(1, 'int32');
+  const cum = tf.sub(tf.cumsum(tf.cast(padMask, 'int32'), 1), one);
+  return tf.maximum(cum, tf.scalar(0, 'int32'));
 }
 
 function attention(

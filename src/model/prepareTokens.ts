@@ -1,10 +1,12 @@
 /**
  * Turns whatever a user passes a model (text, ids, a tensor) into validated int32 tokens
- * [batch, pos] and, for padded batches, an attention mask. Validation happens here, once,
- * before any compute: empty input, ids outside the vocabulary, sequences longer than n_ctx.
+ * [batch, pos] and, for left-padded batches, an attention mask. Validation happens here, once,
+ * before any compute (empty input, ids outside the vocabulary, sequences longer than n_ctx),
+ * through the token helpers of src/loading.
  */
 import * as tf from '@tensorflow/tfjs';
-import { InvalidArgumentError, TokenError } from '../errors.js';
+import { InvalidArgumentError } from '../errors.js';
+import { checkTokenIds, toTokens, type PaddingSide } from '../loading/tokens.js';
 import type { HookedTransformerConfig } from './config.js';
 import type { ModelTokenizer } from './ModelTokenizer.js';
 
@@ -12,45 +14,23 @@ import type { ModelTokenizer } from './ModelTokenizer.js';
 export type ModelInput =
   string | readonly string[] | readonly number[] | readonly (readonly number[])[] | tf.Tensor;
 
+export interface TokenOptions {
+  /** Prepend BOS to text input (default `cfg.defaultPrependBos`). */
+  prependBos?: boolean;
+  /** Where texts of different lengths are padded (default 'right', as TransformerLens). */
+  paddingSide?: PaddingSide;
+  /** [batch, pos] of 1 (token) / 0 (padding); overrides the mask built for left padding. */
+  attentionMask?: tf.Tensor | number[][];
+}
+
 export interface PreparedTokens {
   tokens: tf.Tensor2D;
   attentionMask?: tf.Tensor2D;
   dispose(): void;
 }
 
-/** Ids of each text, with BOS first when asked (TransformerLens's default: `cfg.defaultPrependBos`). */
-export function encodeTexts(
-  texts: readonly string[],
-  tokenizer: ModelTokenizer | undefined,
-  prependBos: boolean,
-): number[][] {
-  if (!tokenizer)
-    throw new InvalidArgumentError('Text input needs a tokenizer; this model has none. Pass token ids.');
-  return texts.map((text, i) => {
-    if (typeof text !== 'string')
-      throw new InvalidArgumentError(`Prompt ${i} is ${typeof text}; expected a string.`);
-    if (text.length === 0 && !prependBos)
-      throw new TokenError(`Prompt ${i} is empty; expected at least one token.`);
-    const ids = tokenizer.encode(text);
-    if (prependBos) {
-      if (tokenizer.bosTokenId === null)
-        throw new TokenError('prependBos is set but the tokenizer has no BOS token.');
-      ids.unshift(tokenizer.bosTokenId);
-    }
-    if (ids.length === 0)
-      throw new TokenError(`Prompt ${i} '${text}' gave no tokens; expected at least one.`);
-    return ids;
-  });
-}
-
-function rows(
-  input: Exclude<ModelInput, tf.Tensor | string>,
-  tokenizer: ModelTokenizer | undefined,
-  bos: boolean,
-) {
-  if (input.length === 0) throw new TokenError('Empty input given; expected at least one prompt or token.');
-  if (input.every((x) => typeof x === 'string')) return encodeTexts(input, tokenizer, bos);
-  if (input.every((x) => typeof x === 'number')) return [[...(input as number[])]];
+function idRows(input: Exclude<ModelInput, string | tf.Tensor>): number[][] {
+  if (input.length > 0 && input.every((x) => typeof x === 'number')) return [[...(input as number[])]];
   if (input.every((x) => Array.isArray(x))) return (input as number[][]).map((r) => [...r]);
   throw new InvalidArgumentError('Input mixes kinds; expected strings, token ids, or rows of token ids.');
 }
@@ -60,11 +40,29 @@ export function prepareTokens(
   input: ModelInput,
   cfg: HookedTransformerConfig,
   tokenizer: ModelTokenizer | undefined,
-  prependBos = cfg.defaultPrependBos,
-  attentionMask?: tf.Tensor | number[][],
+  options: TokenOptions = {},
 ): PreparedTokens {
   let ids: number[][];
-  if (input instanceof tf.Tensor) {
+  let mask: number[][] | undefined;
+  const texts =
+    typeof input === 'string'
+      ? [input]
+      : Array.isArray(input) && typeof input[0] === 'string'
+        ? input
+        : undefined;
+  if (texts) {
+    if (!tokenizer)
+      throw new InvalidArgumentError('Text input needs a tokenizer; this model has none. Pass token ids.');
+    const side = options.paddingSide ?? 'right';
+    const batch = toTokens(tokenizer, cfg, texts as string[], {
+      prependBos: options.prependBos,
+      paddingSide: side,
+      truncate: false,
+    });
+    ids = batch.ids;
+    // Right padding needs no mask: causal attention keeps real positions exact (as TransformerLens).
+    if (side === 'left') mask = batch.attentionMask;
+  } else if (input instanceof tf.Tensor) {
     if (input.rank !== 1 && input.rank !== 2) {
       throw new InvalidArgumentError(
         `Token tensor of rank ${input.rank} given; expected [pos] or [batch, pos].`,
@@ -72,50 +70,33 @@ export function prepareTokens(
     }
     const data = input.arraySync();
     ids = input.rank === 1 ? [data as number[]] : (data as number[][]);
-  } else if (typeof input === 'string') {
-    ids = encodeTexts([input], tokenizer, prependBos);
   } else {
-    ids = rows(input, tokenizer, prependBos);
+    ids = idRows(input as Exclude<ModelInput, string | tf.Tensor>);
   }
-  const pos = Math.max(...ids.map((r) => r.length));
-  if (pos === 0) throw new TokenError('Empty sequence given; expected at least one token.');
-  if (pos > cfg.nCtx)
-    throw new TokenError(`A sequence of ${pos} tokens given; expected at most n_ctx = ${cfg.nCtx}.`);
-  for (const row of ids) {
-    for (const id of row) {
-      if (!Number.isInteger(id) || id < 0 || id >= cfg.dVocab) {
-        throw new TokenError(`Token id ${id} given; expected an integer in [0, ${cfg.dVocab - 1}].`);
-      }
-    }
-  }
-  const ragged = ids.some((r) => r.length !== pos);
-  if (ragged && input instanceof tf.Tensor) throw new InvalidArgumentError('internal: ragged tensor');
-  const pad = tokenizer?.padTokenId ?? 0;
-  // Right padding, as TransformerLens's default: causal attention keeps real positions exact.
-  const padded = ids.map((r) => [...r, ...new Array<number>(pos - r.length).fill(pad)]);
-  const tokens = tf.tensor2d(padded, [ids.length, pos], 'int32');
-  let mask: tf.Tensor2D | undefined;
-  if (attentionMask !== undefined) {
-    mask = (
-      attentionMask instanceof tf.Tensor
-        ? tf.cast(attentionMask, 'float32')
-        : tf.tensor2d(attentionMask, undefined, 'float32')
+  checkTokenIds(ids, cfg);
+  const tokens = tf.tensor2d(ids, [ids.length, ids[0].length], 'int32');
+  let maskT: tf.Tensor2D | undefined;
+  const given = options.attentionMask;
+  if (given !== undefined || mask) {
+    maskT = tf.tidy(() =>
+      given instanceof tf.Tensor
+        ? tf.cast(given, 'float32')
+        : tf.tensor2d(given ?? (mask as number[][]), undefined, 'float32'),
     ) as tf.Tensor2D;
-    if (mask.shape.join() !== tokens.shape.join()) {
-      const given = mask.shape.join(', ');
-      mask.dispose();
-      tokens.dispose();
+    if (maskT.shape.join() !== tokens.shape.join()) {
+      const shape = maskT.shape.join(', ');
+      tf.dispose([maskT, tokens]);
       throw new InvalidArgumentError(
-        `attentionMask of shape [${given}] given; expected [${tokens.shape.join(', ')}] like the tokens.`,
+        `attentionMask of shape [${shape}] given; expected [${tokens.shape.join(', ')}] like the tokens.`,
       );
     }
   }
   return {
     tokens,
-    attentionMask: mask,
+    attentionMask: maskT,
     dispose() {
       tokens.dispose();
-      mask?.dispose();
+      maskT?.dispose();
     },
   };
 }

@@ -180,12 +180,12 @@ describeBackends('HookedTransformer', () => {
       model.runWithHooks(TOKENS, { fwdHooks: [['blocks.9.hook_z', () => undefined]] }),
     ).rejects.toThrow(UnknownKeyError);
     await expect(model.forward([[1, 23]])).rejects.toThrow(
-      /Token id 23 given; expected an integer in \[0, 22\]/,
+      /token id 23 at position 1 is out of range; expected an integer in \[0, 23\)/,
     );
     await expect(model.forward([])).rejects.toThrow(TokenError);
     await expect(model.forward([[]])).rejects.toThrow(TokenError);
     await expect(model.forward([[...Array(9).keys()]])).rejects.toThrow(
-      /9 tokens given; expected at most n_ctx = 8/,
+      /9 positions; expected at most nCtx = 8/,
     );
     await expect(model.forward('text')).rejects.toThrow(/needs a tokenizer/);
     await expect(model.forward(TOKENS, { stopAtLayer: 3 })).rejects.toThrow(BadLayerError);

@@ -1,0 +1,219 @@
+/**
+ * Converts a Hugging Face `config.json` into a {@link HookedTransformerConfig}, following
+ * TransformerLens's `convert_hf_model_config`. One entry per architecture in {@link HF_ARCHITECTURES};
+ * GPT-Neo, GPT-NeoX and Llama are added there.
+ */
+import { readFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { ConfigError } from '../errors.js';
+import { makeConfig, type ActFn, type HookedTransformerConfig, type PartialConfig } from '../model/config.js';
+
+/** A parsed `config.json`. */
+export type HfConfigJson = Record<string, unknown>;
+
+/** How one Hugging Face architecture maps onto TransformerLens's config. */
+export interface HfArchitecture {
+  /** `model_type` values that name this architecture when `architectures` is absent. */
+  modelTypes: readonly string[];
+  /** The TransformerLens config fields, before `makeConfig` fills the defaults. */
+  convert(fields: HfFields): PartialConfig;
+}
+
+/** Typed access to a config.json's fields with Hugging Face's class defaults; errors name the file. */
+export class HfFields {
+  constructor(
+    readonly json: HfConfigJson,
+    readonly source: string,
+  ) {}
+
+  /** A positive integer field, or `fallback` when absent (as the HF config class would default it). */
+  int(name: string, fallback?: number): number {
+    const v = this.json[name] ?? fallback;
+    if (!Number.isSafeInteger(v) || (v as number) <= 0) {
+      throw new ConfigError(`${this.source}: '${name}' is ${show(v)}; expected a positive integer.`);
+    }
+    return v as number;
+  }
+
+  /** A positive number field, or `fallback` when absent. */
+  num(name: string, fallback?: number): number {
+    const v = this.json[name] ?? fallback;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
+      throw new ConfigError(`${this.source}: '${name}' is ${show(v)}; expected a positive number.`);
+    }
+    return v;
+  }
+
+  /** An optional positive integer: null or absent gives undefined. */
+  optionalInt(name: string): number | undefined {
+    return this.json[name] === null || this.json[name] === undefined ? undefined : this.int(name);
+  }
+
+  str(name: string, fallback?: string): string {
+    const v = this.json[name] ?? fallback;
+    if (typeof v !== 'string') {
+      throw new ConfigError(`${this.source}: '${name}' is ${show(v)}; expected a string.`);
+    }
+    return v;
+  }
+
+  bool(name: string, fallback: boolean): boolean {
+    const v = this.json[name] ?? fallback;
+    if (typeof v !== 'boolean') {
+      throw new ConfigError(`${this.source}: '${name}' is ${show(v)}; expected true or false.`);
+    }
+    return v;
+  }
+}
+
+// Hugging Face activation names -> TransformerLens's. gelu_pytorch_tanh is the same tanh
+// approximation as gelu_new.
+const ACT_FNS: Record<string, ActFn> = {
+  gelu_new: 'gelu_new',
+  gelu_pytorch_tanh: 'gelu_new',
+  gelu: 'gelu',
+  gelu_fast: 'gelu_fast',
+  relu: 'relu',
+  silu: 'silu',
+  swish: 'silu',
+};
+
+function actFn(fields: HfFields, name: string, fallback: string): ActFn {
+  const given = fields.str(name, fallback);
+  const act = ACT_FNS[given];
+  if (!act) {
+    throw new ConfigError(
+      `${fields.source}: ${name} '${given}' is not supported; expected one of ${Object.keys(ACT_FNS).join(', ')}.`,
+    );
+  }
+  return act;
+}
+
+function dHead(fields: HfFields, dModel: number, nHeads: number): number {
+  if (dModel % nHeads !== 0) {
+    throw new ConfigError(
+      `${fields.source}: hidden size ${dModel} is not divisible by the number of heads ${nHeads}.`,
+    );
+  }
+  return dModel / nHeads;
+}
+
+/** Supported architectures, keyed by the `architectures[0]` name Hugging Face writes. */
+export const HF_ARCHITECTURES: Readonly<Record<string, HfArchitecture>> = {
+  GPT2LMHeadModel: {
+    modelTypes: ['gpt2'],
+    convert(f) {
+      // Defaults are GPT2Config's, used when save_pretrained left a field out.
+      const dModel = f.int('n_embd', 768);
+      const nHeads = f.int('n_head', 12);
+      if (f.bool('scale_attn_by_inverse_layer_idx', false)) {
+        throw new ConfigError(`${f.source}: scale_attn_by_inverse_layer_idx=true is not supported yet.`);
+      }
+      return {
+        nLayers: f.int('n_layer', 12),
+        dModel,
+        nHeads,
+        dHead: dHead(f, dModel, nHeads),
+        dMlp: f.optionalInt('n_inner') ?? 4 * dModel,
+        // n_ctx is GPT2Config's old alias of n_positions.
+        nCtx: f.optionalInt('n_positions') ?? f.int('n_ctx', 1024),
+        eps: f.num('layer_norm_epsilon', 1e-5),
+        dVocab: f.int('vocab_size', 50257),
+        actFn: actFn(f, 'activation_function', 'gelu_new'),
+        normalizationType: 'LN',
+        positionalEmbeddingType: 'standard',
+        useAttnScale: true,
+        defaultPrependBos: true,
+      };
+    },
+  },
+};
+
+/** The architecture name a config.json declares (`architectures[0]`, else from `model_type`). */
+export function hfArchitecture(json: HfConfigJson, source: string): string {
+  const archs = json.architectures;
+  if (Array.isArray(archs) && typeof archs[0] === 'string') return archs[0];
+  if (typeof json.model_type === 'string') {
+    const entry = Object.entries(HF_ARCHITECTURES).find(([, a]) =>
+      a.modelTypes.includes(json.model_type as string),
+    );
+    if (entry) return entry[0];
+    return `model_type '${json.model_type}'`;
+  }
+  throw new ConfigError(
+    `${source}: has neither 'architectures' nor 'model_type'; cannot tell the model family.`,
+  );
+}
+
+/**
+ * Converts a parsed config.json to a lazylens config.
+ * @param json the parsed config.json
+ * @param options.source the file name used in errors; `modelName` for the result (default 'custom');
+ *   `overrides` applied after conversion (e.g. `tokenizerPrependsBos`)
+ * @throws ConfigError for an unsupported architecture (listing the supported ones) or a bad field.
+ */
+export function hfConfigToConfig(
+  json: HfConfigJson,
+  options: { source?: string; modelName?: string; overrides?: Partial<HookedTransformerConfig> } = {},
+): HookedTransformerConfig {
+  const source = options.source ?? 'config.json';
+  const architecture = hfArchitecture(json, source);
+  const entry = Object.hasOwn(HF_ARCHITECTURES, architecture) ? HF_ARCHITECTURES[architecture] : undefined;
+  if (!entry) {
+    throw new ConfigError(
+      `${source}: architecture ${architecture.startsWith('model_type') ? architecture : `'${architecture}'`} ` +
+        `is not supported; expected one of ${Object.keys(HF_ARCHITECTURES).join(', ')}.`,
+    );
+  }
+  const partial = entry.convert(new HfFields(json, source));
+  return makeConfig({
+    ...partial,
+    originalArchitecture: architecture,
+    modelName: options.modelName ?? 'custom',
+    ...options.overrides,
+  });
+}
+
+/**
+ * Reads `config.json` from a Hugging Face folder and converts it; `modelName` is the folder's name.
+ * @throws ConfigError when the folder has no readable config.json, it is not JSON, or it is unsupported.
+ */
+export async function readHfConfig(
+  folder: string,
+  overrides?: Partial<HookedTransformerConfig>,
+): Promise<HookedTransformerConfig> {
+  const json = await readHfConfigJson(folder);
+  return hfConfigToConfig(json, {
+    source: join(folder, 'config.json'),
+    modelName: basename(resolve(folder)),
+    overrides,
+  });
+}
+
+/** The parsed config.json of a folder. */
+export async function readHfConfigJson(folder: string): Promise<HfConfigJson> {
+  const path = join(folder, 'config.json');
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why =
+      code === 'ENOENT' ? 'has no config.json' : `config.json cannot be read (${(e as Error).message})`;
+    throw new ConfigError(`Folder ${folder} ${why}; expected a Hugging Face model folder.`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(`${path} is not valid JSON: ${(e as Error).message}`);
+  }
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
+    throw new ConfigError(`${path} holds ${show(json)}; expected a JSON object.`);
+  }
+  return json as HfConfigJson;
+}
+
+function show(v: unknown): string {
+  return v === undefined ? 'missing' : JSON.stringify(v);
+}
