@@ -8,6 +8,8 @@ Writes
                                     (config.json, model.safetensors, tokenizer.json,
                                     tokenizer_config.json)
   test/fixtures/gpt2-tiny-golden/   raw.safetensors, processed.safetensors, meta.json
+and then runs make_patch_golden.py (patch.safetensors) and make_cache_golden.py
+(cache_cases.json, cache_goldens.safetensors), which reload those files.
 
 Deterministic: weights come from numpy's legacy RandomState (stable across numpy versions);
 the reference maths runs in float64 and results are stored as float32.
@@ -420,6 +422,15 @@ def main() -> None:
     for d in (MODEL_DIR, GOLDEN_DIR):
         for f in sorted(os.listdir(d)):
             print(f'{os.path.getsize(os.path.join(d, f)):>9}  {os.path.relpath(os.path.join(d, f), REPO)}')
+
+    # Derived goldens: they reload the files just written (each script also runs on its own).
+    import make_cache_golden
+    import make_patch_golden
+
+    print('-- make_patch_golden.py')
+    make_patch_golden.main()
+    print('-- make_cache_golden.py')
+    make_cache_golden.main()
 
 
 if __name__ == '__main__':

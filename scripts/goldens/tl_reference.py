@@ -74,68 +74,62 @@ def gelu_new(x: torch.Tensor) -> torch.Tensor:
     return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x.pow(3))))
 
 
-def _norm(cache: dict, prefix: str, x: torch.Tensor, eps: float, w, b) -> torch.Tensor:
+def _norm(hook, prefix: str, x: torch.Tensor, eps: float, w, b) -> torch.Tensor:
     """LN (w, b given) or LNPre (w = b = None). scale = sqrt(mean((x-mean)^2) + eps), [b,p,1]."""
     x = x - x.mean(-1, keepdim=True)
-    scale = (x.pow(2).mean(-1, keepdim=True) + eps).sqrt()
-    cache[prefix + 'hook_scale'] = scale
+    scale = hook(prefix + 'hook_scale', (x.pow(2).mean(-1, keepdim=True) + eps).sqrt())
     x = x / scale
     if w is not None:
         x = x * w + b
-    cache[prefix + 'hook_normalized'] = x
-    return x
+    return hook(prefix + 'hook_normalized', x)
 
 
-def run_with_cache(sd: dict[str, torch.Tensor], tokens: torch.Tensor, cfg: Cfg):
+def run_with_cache(sd: dict[str, torch.Tensor], tokens: torch.Tensor, cfg: Cfg, hooks=None):
     """Return (logits [b,p,V], cache: dict name -> tensor in execution order).
 
     The normalization is LN when `ln1.w` is in the state dict, else LNPre (after fold_ln).
     `hook_result` is always computed (TL only does so with use_attn_result=True).
+    `hooks` (optional) maps hook names to functions tensor -> tensor, applied when that hook point
+    fires, like TL's forward hooks: the returned value is cached and flows downstream.
     """
     folded = 'ln_final.w' not in sd
     cache: dict[str, torch.Tensor] = {}
+
+    def hook(name: str, x: torch.Tensor) -> torch.Tensor:
+        if hooks and name in hooks:
+            x = hooks[name](x)
+        cache[name] = x
+        return x
+
     bsz, pos = tokens.shape
-    embed = sd['embed.W_E'][tokens]
-    cache['hook_embed'] = embed
-    pos_embed = sd['pos_embed.W_pos'][:pos].unsqueeze(0).expand(bsz, pos, cfg.d_model)
-    cache['hook_pos_embed'] = pos_embed
+    embed = hook('hook_embed', sd['embed.W_E'][tokens])
+    pos_embed = hook('hook_pos_embed', sd['pos_embed.W_pos'][:pos].unsqueeze(0).expand(bsz, pos, cfg.d_model))
     resid = embed + pos_embed
     causal = torch.ones(pos, pos, dtype=torch.bool).tril()
     for layer in range(cfg.n_layers):
         t = f'blocks.{layer}.'
         g = lambda k: sd.get(t + k)  # noqa: E731
-        cache[t + 'hook_resid_pre'] = resid
-        x = _norm(cache, t + 'ln1.', resid, cfg.eps, g('ln1.w'), g('ln1.b'))
-        q = torch.einsum('bpd,hde->bphe', x, g('attn.W_Q')) + g('attn.b_Q')
-        k = torch.einsum('bpd,hde->bphe', x, g('attn.W_K')) + g('attn.b_K')
-        v = torch.einsum('bpd,hde->bphe', x, g('attn.W_V')) + g('attn.b_V')
-        cache[t + 'attn.hook_q'] = q
-        cache[t + 'attn.hook_k'] = k
-        cache[t + 'attn.hook_v'] = v
+        resid = hook(t + 'hook_resid_pre', resid)
+        x = _norm(hook, t + 'ln1.', resid, cfg.eps, g('ln1.w'), g('ln1.b'))
+        q = hook(t + 'attn.hook_q', torch.einsum('bpd,hde->bphe', x, g('attn.W_Q')) + g('attn.b_Q'))
+        k = hook(t + 'attn.hook_k', torch.einsum('bpd,hde->bphe', x, g('attn.W_K')) + g('attn.b_K'))
+        v = hook(t + 'attn.hook_v', torch.einsum('bpd,hde->bphe', x, g('attn.W_V')) + g('attn.b_V'))
         scores = torch.einsum('bqhe,bkhe->bhqk', q, k) / math.sqrt(cfg.d_head)
         scores = scores.masked_fill(~causal, float('-inf'))
-        cache[t + 'attn.hook_attn_scores'] = scores
+        scores = hook(t + 'attn.hook_attn_scores', scores)
         pattern = torch.softmax(scores, dim=-1)
         pattern = torch.where(torch.isnan(pattern), torch.zeros_like(pattern), pattern)
-        cache[t + 'attn.hook_pattern'] = pattern
-        z = torch.einsum('bkhe,bhqk->bqhe', v, pattern)
-        cache[t + 'attn.hook_z'] = z
-        result = torch.einsum('bqhe,hed->bqhd', z, g('attn.W_O'))
-        cache[t + 'attn.hook_result'] = result
-        attn_out = result.sum(dim=2) + g('attn.b_O')
-        cache[t + 'hook_attn_out'] = attn_out
-        resid_mid = resid + attn_out
-        cache[t + 'hook_resid_mid'] = resid_mid
-        x2 = _norm(cache, t + 'ln2.', resid_mid, cfg.eps, g('ln2.w'), g('ln2.b'))
-        pre = x2 @ g('mlp.W_in') + g('mlp.b_in')
-        cache[t + 'mlp.hook_pre'] = pre
-        post = gelu_new(pre)
-        cache[t + 'mlp.hook_post'] = post
-        mlp_out = post @ g('mlp.W_out') + g('mlp.b_out')
-        cache[t + 'hook_mlp_out'] = mlp_out
-        resid = resid_mid + mlp_out
-        cache[t + 'hook_resid_post'] = resid
-    xf = _norm(cache, 'ln_final.', resid, cfg.eps, sd.get('ln_final.w'), sd.get('ln_final.b'))
+        pattern = hook(t + 'attn.hook_pattern', pattern)
+        z = hook(t + 'attn.hook_z', torch.einsum('bkhe,bhqk->bqhe', v, pattern))
+        result = hook(t + 'attn.hook_result', torch.einsum('bqhe,hed->bqhd', z, g('attn.W_O')))
+        attn_out = hook(t + 'hook_attn_out', result.sum(dim=2) + g('attn.b_O'))
+        resid_mid = hook(t + 'hook_resid_mid', resid + attn_out)
+        x2 = _norm(hook, t + 'ln2.', resid_mid, cfg.eps, g('ln2.w'), g('ln2.b'))
+        pre = hook(t + 'mlp.hook_pre', x2 @ g('mlp.W_in') + g('mlp.b_in'))
+        post = hook(t + 'mlp.hook_post', gelu_new(pre))
+        mlp_out = hook(t + 'hook_mlp_out', post @ g('mlp.W_out') + g('mlp.b_out'))
+        resid = hook(t + 'hook_resid_post', resid_mid + mlp_out)
+    xf = _norm(hook, 'ln_final.', resid, cfg.eps, sd.get('ln_final.w'), sd.get('ln_final.b'))
     logits = xf @ sd['unembed.W_U'] + sd['unembed.b_U']
     assert folded == ('blocks.0.ln1.w' not in sd)
     return logits, cache
