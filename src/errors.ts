@@ -9,7 +9,12 @@ export { LazylensError };
 
 /** Up to `n` candidates nearest to `given` by edit distance, nearest first. */
 export function closestNames(given: string, candidates: Iterable<string>, n = 3): string[] {
-  const scored = [...new Set(candidates)].map((c) => ({ c, d: editDistance(given, c) }));
+  // Also compare against the short form (`blocks.3.attn.hook_z` → `z`), so shorthand finds its hooks.
+  const short = (s: string): string => s.replace(/^blocks\.\d+\./, '').replace(/(^|\.)hook_/, '$1');
+  const scored = [...new Set(candidates)].map((c) => ({
+    c,
+    d: Math.min(editDistance(given, c), editDistance(short(given), short(c)) + 0.5),
+  }));
   scored.sort((a, b) => a.d - b.d || a.c.localeCompare(b.c));
   return scored.slice(0, n).map((s) => s.c);
 }
