@@ -4,7 +4,9 @@
  * The cache owns its tensors until {@link ActivationCache.dispose}; `get` returns the stored
  * tensor (do not dispose it). Methods that would change the cache return a new one instead.
  */
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
+import * as g from '../../graph/index.js';
+import { selectBackend, type BackendName } from '../backend/index.js';
 import {
   BadLayerError,
   BatchDimError,
@@ -12,15 +14,44 @@ import {
   LazylensError,
   UnknownKeyError,
 } from '../errors.js';
+import { accumulatedResid, type AccumulatedResidOptions } from './accumulatedResid.js';
+import { applyLnToStack, type ApplyLnOptions } from './applyLnToStack.js';
+import { CacheGraph, type ActivationSource } from './CacheGraph.js';
+import { decomposeResid, type DecomposeResidOptions } from './decomposeResid.js';
 import { getActName } from './getActName.js';
+import {
+  getFullResidDecomposition,
+  type FullResidDecompositionOptions,
+} from './getFullResidDecomposition.js';
+import { getNeuronResults, type GetNeuronResultsOptions } from './getNeuronResults.js';
+import { computeHeadResults } from './headResults.js';
 import type { LensModel } from './LensModel.js';
+import { logitAttrs, type LogitAttrsOptions, type TokensArg } from './logitAttrs.js';
+import { stackActivation, type StackActivationOptions } from './stackActivation.js';
+import { stackHeadResults, type StackHeadResultsOptions } from './stackHeadResults.js';
+import { stackNeuronResults, type StackNeuronResultsOptions } from './stackNeuronResults.js';
+
+/** `returnLabels: true` makes a stack method return `[lazy, labels]`, as TransformerLens's tuple. */
+export interface ReturnLabels {
+  returnLabels?: boolean;
+}
+
+type WithLabels<O> = O & { returnLabels: true };
+type Labelled = [g.Lazy, string[]];
+
+function withLabels(lazy: g.Lazy, returnLabels: boolean | undefined): g.Lazy | Labelled {
+  return returnLabels ? [lazy, [...(lazy.labels ?? [])]] : lazy;
+}
 
 /** A cache key: a full hook name, a shorthand, or `[name, layer?, layerType?]` (negative layers count from the end). */
 export type CacheKey = string | readonly [string, (number | null)?, (string | null)?];
 
-export class ActivationCache implements Iterable<[string, tf.Tensor]> {
+export class ActivationCache implements Iterable<[string, tf.Tensor]>, ActivationSource {
   private readonly dict: Map<string, tf.Tensor>;
-  private disposed = false;
+  private wasDisposed = false;
+  private readonly graph: CacheGraph;
+  /** Names the cache in errors from the lazy graph. */
+  readonly label = 'ActivationCache';
 
   /**
    * @param cacheDict hook name → tensor; the cache takes ownership.
@@ -33,6 +64,12 @@ export class ActivationCache implements Iterable<[string, tf.Tensor]> {
     readonly hasBatchDim = true,
   ) {
     this.dict = cacheDict;
+    this.graph = new CacheGraph(this, model);
+  }
+
+  /** For the lazy graph: the tensor under a full hook name (the cache keeps ownership). */
+  resolve(name: string): tf.Tensor | undefined {
+    return this.wasDisposed ? undefined : this.dict.get(name);
   }
 
   /** Whether `hook_embed` was cached. */
@@ -76,11 +113,12 @@ export class ActivationCache implements Iterable<[string, tf.Tensor]> {
    * The activation stored under `key`.
    * @example
    * ```ts
+   * const model = await HookedTransformer.fromPretrained('test/fixtures/gpt2-tiny');
    * const { cache, logits } = await model.runWithCache('The cat sat');
    * cache.get('blocks.0.hook_resid_pre');      // full name
    * cache.get(['resid_pre', -1]);              // tuple, last layer
    * cache.get('k0');                           // shorthand → blocks.0.attn.hook_k
-   * cache.dispose(); logits.dispose();
+   * cache.dispose(); logits.dispose(); model.dispose();
    * ```
    * @throws UnknownKeyError naming the three nearest cached names.
    */
@@ -126,15 +164,250 @@ export class ActivationCache implements Iterable<[string, tf.Tensor]> {
 
   /** Whether {@link dispose} has run. */
   get isDisposed(): boolean {
-    return this.disposed;
+    return this.wasDisposed;
   }
 
-  /** Frees every tensor the cache owns. Safe to call twice. */
+  /** Same as {@link isDisposed}; read by the lazy graph to refuse materializing over freed tensors. */
+  get disposed(): boolean {
+    return this.wasDisposed;
+  }
+
+  /** Frees every tensor the cache owns, and its memoized head results. Safe to call twice. */
   dispose(): void {
-    if (this.disposed) return;
+    if (this.wasDisposed) return;
     for (const t of this.dict.values()) t.dispose();
+    this.graph.memo.dispose();
     this.dict.clear();
-    this.disposed = true;
+    this.wasDisposed = true;
+  }
+
+  // ---- analysis: each returns a Lazy (nothing runs until it is materialized) ----
+
+  /**
+   * The residual stream before each block (and `final_post`), for the logit lens.
+   * @returns Lazy `[layers_covered, *batch_and_pos, d_model]`, labels `0_pre`, `0_mid`, …, `final_post`.
+   * @example
+   * ```ts
+   * const model = await HookedTransformer.fromPretrained('test/fixtures/gpt2-tiny');
+   * const { cache, logits } = await model.runWithCache('The cat sat on the');
+   * const lens = cache.accumulatedResid({ applyLn: true, posSlice: -1 });
+   * lens.labels;                                   // ['0_pre', '1_pre', 'final_post']
+   * const perLayer = await lens.einsum('...d,dv->...v', model.W_U).array();   // [3, 1, d_vocab]
+   * cache.dispose(); logits.dispose(); model.dispose();
+   * ```
+   */
+  accumulatedResid(options: WithLabels<AccumulatedResidOptions>): Labelled;
+  accumulatedResid(options?: AccumulatedResidOptions & ReturnLabels): g.Lazy;
+  accumulatedResid(options: AccumulatedResidOptions & ReturnLabels = {}): g.Lazy | Labelled {
+    this.assertLive();
+    return withLabels(accumulatedResid(this.graph, options), options.returnLabels);
+  }
+
+  /**
+   * How much each component of `residualStack` pushes the logit of `tokens` (minus `incorrectTokens`),
+   * through the final LN's cached scale.
+   * @returns Lazy `[components, *batch_and_pos]`.
+   * @example
+   * ```ts
+   * const model = await HookedTransformer.fromPretrained('test/fixtures/gpt2-tiny');
+   * const { cache, logits } = await model.runWithCache('The cat sat on the');
+   * const attrs = cache.logitAttrs(cache.decomposeResid({ posSlice: -1 }), ' cat', { posSlice: -1 });
+   * attrs.shape;                                   // [6, 1]: embed, pos_embed, 2 × (attn, mlp)
+   * await attrs.array();
+   * cache.dispose(); logits.dispose(); model.dispose();
+   * ```
+   */
+  logitAttrs(residualStack: g.Lazy, tokens: TokensArg, options: LogitAttrsOptions = {}): g.Lazy {
+    this.assertLive();
+    return logitAttrs(this.graph, residualStack, tokens, options);
+  }
+
+  /**
+   * The residual stream entering a block, split into embeddings and each earlier sublayer's output.
+   * @returns Lazy `[components, *batch_and_pos, d_model]`, labels `embed`, `pos_embed`, `0_attn_out`, `0_mlp_out`, ….
+   * @example
+   * ```ts
+   * const model = await HookedTransformer.fromPretrained('test/fixtures/gpt2-tiny');
+   * const { cache, logits } = await model.runWithCache('The cat');
+   * const [stack, labels] = cache.decomposeResid({ layer: 1, returnLabels: true });
+   * labels;                                        // ['embed', 'pos_embed', '0_attn_out', '0_mlp_out']
+   * cache.dispose(); logits.dispose(); model.dispose();
+   * ```
+   */
+  decomposeResid(options: WithLabels<DecomposeResidOptions>): Labelled;
+  decomposeResid(options?: DecomposeResidOptions & ReturnLabels): g.Lazy;
+  decomposeResid(options: DecomposeResidOptions & ReturnLabels = {}): g.Lazy | Labelled {
+    this.assertLive();
+    return withLabels(decomposeResid(this.graph, options), options.returnLabels);
+  }
+
+  /**
+   * Materializes every head's output (`z · W_O` per head) once and memoizes it beside the cache
+   * (the dict itself is not changed). Stacks built afterwards read the memo. Idempotent.
+   */
+  computeHeadResults(): void {
+    this.assertLive();
+    computeHeadResults(this.graph);
+  }
+
+  /**
+   * Every head of the blocks before `layer` as one stack.
+   * @returns Lazy `[layer·n_heads (+1), *batch_and_pos, d_model]`, labels `L0H0`, …, `remainder`.
+   * @example
+   * ```ts
+   * const model = await HookedTransformer.fromPretrained('test/fixtures/gpt2-tiny');
+   * const { cache, logits } = await model.runWithCache('The cat');
+   * const heads = cache.stackHeadResults({ inclRemainder: true });
+   * heads.labels?.length;                          // 2 layers × 4 heads + remainder = 9
+   * cache.dispose(); logits.dispose(); model.dispose();
+   * ```
+   */
+  stackHeadResults(options: WithLabels<StackHeadResultsOptions>): Labelled;
+  stackHeadResults(options?: StackHeadResultsOptions & ReturnLabels): g.Lazy;
+  stackHeadResults(options: StackHeadResultsOptions & ReturnLabels = {}): g.Lazy | Labelled {
+    this.assertLive();
+    return withLabels(stackHeadResults(this.graph, options), options.returnLabels);
+  }
+
+  /**
+   * One activation of every block before `layer`, stacked (e.g. every `resid_pre`).
+   * @returns Lazy `[layer, ...activation shape]`.
+   * @example
+   * ```ts
+   * const model = await HookedTransformer.fromPretrained('test/fixtures/gpt2-tiny');
+   * const { cache, logits } = await model.runWithCache('The cat');
+   * cache.stackActivation('pattern').shape;        // [2, 1, 4, 3, 3]
+   * cache.dispose(); logits.dispose(); model.dispose();
+   * ```
+   */
+  stackActivation(activationName: string, options: StackActivationOptions = {}): g.Lazy {
+    this.assertLive();
+    return stackActivation(this.graph, activationName, options);
+  }
+
+  /**
+   * One block's per-neuron contributions (`post[n] · W_out[n]`).
+   * @returns Lazy `[*batch_and_pos, neurons, d_model]` (the neuron dim is dropped for an integer
+   *   `neuronSlice`; d_model becomes k or is dropped with `projectOutputOnto`).
+   * @example
+   * ```ts
+   * const model = await HookedTransformer.fromPretrained('test/fixtures/gpt2-tiny');
+   * const { cache, logits } = await model.runWithCache('The cat');
+   * cache.getNeuronResults(0, { neuronSlice: { stop: 10 }, posSlice: -1 }).shape;   // [1, 10, 64]
+   * cache.dispose(); logits.dispose(); model.dispose();
+   * ```
+   */
+  getNeuronResults(layer: number, options: GetNeuronResultsOptions = {}): g.Lazy {
+    this.assertLive();
+    return getNeuronResults(this.graph, layer, options);
+  }
+
+  /**
+   * Every MLP neuron of the blocks before `layer` as one stack.
+   * @returns Lazy `[layer·neurons (+1), *batch_and_pos, d_model]`, labels `L0N0`, …, `remainder`.
+   * @example
+   * ```ts
+   * const model = await HookedTransformer.fromPretrained('test/fixtures/gpt2-tiny');
+   * const { cache, logits } = await model.runWithCache('The cat');
+   * const neurons = cache.stackNeuronResults(2, { posSlice: -1 });
+   * neurons.shape;                                 // [512, 1, 64]: 2 blocks × 256 neurons
+   * cache.dispose(); logits.dispose(); model.dispose();
+   * ```
+   */
+  stackNeuronResults(
+    layer: number | null | undefined,
+    options: WithLabels<StackNeuronResultsOptions>,
+  ): Labelled;
+  stackNeuronResults(layer?: number | null, options?: StackNeuronResultsOptions & ReturnLabels): g.Lazy;
+  stackNeuronResults(
+    layer?: number | null,
+    options: StackNeuronResultsOptions & ReturnLabels = {},
+  ): g.Lazy | Labelled {
+    this.assertLive();
+    return withLabels(stackNeuronResults(this.graph, layer, options), options.returnLabels);
+  }
+
+  /**
+   * Each component of a residual stack through the normalization that reads it, with the cached
+   * scale (or, with `recomputeLn` at the final layer, the real `ln_final` per component).
+   * @returns Lazy of the stack's shape.
+   * @example
+   * ```ts
+   * const model = await HookedTransformer.fromPretrained('test/fixtures/gpt2-tiny');
+   * const { cache, logits } = await model.runWithCache('The cat');
+   * const normed = cache.applyLnToStack(cache.decomposeResid(), { layer: -1 });
+   * cache.dispose(); logits.dispose(); model.dispose();
+   * ```
+   */
+  applyLnToStack(residualStack: g.Lazy, options: ApplyLnOptions = {}): g.Lazy {
+    this.assertLive();
+    return applyLnToStack(this.graph, residualStack, options);
+  }
+
+  /**
+   * The residual entering a block as `[heads, neurons | mlp outs, embed, pos_embed, bias]`.
+   * With a logit attribution or `projectOutputOnto` on top, the planner never builds the
+   * `[components, *batch_and_pos, d_model]` stack.
+   * @returns Lazy `[components, *batch_and_pos, d_model]`, with labels.
+   * @example
+   * ```ts
+   * const model = await HookedTransformer.fromPretrained('test/fixtures/gpt2-tiny');
+   * const { cache, logits } = await model.runWithCache('The cat sat on the');
+   * const full = cache.getFullResidDecomposition({ expandNeurons: true });
+   * const attrs = cache.logitAttrs(full, ' cat');     // [8 heads + 512 neurons + 3, 1, 6]
+   * console.log(attrs.explain());
+   * await attrs.data();
+   * cache.dispose(); logits.dispose(); model.dispose();
+   * ```
+   */
+  getFullResidDecomposition(options: WithLabels<FullResidDecompositionOptions>): Labelled;
+  getFullResidDecomposition(options?: FullResidDecompositionOptions & ReturnLabels): g.Lazy;
+  getFullResidDecomposition(options: FullResidDecompositionOptions & ReturnLabels = {}): g.Lazy | Labelled {
+    this.assertLive();
+    return withLabels(getFullResidDecomposition(this.graph, options), options.returnLabels);
+  }
+
+  /**
+   * A new cache holding only the batch entries `batchSlice` selects (an integer also drops the
+   * batch dim). This cache is left as it is.
+   * @throws BatchDimError when this cache has no batch dim.
+   */
+  applySliceToBatchDim(batchSlice: g.SliceInput): ActivationCache {
+    this.assertLive();
+    if (!this.hasBatchDim) {
+      throw new BatchDimError(
+        'Cannot slice the batch of a cache without a batch dim; expected a cache with one.',
+      );
+    }
+    const slice = g.Slice.from(batchSlice);
+    const next = new Map<string, tf.Tensor>();
+    try {
+      for (const [name, t] of this.dict) {
+        const idx = slice.indices(t.shape[0]);
+        next.set(
+          name,
+          tf.tidy(() => {
+            const picked = tf.gather(t, tf.tensor1d(idx, 'int32'), 0);
+            return slice.collapses ? tf.squeeze(picked, [0]) : picked;
+          }),
+        );
+      }
+    } catch (e) {
+      for (const t of next.values()) t.dispose();
+      throw e;
+    }
+    return new ActivationCache(next, this.model, !slice.collapses);
+  }
+
+  /**
+   * Moves the cache to `backend` (tfjs moves each tensor's data on first use there). Returns this
+   * cache. TransformerLens's `toggle_autodiff` has no counterpart: tfjs records gradients only
+   * inside `tf.grad`/`tf.variableGrads`, never for cached activations.
+   */
+  async to(backend: BackendName): Promise<ActivationCache> {
+    this.assertLive();
+    await selectBackend({ backend });
+    return this;
   }
 
   /** A new cache whose tensors have lost their batch dim of size 1 (this cache is left as it is). */
@@ -155,7 +428,7 @@ export class ActivationCache implements Iterable<[string, tf.Tensor]> {
   }
 
   private assertLive(): void {
-    if (this.disposed)
+    if (this.wasDisposed)
       throw new LazylensError('This ActivationCache was disposed; its activations are gone.');
   }
 }

@@ -7,6 +7,10 @@ import type { HookedTransformerConfig } from '../model/config.js';
 
 export interface LensModel {
   readonly cfg: HookedTransformerConfig;
+  /** True once the model was disposed: its weights are gone. */
+  readonly isDisposed: boolean;
   /** A parameter under its TransformerLens name, owned by the model. */
   getParam(name: string): tf.Tensor;
+  /** The id of a string that is exactly one token. */
+  toSingleToken(text: string): number;
 }

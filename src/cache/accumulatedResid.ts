@@ -1,0 +1,58 @@
+/**
+ * `accumulatedResid`: the residual stream as it stands before each block — the logit lens's input.
+ */
+import type * as g from '../../graph/index.js';
+import { LazylensError } from '../errors.js';
+import { applyLnToStack } from './applyLnToStack.js';
+import type { CacheGraph } from './CacheGraph.js';
+
+export interface AccumulatedResidOptions {
+  /** Take streams up to the input of this block; undefined/−1/n_layers: all, ending with `final_post`. */
+  layer?: number | null;
+  /** Also include `resid_mid` of every earlier block. */
+  inclMid?: boolean;
+  /**
+   * Normalize each stream. At full depth this recomputes `ln_final` per stream (the logit lens);
+   * otherwise it divides by the cached scale of block `layer`'s input norm.
+   */
+  applyLn?: boolean;
+  posSlice?: g.SliceInput;
+  /** End with `resid_mid` of block `layer` (the MLP's input) instead of its `resid_pre`. */
+  mlpInput?: boolean;
+}
+
+/**
+ * @returns `[layers_covered, *batch_and_pos, d_model]`, labels `0_pre`, `0_mid`, …, `final_post`.
+ */
+export function accumulatedResid(cg: CacheGraph, options: AccumulatedResidOptions = {}): g.Lazy {
+  const n = cg.cfg.nLayers;
+  const layer = cg.layerArg(options.layer, 'accumulatedResid');
+  if (options.mlpInput && layer === n) {
+    throw new LazylensError(
+      `accumulatedResid: mlpInput needs a block's MLP input, so layer must be below ${n}; given ${layer}.`,
+    );
+  }
+  const parts: g.Node[] = [];
+  const labels: string[] = [];
+  for (let l = 0; l <= layer; l++) {
+    if (l === n) {
+      parts.push(cg.resid(`blocks.${n - 1}.hook_resid_post`, options.posSlice));
+      labels.push('final_post');
+      continue;
+    }
+    parts.push(cg.resid(`blocks.${l}.hook_resid_pre`, options.posSlice));
+    labels.push(`${l}_pre`);
+    if ((options.inclMid && l < layer) || (options.mlpInput && l === layer)) {
+      parts.push(cg.resid(`blocks.${l}.hook_resid_mid`, options.posSlice));
+      labels.push(`${l}_mid`);
+    }
+  }
+  const stack = cg.stack(parts, labels, cg.residShape(options.posSlice));
+  if (!options.applyLn) return stack;
+  return applyLnToStack(cg, stack, {
+    layer,
+    posSlice: options.posSlice,
+    mlpInput: options.mlpInput,
+    recomputeLn: layer === n,
+  });
+}

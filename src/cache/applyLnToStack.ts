@@ -1,0 +1,51 @@
+/**
+ * `applyLnToStack`: put each component of a residual stack through the normalization that reads
+ * it, using the *cached* scale of the whole residual, as TransformerLens does. Because the scale
+ * is shared, the map is linear and components still sum to the normalized total.
+ */
+import * as g from '../../graph/index.js';
+import type { CacheGraph } from './CacheGraph.js';
+
+export interface ApplyLnOptions {
+  /** The block whose input norm applies (ln1, or ln2 with `mlpInput`); undefined/−1: ln_final. */
+  layer?: number | null;
+  /** Use ln2 (the MLP's input norm) instead of ln1. */
+  mlpInput?: boolean;
+  /** Positions the stack was sliced to: the cached scale is sliced the same way. */
+  posSlice?: g.SliceInput;
+  /** Batch entries to keep: applied to the stack's dim 1 and to the scale. */
+  batchSlice?: g.SliceInput;
+  /** Whether the stack has a batch dim (dim 1). Default true. */
+  hasBatchDim?: boolean;
+  /**
+   * For the final layer only: run the real `ln_final` (its weights included) on each component
+   * with fresh statistics — the logit-lens view. Not linear: each component is normalized alone.
+   */
+  recomputeLn?: boolean;
+}
+
+/**
+ * @returns the stack, normalized: same shape as the input (after `batchSlice`), dims
+ *   `[component, *batch_and_pos, d_model]`.
+ */
+export function applyLnToStack(cg: CacheGraph, stack: g.Lazy, options: ApplyLnOptions = {}): g.Lazy {
+  const cfg = cg.cfg;
+  const kind = cfg.normalizationType;
+  if (kind === null) return stack; // no normalization in this model: nothing to apply
+  const layer = cg.layerArg(options.layer, 'applyLnToStack');
+  let x = stack;
+  if (options.hasBatchDim ?? true) x = x.slice(1, options.batchSlice);
+  const variant = kind === 'LN' || kind === 'LNPre' ? 'ln' : 'rms';
+  if (options.recomputeLn && layer === cfg.nLayers) {
+    const w = kind === 'LN' || kind === 'RMS' ? cg.weight('ln_final.w') : undefined;
+    const b = kind === 'LN' ? cg.weight('ln_final.b') : undefined;
+    return x.layerNorm({ variant, eps: cfg.eps, weight: w, bias: b });
+  }
+  const name =
+    layer === cfg.nLayers
+      ? 'ln_final.hook_scale'
+      : `blocks.${layer}.ln${options.mlpInput ? 2 : 1}.hook_scale`;
+  let scale = g.slice(cg.act(name), -2, options.posSlice);
+  if (cg.hasBatchDim) scale = g.slice(scale, 0, options.batchSlice);
+  return x.applyLn(scale, variant);
+}

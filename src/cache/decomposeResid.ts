@@ -1,0 +1,60 @@
+/**
+ * `decomposeResid`: the residual stream entering a block as the sum of what wrote to it —
+ * embeddings, then each earlier block's attention and MLP outputs.
+ */
+import type * as g from '../../graph/index.js';
+import { InvalidArgumentError, LazylensError } from '../errors.js';
+import { applyLnToStack } from './applyLnToStack.js';
+import type { CacheGraph } from './CacheGraph.js';
+
+export interface DecomposeResidOptions {
+  /** Decompose the input of this block; undefined/−1: the unembed's input. */
+  layer?: number | null;
+  /** Decompose the MLP's input instead: add block `layer`'s attention output. */
+  mlpInput?: boolean;
+  /** Which sublayers: 'all' (default), only 'mlp', or only 'attn'. */
+  mode?: 'all' | 'mlp' | 'attn';
+  applyLn?: boolean;
+  posSlice?: g.SliceInput;
+  /** Include `embed` and `pos_embed` (default true). */
+  inclEmbeds?: boolean;
+}
+
+/** @returns `[components, *batch_and_pos, d_model]`, labels `embed`, `pos_embed`, `0_attn_out`, `0_mlp_out`, …. */
+export function decomposeResid(cg: CacheGraph, options: DecomposeResidOptions = {}): g.Lazy {
+  const cfg = cg.cfg;
+  const layer = cg.layerArg(options.layer, 'decomposeResid');
+  const mode = options.mode ?? 'all';
+  if (!['all', 'mlp', 'attn'].includes(mode)) {
+    throw new InvalidArgumentError(
+      `decomposeResid: mode '${String(mode)}' given; expected 'all', 'mlp' or 'attn'.`,
+    );
+  }
+  if (options.mlpInput && layer === cfg.nLayers) {
+    throw new LazylensError(
+      `decomposeResid: mlpInput needs a block's MLP input, so layer must be below ${cfg.nLayers}.`,
+    );
+  }
+  const inclAttn = mode !== 'mlp';
+  const inclMlp = mode !== 'attn' && !cfg.attnOnly;
+  const ps = options.posSlice;
+  const parts: g.Node[] = [];
+  const labels: string[] = [];
+  const add = (name: string, label: string): void => {
+    parts.push(cg.resid(name, ps));
+    labels.push(label);
+  };
+  if (options.inclEmbeds ?? true) {
+    if (cg.acts.resolve('hook_embed')) add('hook_embed', 'embed');
+    if (cg.acts.resolve('hook_pos_embed')) add('hook_pos_embed', 'pos_embed');
+  }
+  for (let l = 0; l < layer; l++) {
+    if (inclAttn) add(`blocks.${l}.hook_attn_out`, `${l}_attn_out`);
+    if (inclMlp) add(`blocks.${l}.hook_mlp_out`, `${l}_mlp_out`);
+  }
+  if (options.mlpInput && inclAttn) add(`blocks.${layer}.hook_attn_out`, `${layer}_attn_out`);
+  // Layer 0 without embeds is an empty stack of the right shape (TransformerLens errors here).
+  const stack = cg.stack(parts, labels, cg.residShape(ps));
+  if (!options.applyLn) return stack;
+  return applyLnToStack(cg, stack, { layer, posSlice: ps, mlpInput: options.mlpInput });
+}

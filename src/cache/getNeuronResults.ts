@@ -1,0 +1,27 @@
+/** `getNeuronResults`: one block's per-neuron contributions to the residual stream. */
+import * as g from '../../graph/index.js';
+import type { CacheGraph } from './CacheGraph.js';
+import { checkNeuronSlice, neuronResults } from './neuronResults.js';
+import { project, type Projection } from './project.js';
+
+export interface GetNeuronResultsOptions {
+  /** Which neurons (default all); an integer drops the neuron dim. */
+  neuronSlice?: g.SliceInput;
+  posSlice?: g.SliceInput;
+  /** Project each result onto a direction [d_model] or directions [d_model, k] (never building the full result). */
+  projectOutputOnto?: Projection;
+}
+
+/**
+ * @returns `[*batch_and_pos, neurons, d_model]` (the last dim is dropped for a [d_model]
+ *   projection, or is k for [d_model, k]).
+ */
+export function getNeuronResults(
+  cg: CacheGraph,
+  layer: number,
+  options: GetNeuronResultsOptions = {},
+): g.Lazy {
+  checkNeuronSlice(cg, options.neuronSlice);
+  const result = new g.Lazy(neuronResults(cg, layer, options.posSlice, options.neuronSlice));
+  return options.projectOutputOnto ? project(result, options.projectOutputOnto, cg.cfg.dModel) : result;
+}

@@ -1,0 +1,39 @@
+/**
+ * `stackHeadResults`: every head of the blocks before `layer` as one stack (head results are
+ * per-head `z · W_O`, without `b_O`).
+ */
+import * as g from '../../graph/index.js';
+import { applyLnToStack } from './applyLnToStack.js';
+import type { CacheGraph } from './CacheGraph.js';
+import { headStack, headSum } from './headResults.js';
+import { remainderOf } from './remainder.js';
+
+export interface StackHeadResultsOptions {
+  /** Heads of blocks [0, layer); undefined/−1: all blocks. */
+  layer?: number | null;
+  /** Append `remainder`: the residual entering `layer` minus the heads, so the stack sums to it. */
+  inclRemainder?: boolean;
+  posSlice?: g.SliceInput;
+  applyLn?: boolean;
+}
+
+/** @returns `[layer·n_heads (+1), *batch_and_pos, d_model]`, labels `L0H0`, …, `remainder`. */
+export function stackHeadResults(cg: CacheGraph, options: StackHeadResultsOptions = {}): g.Lazy {
+  const layer = cg.layerArg(options.layer, 'stackHeadResults');
+  const ps = options.posSlice;
+  const parts: g.Node[] = [];
+  const labels: string[] = [];
+  for (let l = 0; l < layer; l++) {
+    parts.push(headStack(cg, l, ps));
+    for (let h = 0; h < cg.cfg.nHeads; h++) labels.push(`L${l}H${h}`);
+  }
+  const element = cg.residShape(ps);
+  let stack = cg.concat(parts, labels.slice(), element);
+  if (options.inclRemainder) {
+    const sums = Array.from({ length: layer }, (_, l) => headSum(cg, l, ps));
+    const total = sums.length ? sums.reduce((a, b) => g.add(a, b)) : undefined;
+    stack = remainderOf(cg, stack, total, layer, ps, [...labels, 'remainder'], element);
+  }
+  if (!options.applyLn) return stack;
+  return applyLnToStack(cg, stack, { layer, posSlice: ps });
+}

@@ -1,0 +1,55 @@
+/**
+ * `stackNeuronResults`: every MLP neuron of the blocks before `layer` as one stack. Lazy: with a
+ * projection or a logit attribution on top, the planner never builds the
+ * [neurons, *batch_and_pos, d_model] stack.
+ */
+import * as g from '../../graph/index.js';
+import { applyLnToStack } from './applyLnToStack.js';
+import type { CacheGraph } from './CacheGraph.js';
+import { checkNeuronSlice, neuronResults, neuronSum } from './neuronResults.js';
+import { project, type Projection } from './project.js';
+import { remainderOf } from './remainder.js';
+
+export interface StackNeuronResultsOptions {
+  posSlice?: g.SliceInput;
+  /** Which neurons of each block (default all). An integer keeps the neuron dim (TransformerLens would mis-shape it). */
+  neuronSlice?: g.SliceInput;
+  /** Append `remainder`: the residual entering `layer` minus the neurons. */
+  inclRemainder?: boolean;
+  applyLn?: boolean;
+  /** Project every row onto [d_model] or [d_model, k] directions, after any LN. */
+  projectOutputOnto?: Projection;
+}
+
+/**
+ * @param layer neurons of blocks [0, layer); undefined/−1: all blocks.
+ * @returns `[layer·neurons (+1), *batch_and_pos, d_model]` (or projected), labels `L0N0`, …, `remainder`.
+ */
+export function stackNeuronResults(
+  cg: CacheGraph,
+  layer: number | null | undefined,
+  options: StackNeuronResultsOptions = {},
+): g.Lazy {
+  const L = cg.layerArg(layer, 'stackNeuronResults');
+  const ps = options.posSlice;
+  // An integer slice would drop the neuron dim and shift every later axis: keep it as a list.
+  const ns = typeof options.neuronSlice === 'number' ? [options.neuronSlice] : options.neuronSlice;
+  const indices = checkNeuronSlice(cg, ns).indices(cg.cfg.dMlp ?? 0);
+  const parts: g.Node[] = [];
+  const labels: string[] = [];
+  for (let l = 0; l < L; l++) {
+    const r = neuronResults(cg, l, ps, ns); // [*bp, n, d]
+    const rank = r.shape.length;
+    parts.push(g.transpose(r, [rank - 2, ...Array.from({ length: rank - 2 }, (_, i) => i), rank - 1]));
+    for (const n of indices) labels.push(`L${l}N${n}`);
+  }
+  const element = cg.residShape(ps);
+  let stack = cg.concat(parts, labels.slice(), element);
+  if (options.inclRemainder) {
+    const sums = Array.from({ length: L }, (_, l) => neuronSum(cg, l, ps, ns));
+    const total = sums.length ? sums.reduce((a, b) => g.add(a, b)) : undefined;
+    stack = remainderOf(cg, stack, total, L, ps, [...labels, 'remainder'], element);
+  }
+  if (options.applyLn) stack = applyLnToStack(cg, stack, { layer: L, posSlice: ps });
+  return options.projectOutputOnto ? project(stack, options.projectOutputOnto, cg.cfg.dModel) : stack;
+}

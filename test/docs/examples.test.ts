@@ -1,0 +1,64 @@
+// Every `@example` in the public TSDoc runs here (STYLE 12): an example that drifts from the code fails.
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { expect, it } from 'vitest';
+import { describeBackends, WASM_ONLY } from '../helpers/backends.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const OUT = join(ROOT, '.vitest-examples');
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sourceFiles(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  );
+}
+
+interface Example {
+  id: string;
+  code: string;
+}
+
+/** The fenced code of each `@example` in a file's doc comments. */
+function examplesOf(file: string): Example[] {
+  const text = readFileSync(file, 'utf8');
+  const out: Example[] = [];
+  const re = /@example\s*\n((?:\s*\*.*\n)*?)\s*\*\s*```ts\s*\n((?:\s*\*.*\n)*?)\s*\*\s*```/g;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(text))) {
+    const code = m[2]
+      .split('\n')
+      .map((l) => l.replace(/^\s*\* ?/, ''))
+      // imports are for readers; the harness provides the names
+      .filter((l) => !l.startsWith('import '))
+      .join('\n');
+    const line = text.slice(0, m.index).split('\n').length;
+    out.push({ id: `${relative(ROOT, file)}:${line}`, code });
+  }
+  return out;
+}
+
+const EXAMPLES = [...sourceFiles(join(ROOT, 'src')), ...sourceFiles(join(ROOT, 'graph'))].flatMap(examplesOf);
+
+const HEADER = `import * as tf from '@tensorflow/tfjs';
+import { HookedTransformer, ActivationCache, Slice, getActName } from '../src/index.js';
+void tf; void ActivationCache; void Slice; void getActName; void HookedTransformer;
+export default async function run(): Promise<void> {
+`;
+
+describeBackends(
+  'TSDoc @example blocks',
+  () => {
+    it('finds the examples', () => {
+      expect(EXAMPLES.length).toBeGreaterThan(10);
+    });
+    it.each(EXAMPLES.map((e) => [e.id, e] as const))('%s', async (_id, e) => {
+      mkdirSync(OUT, { recursive: true });
+      const file = join(OUT, `${e.id.replace(/[^\w]/g, '_')}.ts`);
+      writeFileSync(file, `${HEADER}${e.code}\n}\n`);
+      const mod = (await import(pathToFileURL(file).href)) as { default: () => Promise<void> };
+      await mod.default();
+    });
+  },
+  WASM_ONLY,
+);
