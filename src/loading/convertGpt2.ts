@@ -18,13 +18,14 @@ type Cfg = Pick<
   HookedTransformerConfig,
   'nLayers' | 'dModel' | 'nHeads' | 'dHead' | 'dMlp' | 'nCtx' | 'dVocab'
 > &
-  Partial<Pick<HookedTransformerConfig, 'dVocabOut'>>;
+  Partial<Pick<HookedTransformerConfig, 'dVocabOut' | 'attnOnly'>>;
 
 /**
  * Converts GPT-2 weights (names with or without the `transformer.` prefix) to TransformerLens's
  * names and layouts. Returns new host arrays; the input is not modified and no tf tensor is made.
  * Buffers (`attn.bias`, `attn.masked_bias`) are ignored; `unembed.W_U` is `lm_head.weight`ᵀ when
- * present, else tied to `wte`; `unembed.b_U` is zeros.
+ * present, else tied to `wte`; `unembed.b_U` is zeros. With `cfg.attnOnly` (lazylens's `attn_only`
+ * config extension) the blocks have no `ln_2`/`mlp` tensors.
  * @throws CheckpointError naming the tensor and the source when one is missing, not float, of the
  *   wrong shape, or when the checkpoint has more layers than the config.
  */
@@ -67,6 +68,11 @@ export function convertGpt2(
     sd.set(`${b}attn.W_O`, { shape: [h, dh, d], data: wO.data.slice() });
     sd.set(`${b}attn.b_O`, copy(src.get(`${p}attn.c_proj.bias`, [d], `${b}attn.b_O`)));
 
+    // lazylens's attn_only extension: no ln_2 and no MLP, so none may be in the checkpoint.
+    if (cfg.attnOnly) {
+      src.checkAbsent(`${p}ln_2.`, `${p}mlp.`);
+      continue;
+    }
     sd.set(`${b}ln2.w`, copy(src.get(`${p}ln_2.weight`, [d], `${b}ln2.w`)));
     sd.set(`${b}ln2.b`, copy(src.get(`${p}ln_2.bias`, [d], `${b}ln2.b`)));
     sd.set(`${b}mlp.W_in`, copy(src.get(`${p}mlp.c_fc.weight`, [d, m], `${b}mlp.W_in`)));
@@ -128,6 +134,19 @@ class Source {
       );
     }
     return { shape: t.shape, data: t.data };
+  }
+
+  /** Fails when a tensor name starts with one of `prefixes` (weights the config says do not exist). */
+  checkAbsent(...prefixes: string[]): void {
+    for (const name of this.tensors.keys()) {
+      const bare = name.startsWith('transformer.') ? name.slice('transformer.'.length) : name;
+      if (prefixes.some((p) => bare.startsWith(p))) {
+        throw new CheckpointError(
+          `${this.source}: has tensor '${name}', but the config is attention-only (attn_only: true); ` +
+            'expected no MLP or ln_2 weights.',
+        );
+      }
+    }
   }
 
   /** A checkpoint with blocks past nLayers means the config and the weights disagree. */

@@ -1,7 +1,7 @@
 /**
  * Converts a Hugging Face `config.json` into a {@link HookedTransformerConfig}, following
- * TransformerLens's `convert_hf_model_config`. One entry per architecture in {@link HF_ARCHITECTURES};
- * GPT-Neo, GPT-NeoX and Llama are added there.
+ * TransformerLens's `convert_hf_model_config`. One entry per architecture in {@link HF_ARCHITECTURES}:
+ * GPT-2, GPT-Neo, GPT-NeoX (Pythia) and Llama.
  */
 import { readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
@@ -109,17 +109,20 @@ export const HF_ARCHITECTURES: Readonly<Record<string, HfArchitecture>> = {
       if (f.bool('scale_attn_by_inverse_layer_idx', false)) {
         throw new ConfigError(`${f.source}: scale_attn_by_inverse_layer_idx=true is not supported yet.`);
       }
+      // `attn_only` is a lazylens extension (not a GPT2Config field): blocks without MLP or ln_2.
+      const attnOnly = f.bool('attn_only', false);
       return {
         nLayers: f.int('n_layer', 12),
         dModel,
         nHeads,
         dHead: dHead(f, dModel, nHeads),
-        dMlp: f.optionalInt('n_inner') ?? 4 * dModel,
+        attnOnly,
+        dMlp: attnOnly ? null : (f.optionalInt('n_inner') ?? 4 * dModel),
         // n_ctx is GPT2Config's old alias of n_positions.
         nCtx: f.optionalInt('n_positions') ?? f.int('n_ctx', 1024),
         eps: f.num('layer_norm_epsilon', 1e-5),
         dVocab: f.int('vocab_size', 50257),
-        actFn: actFn(f, 'activation_function', 'gelu_new'),
+        actFn: attnOnly ? null : actFn(f, 'activation_function', 'gelu_new'),
         normalizationType: 'LN',
         positionalEmbeddingType: 'standard',
         useAttnScale: true,
@@ -127,7 +130,161 @@ export const HF_ARCHITECTURES: Readonly<Record<string, HfArchitecture>> = {
       };
     },
   },
+  GPTNeoForCausalLM: {
+    modelTypes: ['gpt_neo'],
+    convert(f) {
+      // Defaults are GPTNeoConfig's.
+      const dModel = f.int('hidden_size', 2048);
+      const nHeads = f.int('num_heads', 16);
+      const nLayers = f.int('num_layers', 24);
+      return {
+        nLayers,
+        dModel,
+        nHeads,
+        dHead: dHead(f, dModel, nHeads),
+        dMlp: f.optionalInt('intermediate_size') ?? 4 * dModel,
+        nCtx: f.int('max_position_embeddings', 2048),
+        eps: f.num('layer_norm_epsilon', 1e-5),
+        dVocab: f.int('vocab_size', 50257),
+        actFn: actFn(f, 'activation_function', 'gelu_new'),
+        normalizationType: 'LN',
+        positionalEmbeddingType: 'standard',
+        // GPT-Neo never divides its attention scores by sqrt(d_head).
+        useAttnScale: false,
+        useLocalAttn: true,
+        attnTypes: neoAttentionLayers(f, nLayers),
+        windowSize: f.int('window_size', 256),
+        defaultPrependBos: true,
+      };
+    },
+  },
+  GPTNeoXForCausalLM: {
+    modelTypes: ['gpt_neox'],
+    convert(f) {
+      // Defaults are GPTNeoXConfig's; newer transformers renamed rotary_pct / rotary_emb_base.
+      const dModel = f.int('hidden_size', 6144);
+      const nHeads = f.int('num_attention_heads', 64);
+      const dh = dHead(f, dModel, nHeads);
+      const pct =
+        f.json.rotary_pct !== undefined ? f.num('rotary_pct') : f.num('partial_rotary_factor', 0.25);
+      // As HF's GPTNeoXAttention (int(head_size * rotary_pct)); TL rounds, the same for real models.
+      const rotaryDim = Math.floor(dh * pct);
+      if (rotaryDim % 2 !== 0 || rotaryDim > dh) {
+        throw new ConfigError(
+          `${f.source}: rotary_pct ${pct} gives ${rotaryDim} rotary dims of d_head ${dh}; expected an even number ≤ d_head.`,
+        );
+      }
+      noRopeScaling(f);
+      return {
+        nLayers: f.int('num_hidden_layers', 44),
+        dModel,
+        nHeads,
+        dHead: dh,
+        dMlp: f.int('intermediate_size', 24576),
+        nCtx: f.int('max_position_embeddings', 2048),
+        eps: f.num('layer_norm_eps', 1e-5),
+        dVocab: f.int('vocab_size', 50432),
+        actFn: actFn(f, 'hidden_act', 'gelu'),
+        normalizationType: 'LN',
+        positionalEmbeddingType: 'rotary',
+        rotaryDim,
+        rotaryBase:
+          f.json.rotary_emb_base !== undefined ? f.num('rotary_emb_base') : f.num('rope_theta', 10000),
+        rotaryAdjacentPairs: false,
+        parallelAttnMlp: f.bool('use_parallel_residual', true),
+        useAttnScale: true,
+        defaultPrependBos: false,
+      };
+    },
+  },
+  LlamaForCausalLM: {
+    modelTypes: ['llama'],
+    convert(f) {
+      // Defaults are LlamaConfig's.
+      const dModel = f.int('hidden_size', 4096);
+      const nHeads = f.int('num_attention_heads', 32);
+      const dh = f.optionalInt('head_dim') ?? dHead(f, dModel, nHeads);
+      const nKv = f.optionalInt('num_key_value_heads') ?? nHeads;
+      if (nHeads % nKv !== 0) {
+        throw new ConfigError(
+          `${f.source}: num_attention_heads ${nHeads} is not a multiple of num_key_value_heads ${nKv}.`,
+        );
+      }
+      if (f.bool('mlp_bias', false)) {
+        throw new ConfigError(
+          `${f.source}: mlp_bias=true is not supported (TL's gated MLP has no gate bias).`,
+        );
+      }
+      noRopeScaling(f);
+      return {
+        nLayers: f.int('num_hidden_layers', 32),
+        dModel,
+        nHeads,
+        dHead: dh,
+        // As TL: only a real grouping makes grouped-query attention (and `_W_K` parameters).
+        nKeyValueHeads: nKv === nHeads ? null : nKv,
+        dMlp: f.int('intermediate_size', 11008),
+        nCtx: f.int('max_position_embeddings', 2048),
+        eps: f.num('rms_norm_eps', 1e-6),
+        dVocab: f.int('vocab_size', 32000),
+        actFn: actFn(f, 'hidden_act', 'silu'),
+        normalizationType: 'RMS',
+        finalRms: true,
+        gatedMlp: true,
+        positionalEmbeddingType: 'rotary',
+        rotaryDim: dh,
+        rotaryBase: f.num('rope_theta', 10000),
+        rotaryAdjacentPairs: false,
+        useAttnScale: true,
+        defaultPrependBos: true,
+      };
+    },
+  },
 };
+
+/**
+ * GPT-Neo's per-layer attention kinds: `attention_layers` when config.json has it, else
+ * `attention_types` expanded (`[[["global", "local"], 12]]` repeats the pair 12 times).
+ */
+function neoAttentionLayers(f: HfFields, nLayers: number): ('global' | 'local')[] {
+  let layers: unknown[] = [];
+  const given = f.json.attention_layers;
+  if (Array.isArray(given)) {
+    layers = given;
+  } else {
+    const types = f.json.attention_types ?? [[['global', 'local'], nLayers / 2]];
+    if (!Array.isArray(types)) {
+      throw new ConfigError(
+        `${f.source}: 'attention_types' is ${show(types)}; expected [[kinds, repeats], …].`,
+      );
+    }
+    for (const item of types) {
+      const [kinds, repeats] = Array.isArray(item) ? (item as unknown[]) : [];
+      if (!Array.isArray(kinds) || !Number.isSafeInteger(repeats)) {
+        throw new ConfigError(
+          `${f.source}: 'attention_types' entry ${show(item)}; expected [kinds, repeats].`,
+        );
+      }
+      for (let i = 0; i < (repeats as number); i++) layers.push(...(kinds as unknown[]));
+    }
+  }
+  if (layers.length !== nLayers || !layers.every((k) => k === 'global' || k === 'local')) {
+    throw new ConfigError(
+      `${f.source}: attention layers ${show(layers)}; expected ${nLayers} entries, each 'global' or 'local'.`,
+    );
+  }
+  return layers;
+}
+
+/** RoPE scaling variants (linear, dynamic, llama3, yarn) change the angles; none is implemented. */
+function noRopeScaling(f: HfFields): void {
+  const scaling = f.json.rope_scaling;
+  if (scaling === undefined || scaling === null) return;
+  const kind =
+    (scaling as { rope_type?: unknown; type?: unknown }).rope_type ?? (scaling as { type?: unknown }).type;
+  if (kind === 'default') return;
+  throw new ConfigError(`${f.source}: rope_scaling ${show(scaling)} is not supported; expected none.`);
+}
 
 /** The architecture name a config.json declares (`architectures[0]`, else from `model_type`). */
 export function hfArchitecture(json: HfConfigJson, source: string): string {

@@ -8,6 +8,9 @@ import { basename, join, resolve } from 'node:path';
 import { CheckpointError, ConfigError } from '../errors.js';
 import type { HookedTransformerConfig } from '../model/config.js';
 import { convertGpt2, type ConvertOptions } from './convertGpt2.js';
+import { convertGptNeo } from './convertGptNeo.js';
+import { convertGptNeoX } from './convertGptNeoX.js';
+import { convertLlama } from './convertLlama.js';
 import { hfConfigToConfig, readHfConfigJson } from './hfConfig.js';
 import { loadSafetensorsFile, type SafetensorsTensor } from './safetensors.js';
 import { LensTokenizer } from './tokenizer.js';
@@ -23,6 +26,9 @@ type Converter = (
 /** Weight converters by architecture; keys match `HF_ARCHITECTURES` in hfConfig.ts. */
 const CONVERTERS: Readonly<Record<string, Converter>> = {
   GPT2LMHeadModel: convertGpt2,
+  GPTNeoForCausalLM: convertGptNeo,
+  GPTNeoXForCausalLM: convertGptNeoX,
+  LlamaForCausalLM: convertLlama,
 };
 
 export interface LoadedFolder {

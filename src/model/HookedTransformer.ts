@@ -5,7 +5,8 @@ import * as tf from '@tensorflow/tfjs';
 import { ensureBackend, selectBackend, type BackendOptions } from '../backend/index.js';
 import { loadHfFolder } from '../loading/loadFolder.js';
 import { toTensor } from '../loading/toTensor.js';
-import { resolveModelFolder } from './resolveModel.js';
+import { loadLlama2c } from '../loading/llama2c.js';
+import { resolveModel } from './resolveModel.js';
 import { ActivationCache } from '../cache/ActivationCache.js';
 import type { LensModel } from '../cache/LensModel.js';
 import {
@@ -18,6 +19,7 @@ import {
 } from '../errors.js';
 import { makeConfig, stripUndefined, type HookedTransformerConfig, type PartialConfig } from './config.js';
 import { runForward } from './forward.js';
+import { generate, type GenerateOptions } from './generate.js';
 import { allHookNames } from './hookPoints.js';
 import { compileMatcher, hookLayer, type HookFn, type NameMatcher } from './hooks.js';
 import { initWeights } from './initWeights.js';
@@ -90,6 +92,7 @@ const STACKED = {
   b_V: 'attn.b_V',
   b_O: 'attn.b_O',
   W_in: 'mlp.W_in',
+  W_gate: 'mlp.W_gate',
   b_in: 'mlp.b_in',
   W_out: 'mlp.W_out',
   b_out: 'mlp.b_out',
@@ -153,15 +156,23 @@ export class HookedTransformer implements LensModel {
       centerUnembed: options.centerUnembed ?? false,
       foldValueBiases: options.foldValueBiases ?? false,
     };
-    const out = processWeights(cfg, params, processing);
+    let out: { cfg: HookedTransformerConfig; params: StateDict };
+    try {
+      out = processWeights(cfg, params, processing);
+    } catch (e) {
+      for (const t of params.values()) t.dispose();
+      throw e;
+    }
     const kept = new Set(out.params.values());
     for (const t of params.values()) if (!kept.has(t)) t.dispose();
     return new HookedTransformer(out.cfg, out.params, options.tokenizer);
   }
 
   /**
-   * Loads a shipped model by name, or a local Hugging Face folder (config.json, model.safetensors,
-   * tokenizer.json), with TransformerLens's `from_pretrained` processing (each step can be turned off).
+   * Loads a shipped model by name, a local Hugging Face folder (config.json, model.safetensors,
+   * tokenizer.json; GPT-2, GPT-Neo, GPT-NeoX and Llama), or a llama2.c checkpoint (a `.bin` file
+   * with `tokenizer.bin` or `tok{vocab}.bin` beside it, or a folder holding `model.bin` and
+   * `tokenizer.bin`), with TransformerLens's `from_pretrained` processing (each step can be turned off).
    * @example
    * ```ts
    * const model = await HookedTransformer.fromPretrained('test/fixtures/gpt2-tiny');
@@ -175,8 +186,9 @@ export class HookedTransformer implements LensModel {
   ): Promise<HookedTransformer> {
     if (options.backend) await selectBackend({ backend: options.backend });
     else await ensureBackend();
-    const folder = resolveModelFolder(nameOrPath);
-    const loaded = await loadHfFolder(folder);
+    const where = resolveModel(nameOrPath);
+    const loaded =
+      where.kind === 'hf' ? await loadHfFolder(where.folder) : await loadLlama2c(where.checkpoint);
     const cfg =
       options.useAttnResult === undefined
         ? loaded.cfg
@@ -217,9 +229,20 @@ export class HookedTransformer implements LensModel {
     return this.hookNameList;
   }
 
-  /** A parameter under its TransformerLens name (owned by the model: do not dispose). */
+  /**
+   * A parameter under its TransformerLens name (owned by the model: do not dispose). For
+   * grouped-query models `blocks.L.attn.W_K` (and `W_V`, `b_K`, `b_V`) give TL's
+   * repeat-interleaved [n_heads, …] view of the stored `_W_K` [n_key_value_heads, …].
+   */
   getParam(name: string): tf.Tensor {
     this.assertLive();
+    const grouped = /^blocks\.(\d+)\.attn\.([Wb]_[KV])$/.exec(name);
+    if (grouped && this.cfg.nKeyValueHeads !== null) {
+      return this.memo(name, () => {
+        const stored = param(this.params, `blocks.${grouped[1]}.attn._${grouped[2]}`);
+        return repeatHeads(stored, this.cfg.nHeads);
+      });
+    }
     return param(this.params, name);
   }
 
@@ -235,7 +258,7 @@ export class HookedTransformer implements LensModel {
    * @example
    * ```ts
    * const model = HookedTransformer.fromConfig({ nLayers: 1, dModel: 16, nCtx: 8, dHead: 4, dVocab: 20 });
-   * const { logits, cache } = await model.runWithCache([[1, 2, 3]], { namesFilter: ['resid_pre0'] });
+   * const { logits, cache } = await model.runWithCache([[1, 2, 3]], { namesFilter: ['blocks.0.hook_resid_pre'] });
    * [...cache.keys()];                                  // ['blocks.0.hook_resid_pre']
    * logits.dispose(); cache.dispose(); model.dispose();
    * ```
@@ -399,6 +422,35 @@ export class HookedTransformer implements LensModel {
     return stop < 0 ? n + stop : stop;
   }
 
+  /**
+   * Generates a continuation, as TransformerLens's `generate` (no key/value cache: each step
+   * re-runs the forward pass). A string gives back the text, prompt included (without a
+   * prepended BOS); token ids [batch][pos] give back the ids, prompt included. Greedy at
+   * `temperature: 0`; sampling is reproducible with `seed`.
+   * @example
+   * ```ts
+   * const model = HookedTransformer.fromConfig({ nLayers: 1, dModel: 16, nCtx: 8, dHead: 4, dVocab: 20 });
+   * const ids = await model.generate([[1, 2, 3]], { maxNewTokens: 2, temperature: 0 });
+   * ids[0].length;   // 5
+   * model.dispose();
+   * ```
+   */
+  generate(input: string, options?: GenerateOptions): Promise<string>;
+  generate(input: readonly (readonly number[])[], options?: GenerateOptions): Promise<number[][]>;
+  async generate(
+    input: string | readonly (readonly number[])[],
+    options: GenerateOptions = {},
+  ): Promise<string | number[][]> {
+    await ensureBackend();
+    this.assertLive();
+    const self = {
+      cfg: this.cfg,
+      tokenizer: this.tokenizer,
+      forward: (ids: number[][]) => this.forward(ids),
+    };
+    return typeof input === 'string' ? generate(self, input, options) : generate(self, input, options);
+  }
+
   // ---- tokens (TransformerLens's helpers) ----
 
   private requireTokenizer(what: string): ModelTokenizer {
@@ -502,6 +554,10 @@ export class HookedTransformer implements LensModel {
   get W_in(): tf.Tensor {
     return this.stacked('W_in');
   }
+  /** [n_layers, d_model, d_mlp], gated MLPs only (TL returns None otherwise; this throws). */
+  get W_gate(): tf.Tensor {
+    return this.stacked('W_gate');
+  }
   /** [n_layers, d_mlp] */
   get b_in(): tf.Tensor {
     return this.stacked('b_in');
@@ -518,16 +574,24 @@ export class HookedTransformer implements LensModel {
   /** A per-layer parameter stacked over layers, built once and owned by the model. */
   private stacked(key: keyof typeof STACKED): tf.Tensor {
     this.assertLive();
+    const suffix = STACKED[key];
+    if (this.cfg.attnOnly && suffix.startsWith('mlp.')) {
+      throw new InvalidArgumentError(`${key} does not exist: this model is attention-only.`);
+    }
+    if (key === 'W_gate' && !this.cfg.gatedMlp) {
+      throw new InvalidArgumentError('W_gate does not exist: this model has no gated MLP.');
+    }
+    return this.memo(key, () =>
+      tf.stack(Array.from({ length: this.cfg.nLayers }, (_, l) => this.getParam(`blocks.${l}.${suffix}`))),
+    );
+  }
+
+  /** A tensor derived from the weights, built once and owned by the model. */
+  private memo(key: string, build: () => tf.Tensor): tf.Tensor {
     let t = this.stackedMemo.get(key);
     if (!t) {
-      const suffix = STACKED[key];
-      if (this.cfg.attnOnly && suffix.startsWith('mlp.')) {
-        throw new InvalidArgumentError(`${key} does not exist: this model is attention-only.`);
-      }
-      const layers = Array.from({ length: this.cfg.nLayers }, (_, l) =>
-        this.getParam(`blocks.${l}.${suffix}`),
-      );
-      t = tf.stack(layers);
+      // keep(): a memo may be built inside another memo's tidy (stacking grouped W_K per layer).
+      t = tf.keep(tf.tidy(build));
       this.stackedMemo.set(key, t);
     }
     return t;
@@ -573,6 +637,11 @@ export class HookedTransformer implements LensModel {
     });
   }
 
+  /** True once {@link dispose} ran. */
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
   /** Frees every parameter. */
   dispose(): void {
     if (this.disposed) return;
@@ -585,6 +654,18 @@ export class HookedTransformer implements LensModel {
   private assertLive(): void {
     if (this.disposed) throw new LazylensError('This HookedTransformer was disposed; its weights are gone.');
   }
+}
+
+/** [g, …] → [h, …]: row i is group ⌊i / (h/g)⌋ (TL's repeat_interleave of key/value heads). */
+function repeatHeads(t: tf.Tensor, nHeads: number): tf.Tensor {
+  const g = t.shape[0];
+  return tf.gather(
+    t,
+    tf.tensor1d(
+      Array.from({ length: nHeads }, (_, i) => Math.floor(i / (nHeads / g))),
+      'int32',
+    ),
+  );
 }
 
 /** Mean cross-entropy of predicting token t+1 from position t (TransformerLens's lm_cross_entropy_loss). */

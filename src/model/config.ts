@@ -2,6 +2,8 @@
  * The configuration of a {@link HookedTransformer}: TransformerLens's `HookedTransformerConfig`
  * fields, camelCased, with the same defaults where TransformerLens has them.
  */
+import { ConfigError } from '../errors.js';
+
 export type NormalizationType = 'LN' | 'LNPre' | 'RMS' | 'RMSPre' | null;
 
 /** Activation functions the MLP supports (TransformerLens's names). */
@@ -92,7 +94,29 @@ export function makeConfig(partial: PartialConfig): HookedTransformerConfig {
   } as HookedTransformerConfig;
   if (partial.attnScale === undefined) cfg.attnScale = Math.sqrt(cfg.dHead);
   if (cfg.dVocabOut === -1) cfg.dVocabOut = cfg.dVocab;
+  // Rotary models turn every dim of a head unless told otherwise (Llama; NeoX sets a fraction).
+  if (cfg.positionalEmbeddingType === 'rotary' && cfg.rotaryDim === null) cfg.rotaryDim = cfg.dHead;
+  checkConfig(cfg);
   return Object.freeze(cfg);
+}
+
+/** Combinations the forward pass cannot run, caught when the config is built. */
+function checkConfig(cfg: HookedTransformerConfig): void {
+  const r = cfg.rotaryDim;
+  if (cfg.positionalEmbeddingType === 'rotary' && r !== null && (r <= 0 || r % 2 !== 0 || r > cfg.dHead)) {
+    throw new ConfigError(`rotaryDim ${r} given; expected an even number in [2, dHead = ${cfg.dHead}].`);
+  }
+  const g = cfg.nKeyValueHeads;
+  if (g !== null && (!Number.isSafeInteger(g) || g <= 0 || cfg.nHeads % g !== 0)) {
+    throw new ConfigError(
+      `nKeyValueHeads ${g} given; expected a positive divisor of nHeads = ${cfg.nHeads}.`,
+    );
+  }
+  if (cfg.positionalEmbeddingType === 'shortformer' || cfg.positionalEmbeddingType === 'alibi') {
+    throw new ConfigError(
+      `positionalEmbeddingType '${cfg.positionalEmbeddingType}' is not supported; expected 'standard' or 'rotary'.`,
+    );
+  }
 }
 
 /** `o` without its undefined entries, so spreading it does not erase defaults. */

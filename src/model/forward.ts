@@ -5,7 +5,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { HookedTransformerConfig } from './config.js';
 import { activation, attentionMask, headProjection, linear, normalize, param, type Emit } from './layers.js';
-import type { StateDict } from './stateDict.js';
+import { applyRotary, rotaryTables, type RotaryTables } from './rotary.js';
+import { kvParamName, type StateDict } from './stateDict.js';
 
 export interface ForwardOptions {
   /** Run blocks [0, stopAtLayer) only and return the residual stream there (exclusive, as TL). */
@@ -23,31 +24,64 @@ function positionIds(batch: number, pos: number, padMask: tf.Tensor | undefined)
   return tf.maximum(cum, tf.scalar(0, 'int32'));
 }
 
+/** What every block of one forward pass shares: the padding mask and, for rotary models, the rotation tables. */
+interface PassContext {
+  padMask: tf.Tensor | undefined;
+  rotary: RotaryTables | undefined;
+}
+
+/** [b, p, g, dh] → [b, p, h, dh]: each key/value head serves h/g consecutive query heads. */
+function repeatKv(x: tf.Tensor, nHeads: number): tf.Tensor {
+  const g = x.shape[2] ?? nHeads;
+  if (g === nHeads) return x;
+  const groupOf = Array.from({ length: nHeads }, (_, i) => Math.floor(i / (nHeads / g)));
+  return tf.gather(x, tf.tensor1d(groupOf, 'int32'), 2);
+}
+
 function attention(
   x: tf.Tensor,
   resid: tf.Tensor,
   cfg: HookedTransformerConfig,
   params: StateDict,
   layer: number,
-  padMask: tf.Tensor | undefined,
+  ctx: PassContext,
   emit: Emit,
 ): tf.Tensor {
   const p = `blocks.${layer}.attn`;
   const [batch, pos] = resid.shape;
-  const q = emit(`${p}.hook_q`, headProjection(x, param(params, `${p}.W_Q`), param(params, `${p}.b_Q`)));
-  const k = emit(`${p}.hook_k`, headProjection(x, param(params, `${p}.W_K`), param(params, `${p}.b_K`)));
-  const v = emit(`${p}.hook_v`, headProjection(x, param(params, `${p}.W_V`), param(params, `${p}.b_V`)));
-  // [b, p, h, dh] → [b, h, q, dh] @ [b, h, dh, k]
-  let scores = tf.matMul(tf.transpose(q, [0, 2, 1, 3]), tf.transpose(k, [0, 2, 3, 1]));
+  let q = emit(`${p}.hook_q`, headProjection(x, param(params, `${p}.W_Q`), param(params, `${p}.b_Q`)));
+  let k = emit(
+    `${p}.hook_k`,
+    headProjection(
+      x,
+      param(params, kvParamName(cfg, layer, 'W_K')),
+      param(params, kvParamName(cfg, layer, 'b_K')),
+    ),
+  );
+  const v = emit(
+    `${p}.hook_v`,
+    headProjection(
+      x,
+      param(params, kvParamName(cfg, layer, 'W_V')),
+      param(params, kvParamName(cfg, layer, 'b_V')),
+    ),
+  );
+  if (ctx.rotary) {
+    q = emit(`${p}.hook_rot_q`, applyRotary(q, cfg, ctx.rotary));
+    k = emit(`${p}.hook_rot_k`, applyRotary(k, cfg, ctx.rotary));
+  }
+  // [b, p, h, dh] → [b, h, q, dh] @ [b, h, dh, k]; grouped keys are repeated up to h heads here,
+  // after their hooks, so hook_k / hook_rot_k keep TL's [b, p, g, dh].
+  let scores = tf.matMul(tf.transpose(q, [0, 2, 1, 3]), tf.transpose(repeatKv(k, cfg.nHeads), [0, 2, 3, 1]));
   if (cfg.useAttnScale) scores = tf.div(scores, cfg.attnScale);
-  const allowed = tf.broadcastTo(attentionMask(cfg, layer, pos, padMask), scores.shape);
+  const allowed = tf.broadcastTo(attentionMask(cfg, layer, pos, ctx.padMask), scores.shape);
   scores = tf.where(allowed, scores, tf.fill(scores.shape, -Infinity));
   scores = emit(`${p}.hook_attn_scores`, scores);
   // A query with no visible key (left padding) gets an all-zero row instead of NaN, as TL.
   const pattern = emit(`${p}.hook_pattern`, tf.where(allowed, tf.softmax(scores), tf.zerosLike(scores)));
   const z = emit(
     `${p}.hook_z`,
-    tf.transpose(tf.matMul(pattern, tf.transpose(v, [0, 2, 1, 3])), [0, 2, 1, 3]),
+    tf.transpose(tf.matMul(pattern, tf.transpose(repeatKv(v, cfg.nHeads), [0, 2, 1, 3])), [0, 2, 1, 3]),
   );
   const W_O = param(params, `${p}.W_O`);
   const b_O = param(params, `${p}.b_O`);
@@ -73,8 +107,20 @@ function mlp(
   emit: Emit,
 ): tf.Tensor {
   const p = `blocks.${layer}.mlp`;
-  const pre = emit(`${p}.hook_pre`, linear(x, param(params, `${p}.W_in`), param(params, `${p}.b_in`)));
-  const post = emit(`${p}.hook_post`, activation(pre, cfg.actFn));
+  let post: tf.Tensor;
+  if (cfg.gatedMlp) {
+    // TL's GatedMLP: hook_pre is the gate before its activation, hook_pre_linear the up
+    // projection, hook_post = act(pre) · pre_linear + b_in.
+    const pre = emit(`${p}.hook_pre`, linear(x, param(params, `${p}.W_gate`)));
+    const preLinear = emit(`${p}.hook_pre_linear`, linear(x, param(params, `${p}.W_in`)));
+    post = emit(
+      `${p}.hook_post`,
+      tf.add(tf.mul(activation(pre, cfg.actFn), preLinear), param(params, `${p}.b_in`)),
+    );
+  } else {
+    const pre = emit(`${p}.hook_pre`, linear(x, param(params, `${p}.W_in`), param(params, `${p}.b_in`)));
+    post = emit(`${p}.hook_post`, activation(pre, cfg.actFn));
+  }
   return linear(post, param(params, `${p}.W_out`), param(params, `${p}.b_out`));
 }
 
@@ -83,13 +129,13 @@ function block(
   cfg: HookedTransformerConfig,
   params: StateDict,
   layer: number,
-  padMask: tf.Tensor | undefined,
+  ctx: PassContext,
   emit: Emit,
 ): tf.Tensor {
   const p = `blocks.${layer}`;
   const residPre = emit(`${p}.hook_resid_pre`, resid);
   const attnIn = normalize(residPre, cfg, params, `${p}.ln1`, emit);
-  const attnOut = emit(`${p}.hook_attn_out`, attention(attnIn, residPre, cfg, params, layer, padMask, emit));
+  const attnOut = emit(`${p}.hook_attn_out`, attention(attnIn, residPre, cfg, params, layer, ctx, emit));
   if (cfg.attnOnly) return emit(`${p}.hook_resid_post`, tf.add(residPre, attnOut));
   if (cfg.parallelAttnMlp) {
     // GPT-J / NeoX: the MLP reads resid_pre; there is no resid_mid.
@@ -126,7 +172,11 @@ export function runForward(
     resid = tf.add(resid, emit('hook_pos_embed', posEmbed));
   }
   const stop = options.stopAtLayer ?? cfg.nLayers;
-  for (let l = 0; l < stop; l++) resid = block(resid, cfg, params, l, padMask, emit);
+  const ctx: PassContext = {
+    padMask,
+    rotary: cfg.positionalEmbeddingType === 'rotary' ? rotaryTables(cfg, batch, pos, padMask) : undefined,
+  };
+  for (let l = 0; l < stop; l++) resid = block(resid, cfg, params, l, ctx, emit);
   if (options.stopAtLayer !== undefined) return resid;
   const normed = normalize(resid, cfg, params, 'ln_final', emit);
   return linear(normed, param(params, 'unembed.W_U'), param(params, 'unembed.b_U'));

@@ -5,7 +5,18 @@
 import type { HookedTransformerConfig } from './config.js';
 
 /** Symbolic dims an activation can have. */
-export type HookDim = 'batch' | 'pos' | 'd_model' | 'head' | 'd_head' | 'query' | 'key' | 'd_mlp' | 'one';
+export type HookDim =
+  | 'batch'
+  | 'pos'
+  | 'd_model'
+  | 'head'
+  /** Key/value heads: n_key_value_heads for grouped-query attention, else n_heads. */
+  | 'kv_head'
+  | 'd_head'
+  | 'query'
+  | 'key'
+  | 'd_mlp'
+  | 'one';
 
 /** Named dims of every hook point, keyed by the name after `blocks.L.` (or the full name at top level). */
 export const HOOK_DIMS: Readonly<Record<string, readonly HookDim[]>> = {
@@ -15,8 +26,10 @@ export const HOOK_DIMS: Readonly<Record<string, readonly HookDim[]>> = {
   'ln1.hook_scale': ['batch', 'pos', 'one'],
   'ln1.hook_normalized': ['batch', 'pos', 'd_model'],
   'attn.hook_q': ['batch', 'pos', 'head', 'd_head'],
-  'attn.hook_k': ['batch', 'pos', 'head', 'd_head'],
-  'attn.hook_v': ['batch', 'pos', 'head', 'd_head'],
+  'attn.hook_k': ['batch', 'pos', 'kv_head', 'd_head'],
+  'attn.hook_v': ['batch', 'pos', 'kv_head', 'd_head'],
+  'attn.hook_rot_q': ['batch', 'pos', 'head', 'd_head'],
+  'attn.hook_rot_k': ['batch', 'pos', 'kv_head', 'd_head'],
   'attn.hook_attn_scores': ['batch', 'head', 'query', 'key'],
   'attn.hook_pattern': ['batch', 'head', 'query', 'key'],
   'attn.hook_z': ['batch', 'pos', 'head', 'd_head'],
@@ -26,6 +39,7 @@ export const HOOK_DIMS: Readonly<Record<string, readonly HookDim[]>> = {
   'ln2.hook_scale': ['batch', 'pos', 'one'],
   'ln2.hook_normalized': ['batch', 'pos', 'd_model'],
   'mlp.hook_pre': ['batch', 'pos', 'd_mlp'],
+  'mlp.hook_pre_linear': ['batch', 'pos', 'd_mlp'],
   'mlp.hook_post': ['batch', 'pos', 'd_mlp'],
   hook_mlp_out: ['batch', 'pos', 'd_model'],
   hook_resid_post: ['batch', 'pos', 'd_model'],
@@ -40,20 +54,19 @@ export function blockHookNames(cfg: HookedTransformerConfig, layer: number): str
   const p = `blocks.${layer}.`;
   const names = [`${p}hook_resid_pre`];
   if (hasNorm(cfg)) names.push(`${p}ln1.hook_scale`, `${p}ln1.hook_normalized`);
-  names.push(
-    `${p}attn.hook_q`,
-    `${p}attn.hook_k`,
-    `${p}attn.hook_v`,
-    `${p}attn.hook_attn_scores`,
-    `${p}attn.hook_pattern`,
-    `${p}attn.hook_z`,
-  );
+  names.push(`${p}attn.hook_q`, `${p}attn.hook_k`, `${p}attn.hook_v`);
+  // Rotary models turn q and k after their hooks fire (TL: hook_rot_q / hook_rot_k).
+  if (cfg.positionalEmbeddingType === 'rotary') names.push(`${p}attn.hook_rot_q`, `${p}attn.hook_rot_k`);
+  names.push(`${p}attn.hook_attn_scores`, `${p}attn.hook_pattern`, `${p}attn.hook_z`);
   if (cfg.useAttnResult) names.push(`${p}attn.hook_result`);
   names.push(`${p}hook_attn_out`);
   if (!cfg.attnOnly) {
     if (!cfg.parallelAttnMlp) names.push(`${p}hook_resid_mid`);
     if (hasNorm(cfg)) names.push(`${p}ln2.hook_scale`, `${p}ln2.hook_normalized`);
-    names.push(`${p}mlp.hook_pre`, `${p}mlp.hook_post`, `${p}hook_mlp_out`);
+    names.push(`${p}mlp.hook_pre`);
+    // Gated MLPs (Llama) fire the up projection between the gate and the product.
+    if (cfg.gatedMlp) names.push(`${p}mlp.hook_pre_linear`);
+    names.push(`${p}mlp.hook_post`, `${p}hook_mlp_out`);
   }
   names.push(`${p}hook_resid_post`);
   return names;
@@ -84,6 +97,7 @@ export function hookShape(cfg: HookedTransformerConfig, name: string, batch: num
     key: pos,
     d_model: cfg.dModel,
     head: cfg.nHeads,
+    kv_head: cfg.nKeyValueHeads ?? cfg.nHeads,
     d_head: cfg.dHead,
     d_mlp: cfg.dMlp ?? 0,
     one: 1,

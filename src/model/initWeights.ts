@@ -11,7 +11,8 @@ export function initWeights(cfg: HookedTransformerConfig, seed: number): StateDi
   const params: StateDict = new Map();
   let i = 0;
   for (const [name, shape] of expectedParamShapes(cfg)) {
-    const leaf = name.slice(name.lastIndexOf('.') + 1);
+    // Grouped-query keys/values are stored as `_W_K` etc.; the underscore does not change the kind.
+    const leaf = name.slice(name.lastIndexOf('.') + 1).replace(/^_/, '');
     // Each tensor gets its own seed so one model is reproducible regardless of creation order elsewhere.
     const t = leaf.startsWith('W_')
       ? tf.randomNormal(shape, 0, cfg.initRange, 'float32', seed * 1009 + i)

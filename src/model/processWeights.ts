@@ -5,7 +5,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { HookedTransformerConfig } from './config.js';
 import { param } from './layers.js';
-import type { StateDict } from './stateDict.js';
+import { InvalidArgumentError } from '../errors.js';
+import { kvParamName, type StateDict } from './stateDict.js';
 
 export interface ProcessingOptions {
   /** Fold each norm's weight (and LN's bias) into the layer that reads it; LN → LNPre, RMS → RMSPre. */
@@ -32,17 +33,20 @@ const isLnKind = (cfg: HookedTransformerConfig): boolean =>
 /** Mean over `axis` removed; keeps the shape. */
 const centre = (t: tf.Tensor, axis: number): tf.Tensor => tf.sub(t, tf.mean(t, axis, true));
 
+/** A layer that reads a norm's output: its weight, its bias (none for TL's gate), its d_model axis. */
+interface Reader {
+  weight: string;
+  bias: string | undefined;
+  axis: number;
+}
+
 /**
  * Folds the norm `prefix` into readers whose input (d_model) axis is `axis`, biases `readerBias`.
  * W' = w·W along the input axis, c' = c + b·W (LN only), then W' centred along the input axis
- * (LN only: a centred input makes the input mean irrelevant to the reader).
+ * (LN only: a centred input makes the input mean irrelevant to the reader). RMS norms have no
+ * bias and do not centre, so only the weight is folded.
  */
-function foldNorm(
-  sd: StateDict,
-  cfg: HookedTransformerConfig,
-  prefix: string,
-  readers: { weight: string; bias: string; axis: number }[],
-): void {
+function foldNorm(sd: StateDict, cfg: HookedTransformerConfig, prefix: string, readers: Reader[]): void {
   const w = param(sd, `${prefix}.w`);
   const b = cfg.normalizationType === 'LN' ? param(sd, `${prefix}.b`) : undefined;
   for (const r of readers) {
@@ -51,7 +55,14 @@ function foldNorm(
       const shape = W.shape.map((n, i) => (i === r.axis ? n : 1));
       return tf.reshape(v, shape);
     };
-    if (b) sd.set(r.bias, tf.add(param(sd, r.bias), tf.sum(tf.mul(W, along(b)), r.axis)));
+    if (b && r.bias === undefined) {
+      // TL scales the gate and drops the LN bias's path through it, silently changing the model.
+      throw new InvalidArgumentError(
+        `foldLn cannot fold ${prefix}'s bias into ${r.weight}, which has no bias; ` +
+          'expected an RMS norm before a gated MLP. Load with foldLn: false.',
+      );
+    }
+    if (b && r.bias) sd.set(r.bias, tf.add(param(sd, r.bias), tf.sum(tf.mul(W, along(b)), r.axis)));
     let folded = tf.mul(W, along(w));
     if (b) folded = centre(folded, r.axis);
     sd.set(r.weight, folded);
@@ -79,14 +90,19 @@ export function processWeights(
     if (opts.foldLn && affine) {
       for (let l = 0; l < cfg.nLayers; l++) {
         const p = `blocks.${l}`;
-        foldNorm(
-          sd,
-          cfg,
-          `${p}.ln1`,
-          ['Q', 'K', 'V'].map((m) => ({ weight: `${p}.attn.W_${m}`, bias: `${p}.attn.b_${m}`, axis: 1 })),
-        );
+        const attnReaders: Reader[] = [{ weight: `${p}.attn.W_Q`, bias: `${p}.attn.b_Q`, axis: 1 }];
+        for (const m of ['K', 'V']) {
+          attnReaders.push({
+            weight: kvParamName(cfg, l, `W_${m}`),
+            bias: kvParamName(cfg, l, `b_${m}`),
+            axis: 1,
+          });
+        }
+        foldNorm(sd, cfg, `${p}.ln1`, attnReaders);
         if (!cfg.attnOnly) {
-          foldNorm(sd, cfg, `${p}.ln2`, [{ weight: `${p}.mlp.W_in`, bias: `${p}.mlp.b_in`, axis: 0 }]);
+          const mlpReaders: Reader[] = [{ weight: `${p}.mlp.W_in`, bias: `${p}.mlp.b_in`, axis: 0 }];
+          if (cfg.gatedMlp) mlpReaders.push({ weight: `${p}.mlp.W_gate`, bias: undefined, axis: 0 });
+          foldNorm(sd, cfg, `${p}.ln2`, mlpReaders);
         }
       }
       foldNorm(sd, cfg, 'ln_final', [{ weight: 'unembed.W_U', bias: 'unembed.b_U', axis: 0 }]);
@@ -107,13 +123,20 @@ export function processWeights(
     if (opts.foldValueBiases) {
       for (let l = 0; l < cfg.nLayers; l++) {
         const p = `blocks.${l}.attn`;
-        const bV = param(sd, `${p}.b_V`);
+        const bVName = kvParamName(cfg, l, 'b_V');
+        const bV = param(sd, bVName);
         const WO = param(sd, `${p}.W_O`);
         const [h, dh, d] = WO.shape;
+        // Grouped-query: query head i reads value head ⌊i / (h/g)⌋, so b_V repeats per group.
+        const g = bV.shape[0];
+        const groupOf = Array.from({ length: h }, (_, i) => Math.floor(i / (h / g)));
+        const perHead = g === h ? bV : tf.gather(bV, tf.tensor1d(groupOf, 'int32'), 0);
         // Σ_h b_V[h] · W_O[h] as one [1, h·dh] @ [h·dh, d] product
-        const moved = tf.reshape(tf.matMul(tf.reshape(bV, [1, h * dh]), tf.reshape(WO, [h * dh, d])), [d]);
+        const moved = tf.reshape(tf.matMul(tf.reshape(perHead, [1, h * dh]), tf.reshape(WO, [h * dh, d])), [
+          d,
+        ]);
         sd.set(`${p}.b_O`, tf.add(param(sd, `${p}.b_O`), moved));
-        sd.set(`${p}.b_V`, tf.zerosLike(bV));
+        sd.set(bVName, tf.zerosLike(bV));
       }
     }
     return [...sd.values()].filter((t) => ![...params.values()].includes(t));

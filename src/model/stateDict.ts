@@ -13,8 +13,19 @@ const hasAffine = (cfg: HookedTransformerConfig): boolean =>
   cfg.normalizationType === 'LN' || cfg.normalizationType === 'RMS';
 
 /**
+ * The state-dict name of a key/value parameter (`W_K`, `b_K`, `W_V`, `b_V`) of block `layer`.
+ * Grouped-query models store them as TL does, under `_W_K` etc. with n_key_value_heads heads;
+ * `W_K` is then the repeat-interleaved view (see HookedTransformer's accessors).
+ */
+export function kvParamName(cfg: HookedTransformerConfig, layer: number, name: string): string {
+  return `blocks.${layer}.attn.${cfg.nKeyValueHeads === null ? '' : '_'}${name}`;
+}
+
+/**
  * The names and shapes of every parameter a model with `cfg` has. Norm weights exist only for
- * the affine kinds (LN: w and b; RMS: w); folded models (LNPre / RMSPre) have none.
+ * the affine kinds (LN: w and b; RMS: w); folded models (LNPre / RMSPre) have none. Gated MLPs
+ * add `W_gate` [d_model, d_mlp] (no gate bias, as TL); grouped-query attention stores keys and
+ * values as `_W_K` / `_W_V` [n_key_value_heads, d_model, d_head] and `_b_K` / `_b_V`.
  */
 export function expectedParamShapes(cfg: HookedTransformerConfig): Map<string, number[]> {
   const { dModel: d, nHeads: h, dHead: dh, dVocab: v, dVocabOut: vo, nCtx } = cfg;
@@ -29,15 +40,19 @@ export function expectedParamShapes(cfg: HookedTransformerConfig): Map<string, n
   for (let l = 0; l < cfg.nLayers; l++) {
     const p = `blocks.${l}`;
     norm(`${p}.ln1`);
-    for (const m of ['Q', 'K', 'V']) {
-      out.set(`${p}.attn.W_${m}`, [h, d, dh]);
-      out.set(`${p}.attn.b_${m}`, [h, dh]);
+    out.set(`${p}.attn.W_Q`, [h, d, dh]);
+    out.set(`${p}.attn.b_Q`, [h, dh]);
+    const g = cfg.nKeyValueHeads ?? h;
+    for (const m of ['K', 'V']) {
+      out.set(kvParamName(cfg, l, `W_${m}`), [g, d, dh]);
+      out.set(kvParamName(cfg, l, `b_${m}`), [g, dh]);
     }
     out.set(`${p}.attn.W_O`, [h, dh, d]);
     out.set(`${p}.attn.b_O`, [d]);
     if (!cfg.attnOnly) {
       const m = cfg.dMlp ?? 0;
       norm(`${p}.ln2`);
+      if (cfg.gatedMlp) out.set(`${p}.mlp.W_gate`, [d, m]);
       out.set(`${p}.mlp.W_in`, [d, m]);
       out.set(`${p}.mlp.b_in`, [m]);
       out.set(`${p}.mlp.W_out`, [m, d]);

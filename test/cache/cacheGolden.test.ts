@@ -34,7 +34,8 @@ function decode(args: Args, dirs: Map<string, tf.Tensor>): Args {
 }
 
 function call(cache: ActivationCache, method: string, args: Args, stack: Lazy | undefined): Lazy {
-  const a = args as never;
+  // The returnLabels overloads do not apply here: no case sets returnLabels.
+  const a = args as { returnLabels?: false };
   const x = args as { layer?: number; activationName?: string; tokens?: never };
   switch (method) {
     case 'accumulatedResid':
@@ -44,17 +45,17 @@ function call(cache: ActivationCache, method: string, args: Args, stack: Lazy | 
     case 'stackHeadResults':
       return cache.stackHeadResults(a);
     case 'stackActivation':
-      return cache.stackActivation(x.activationName as string, a);
+      return cache.stackActivation(x.activationName as string, args);
     case 'getNeuronResults':
-      return cache.getNeuronResults(x.layer as number, a);
+      return cache.getNeuronResults(x.layer as number, args);
     case 'stackNeuronResults':
       return cache.stackNeuronResults(x.layer, a);
     case 'applyLnToStack':
-      return cache.applyLnToStack(stack as Lazy, a);
+      return cache.applyLnToStack(stack as Lazy, args);
     case 'getFullResidDecomposition':
       return cache.getFullResidDecomposition(a);
     case 'logitAttrs':
-      return cache.logitAttrs(stack as Lazy, x.tokens as never, a);
+      return cache.logitAttrs(stack as Lazy, x.tokens as never, args);
     default:
       throw new Error(`unknown method ${method}`);
   }

@@ -98,7 +98,7 @@ describe('hfConfigToConfig (unsupported)', () => {
   });
 
   it('is a ConfigError', () => {
-    expect(() => hfConfigToConfig({ architectures: ['LlamaForCausalLM'] })).toThrow(ConfigError);
+    expect(() => hfConfigToConfig({ architectures: ['MambaForCausalLM'] })).toThrow(ConfigError);
   });
 });
 

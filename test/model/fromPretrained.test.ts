@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { ConfigError, HookedTransformer, TokenError } from '../../src/index.js';
+import { CheckpointError, ConfigError, HookedTransformer, TokenError } from '../../src/index.js';
 import { describeBackends } from '../helpers/backends.js';
 import { GPT2_TINY, golden, goldenTensor, maxAbsDiff } from '../helpers/golden.js';
 
@@ -58,12 +58,17 @@ describeBackends('HookedTransformer.fromPretrained', () => {
 
   it('names what is wrong with a bad model name or folder', async () => {
     await expect(HookedTransformer.fromPretrained('no-such-model')).rejects.toThrow(
-      /No model 'no-such-model': not a shipped model name and not a folder/,
+      /No model 'no-such-model': not a shipped model name, a folder or a llama2\.c \.bin file/,
     );
     const empty = mkdtempSync(join(tmpdir(), 'lazylens-'));
     await expect(HookedTransformer.fromPretrained(empty)).rejects.toThrow(/config\.json/);
     const bin = join(empty, 'stories.bin');
     writeFileSync(bin, new Uint8Array(8));
-    await expect(HookedTransformer.fromPretrained(bin)).rejects.toThrow(ConfigError);
+    // a .bin is read as a llama2.c checkpoint, and this one is too short for a header
+    await expect(HookedTransformer.fromPretrained(bin)).rejects.toThrow(CheckpointError);
+    await expect(HookedTransformer.fromPretrained(bin)).rejects.toThrow(
+      /stories\.bin: file has 8 bytes; expected at least 28/,
+    );
+    await expect(HookedTransformer.fromPretrained(join(empty, 'notes.txt'))).rejects.toThrow(ConfigError);
   });
 });

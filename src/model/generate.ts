@@ -1,0 +1,185 @@
+/**
+ * Text generation as TransformerLens's `generate`: append one token per step, chosen from the
+ * last position's logits (greedy at temperature 0, else sampled with optional top-k / top-p), until
+ * `maxNewTokens` or, with `stopAtEos`, until every sequence has produced EOS (finished sequences
+ * are padded with EOS). Each step re-runs the whole forward pass: no key/value cache, which is
+ * fine for the small models lazylens targets.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { InvalidArgumentError, TokenError } from '../errors.js';
+import { toTokens } from '../loading/tokens.js';
+import type { HookedTransformerConfig } from './config.js';
+import type { ModelTokenizer } from './ModelTokenizer.js';
+
+export interface GenerateOptions {
+  /** Tokens to add (default 10, as TL). */
+  maxNewTokens?: number;
+  /** Softmax temperature (default 1); 0 picks the most likely token (greedy). */
+  temperature?: number;
+  /** Sample only among the k most likely tokens. */
+  topK?: number;
+  /** Sample only among the most likely tokens whose probabilities reach p (nucleus sampling). */
+  topP?: number;
+  /** Sample (default true, as TL); false is greedy whatever the temperature. */
+  doSample?: boolean;
+  /** Seed of the sampler, for reproducible samples (default: a random seed). */
+  seed?: number;
+  /** Stop a sequence at EOS and pad it with EOS; stop when all have (default true, as TL). */
+  stopAtEos?: boolean;
+  /** The EOS id (default: the tokenizer's). Without one, sequences never stop early. */
+  eosTokenId?: number;
+  /** Prepend BOS to a text prompt (default `cfg.defaultPrependBos`). */
+  prependBos?: boolean;
+}
+
+/** What generation needs of a model. */
+export interface GenerativeModel {
+  readonly cfg: HookedTransformerConfig;
+  readonly tokenizer?: ModelTokenizer;
+  /** Logits [batch, pos, d_vocab_out] for token ids; the caller disposes them. */
+  forward(input: number[][]): Promise<tf.Tensor>;
+}
+
+/** mulberry32: a small seeded generator, enough for reproducible sampling. */
+function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function argmax(row: Float32Array): number {
+  let best = 0;
+  for (let i = 1; i < row.length; i++) if (row[i] > row[best]) best = i;
+  return best;
+}
+
+/** One sampled id from logits, after temperature, top-k and top-p filtering. */
+function sample(
+  row: Float32Array,
+  opts: { temperature: number; topK?: number; topP?: number },
+  random: () => number,
+): number {
+  const scaled = Array.from(row, (x) => x / opts.temperature);
+  // Candidates by decreasing logit; top-k keeps ties with the k-th (as TL's threshold mask).
+  let order = scaled.map((_, i) => i).sort((a, b) => scaled[b] - scaled[a] || a - b);
+  if (opts.topK !== undefined && opts.topK < order.length) {
+    const kth = scaled[order[opts.topK - 1]];
+    order = order.filter((i) => scaled[i] >= kth);
+  }
+  const top = scaled[order[0]];
+  let probs = order.map((i) => Math.exp(scaled[i] - top));
+  let total = probs.reduce((a, b) => a + b, 0);
+  if (opts.topP !== undefined && opts.topP < 1) {
+    // Keep the shortest prefix whose probability reaches p (at least one token).
+    let cum = 0;
+    let keep = 0;
+    while (keep < order.length && cum < opts.topP * total) cum += probs[keep++];
+    order = order.slice(0, Math.max(keep, 1));
+    probs = probs.slice(0, order.length);
+    total = probs.reduce((a, b) => a + b, 0);
+  }
+  let r = random() * total;
+  for (let i = 0; i < order.length; i++) {
+    r -= probs[i];
+    if (r <= 0) return order[i];
+  }
+  return order[order.length - 1];
+}
+
+function isIdRows(x: unknown): x is readonly (readonly number[])[] {
+  return Array.isArray(x) && x.every((r) => Array.isArray(r));
+}
+
+function checkOptions(o: GenerateOptions): void {
+  const fail = (what: string): never => {
+    throw new InvalidArgumentError(what);
+  };
+  const n = o.maxNewTokens;
+  if (n !== undefined && (!Number.isSafeInteger(n) || n < 0))
+    fail(`maxNewTokens ${n} given; expected an integer ≥ 0.`);
+  const t = o.temperature;
+  if (t !== undefined && !(Number.isFinite(t) && t >= 0))
+    fail(`temperature ${t} given; expected a number ≥ 0.`);
+  const k = o.topK;
+  if (k !== undefined && (!Number.isSafeInteger(k) || k < 1))
+    fail(`topK ${k} given; expected an integer ≥ 1.`);
+  const p = o.topP;
+  if (p !== undefined && !(p > 0 && p <= 1)) fail(`topP ${p} given; expected a number in (0, 1].`);
+}
+
+/**
+ * Generates a continuation. A string gives back the text (prompt + continuation; a prepended BOS
+ * is not part of it, as TL); token ids [batch][pos] give back the ids (prompt + new tokens).
+ * @throws TokenError when prompt + maxNewTokens exceeds n_ctx; InvalidArgumentError for bad options.
+ */
+export async function generate(
+  model: GenerativeModel,
+  input: string,
+  options?: GenerateOptions,
+): Promise<string>;
+export async function generate(
+  model: GenerativeModel,
+  input: readonly (readonly number[])[],
+  options?: GenerateOptions,
+): Promise<number[][]>;
+export async function generate(
+  model: GenerativeModel,
+  input: string | readonly (readonly number[])[],
+  options: GenerateOptions = {},
+): Promise<string | number[][]> {
+  checkOptions(options);
+  const { cfg, tokenizer } = model;
+  const maxNew = options.maxNewTokens ?? 10;
+  const temperature = options.temperature ?? 1;
+  const greedy = options.doSample === false || temperature === 0;
+  const random = seededRandom(options.seed ?? Math.floor(Math.random() * 2 ** 32));
+  const eos = options.eosTokenId ?? tokenizer?.eosTokenId ?? null;
+  const stopAtEos = (options.stopAtEos ?? true) && eos !== null;
+
+  let rows: number[][];
+  let bosPrepended = false;
+  if (typeof input === 'string') {
+    if (!tokenizer)
+      throw new InvalidArgumentError('Text input needs a tokenizer; this model has none. Pass token ids.');
+    bosPrepended = options.prependBos ?? cfg.defaultPrependBos;
+    rows = toTokens(tokenizer, cfg, input, { prependBos: bosPrepended, truncate: false }).ids;
+  } else {
+    if (!isIdRows(input))
+      throw new InvalidArgumentError('generate takes a string or token ids [batch][pos].');
+    rows = input.map((r) => Array.from(r));
+  }
+  const longest = Math.max(...rows.map((r) => r.length));
+  if (longest + maxNew > cfg.nCtx) {
+    throw new TokenError(
+      `The prompt has ${longest} tokens and ${maxNew} more are asked for; expected at most nCtx = ${cfg.nCtx} in all.`,
+    );
+  }
+
+  const finished = rows.map(() => false);
+  for (let step = 0; step < maxNew; step++) {
+    const logits = await model.forward(rows);
+    const [b, p, v] = logits.shape as [number, number, number];
+    const last = tf.tidy(() => tf.reshape(tf.slice(logits, [0, p - 1, 0], [b, 1, v]), [b, v]));
+    logits.dispose();
+    const data = await last.data<'float32'>();
+    last.dispose();
+    rows.forEach((row, i) => {
+      const logitsRow = data.subarray(i * v, (i + 1) * v);
+      const next = finished[i]
+        ? (eos as number)
+        : greedy
+          ? argmax(logitsRow)
+          : sample(logitsRow, { temperature, topK: options.topK, topP: options.topP }, random);
+      row.push(next);
+      if (stopAtEos && next === eos) finished[i] = true;
+    });
+    if (stopAtEos && finished.every(Boolean)) break;
+  }
+  if (typeof input !== 'string') return rows;
+  return (tokenizer as ModelTokenizer).decode(bosPrepended ? rows[0].slice(1) : rows[0]);
+}
