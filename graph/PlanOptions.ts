@@ -1,0 +1,55 @@
+/**
+ * One options object for the planner (STYLE 5), with presets. Each rule family can be switched off
+ * alone, which is how tests isolate a rule and how a user debugs a suspicious plan.
+ */
+import type { RuleFlag } from './rules.js';
+
+/** Which rewrites the planner may use, and its safety checks. */
+export interface PlanOptions extends Readonly<Record<RuleFlag, boolean>> {
+  /** Check each rewrite and the final plan keep shape, dtype, dims and labels (tests, debug). */
+  readonly validate: boolean;
+  /** Fall back to the naive graph if the plan's estimated peak bytes are higher. */
+  readonly costGuard: boolean;
+  /** Upper bound on rule firings, a guard against a rule pair that loops. */
+  readonly maxRewrites: number;
+}
+
+const all: PlanOptions = Object.freeze({
+  slicePushdown: true,
+  dotPushdown: true,
+  dotThroughScale: true,
+  dotThroughCenter: true,
+  neuronDot: true,
+  headDot: true,
+  sumPushdown: true,
+  simplify: true,
+  validate: false,
+  costGuard: true,
+  maxRewrites: 1_000_000,
+});
+
+/** Presets and builders for {@link PlanOptions}. */
+export const PlanOptions = {
+  /** Every rule on: the default. */
+  all: (): PlanOptions => all,
+  /** No rule: the plan is the naive graph. */
+  none: (): PlanOptions => ({
+    ...all,
+    slicePushdown: false,
+    dotPushdown: false,
+    dotThroughScale: false,
+    dotThroughCenter: false,
+    neuronDot: false,
+    headDot: false,
+    sumPushdown: false,
+    simplify: false,
+  }),
+  /** Only the given rule families on (e.g. `PlanOptions.only('dotPushdown')`). */
+  only: (...flags: RuleFlag[]): PlanOptions => {
+    const base: Record<string, unknown> = { ...PlanOptions.none() };
+    for (const f of flags) base[f] = true;
+    return base as unknown as PlanOptions;
+  },
+  /** The defaults with `overrides` applied. */
+  with: (overrides: Partial<PlanOptions>): PlanOptions => ({ ...all, ...overrides }),
+};

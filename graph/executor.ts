@@ -1,0 +1,221 @@
+/**
+ * The executor: runs nodes with tfjs in topological order, frees every intermediate right after its
+ * last consumer, and hands back only the requested tensors (owned by the caller). Sources — leaves,
+ * consts and memo hits — are borrowed, never freed. If anything throws midway, every tensor the run
+ * created is freed before the error propagates, so a failed materialization leaks nothing.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { DisposedError, ShapeError, UnresolvedLeafError } from './errors.js';
+import { execRules, type ExecContext } from './execRules.js';
+import { byKind, type KindTable, type Node, type NodeOf } from './node.js';
+
+/** Measurements of one run, filled in when passed to {@link execute}. */
+export interface ExecStats {
+  /** Highest `tf.memory().numBytes` above the starting level, polled inside every op (temporaries included). */
+  peakBytes: number;
+  /** Ops run (sources included). */
+  steps: number;
+}
+
+/** Options of {@link execute}. */
+export interface ExecuteOptions {
+  /** Filled with measurements of the run. */
+  readonly stats?: ExecStats;
+  /** Called after each node runs; a throw aborts the run (and frees everything the run made). */
+  readonly onStep?: (node: Node, value: tf.Tensor) => void;
+}
+
+/** Whether a memo node already holds its value, making it a source that needs none of its inputs. */
+function isMemoHit(node: Node): boolean {
+  if (node.kind !== 'memo') return false;
+  const { store, key } = node.params;
+  if (store.disposed) {
+    throw new DisposedError(`memo: given a graph whose ${store.label} was disposed, expected a live owner.`);
+  }
+  return store.get(key ?? node.inputs[0]) !== undefined;
+}
+
+/**
+ * Post-order over the roots' subgraphs with an explicit stack (no recursion: graphs of 37k components
+ * would overflow the call stack). Memo hits are treated as sources.
+ */
+export function topoOrder(roots: readonly Node[], isSource: (n: Node) => boolean = isMemoHit): Node[] {
+  const order: Node[] = [];
+  const state = new Map<Node, 'open' | 'done'>();
+  const stack: { node: Node; next: number }[] = [];
+  for (const root of roots) {
+    if (state.has(root)) continue;
+    state.set(root, 'open');
+    stack.push({ node: root, next: 0 });
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1];
+      const ins = isSource(top.node) ? [] : top.node.inputs;
+      if (top.next < ins.length) {
+        const child = ins[top.next++];
+        if (!state.has(child)) {
+          state.set(child, 'open');
+          stack.push({ node: child, next: 0 });
+        }
+      } else {
+        stack.pop();
+        state.set(top.node, 'done');
+        order.push(top.node);
+      }
+    }
+  }
+  return order;
+}
+
+// Checks every source before any op runs, so an unresolvable leaf fails fast and names itself.
+const preflight: KindTable<void> = {
+  leaf: (n) => void checkLeaf(n),
+  const: (n) => void checkConst(n),
+  slice: () => undefined,
+  stack: () => undefined,
+  concat: () => undefined,
+  center: () => undefined,
+  scale: () => undefined,
+  layerNorm: () => undefined,
+  dot: () => undefined,
+  mul: () => undefined,
+  add: () => undefined,
+  sub: () => undefined,
+  einsum: () => undefined,
+  sum: () => undefined,
+  mean: () => undefined,
+  reshape: () => undefined,
+  transpose: () => undefined,
+  broadcast: () => undefined,
+  rename: () => undefined,
+  memo: () => undefined,
+};
+
+function checkLeaf(n: NodeOf<'leaf'>): tf.Tensor {
+  const { name, source, shape } = n.params;
+  if (source.disposed) {
+    throw new DisposedError(
+      `leaf '${name}': given a ${source.label} that was disposed, expected a live source.`,
+    );
+  }
+  const t = source.resolve(name);
+  if (!t)
+    throw new UnresolvedLeafError(
+      `leaf '${name}': given ${source.label} has no tensor '${name}', expected one.`,
+    );
+  if (t.isDisposed) {
+    throw new DisposedError(
+      `leaf '${name}': given a disposed tensor from ${source.label}, expected a live tensor.`,
+    );
+  }
+  if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+    throw new ShapeError(
+      `leaf '${name}': given a tensor of shape [${t.shape.join(', ')}] from ${source.label}, expected the declared [${shape.join(', ')}].`,
+    );
+  }
+  return t;
+}
+
+function checkConst(n: NodeOf<'const'>): void {
+  const v = n.params.value;
+  if (typeof v !== 'number' && v.isDisposed) {
+    throw new DisposedError(
+      `const of shape [${n.shape.join(', ')}]: given a disposed tensor, expected its owner to keep it alive.`,
+    );
+  }
+}
+
+/** Runs `roots` (sharing common subgraphs) and returns one caller-owned tensor per root. */
+export function executeMany(roots: readonly Node[], opts: ExecuteOptions = {}): tf.Tensor[] {
+  const order = topoOrder(roots);
+  for (const n of order) byKind(preflight, n);
+  const hits = new Set(order.filter(isMemoHit));
+
+  // Remaining consumers per node, counted per edge; each root holds one extra reference.
+  const refs = new Map<Node, number>();
+  const bump = (n: Node): void => void refs.set(n, (refs.get(n) ?? 0) + 1);
+  for (const n of order) if (!hits.has(n)) n.inputs.forEach(bump);
+  roots.forEach(bump);
+
+  const values = new Map<Node, tf.Tensor>();
+  const owned = new Set<tf.Tensor>();
+  const base = tf.memory().numBytes;
+  const stats = opts.stats;
+  const poll = (): void => {
+    if (stats) stats.peakBytes = Math.max(stats.peakBytes, tf.memory().numBytes - base);
+  };
+  const ctx: ExecContext = {
+    resolveLeaf: checkLeaf,
+    resolveConst: (n) => (typeof n.params.value === 'number' ? tf.scalar(n.params.value) : n.params.value),
+    memoHit: (n) => n.params.store.get(n.params.key ?? n.inputs[0]),
+    remember: (n, value) => n.params.store.set(n.params.key ?? n.inputs[0], tf.keep(tf.clone(value))),
+  };
+  const release = (n: Node): void => {
+    const left = (refs.get(n) ?? 0) - 1;
+    refs.set(n, left);
+    const t = values.get(n);
+    if (left === 0 && t && owned.has(t)) {
+      owned.delete(t);
+      values.delete(n);
+      t.dispose();
+    }
+  };
+  try {
+    for (const node of order) {
+      let value: tf.Tensor;
+      let borrowed = true;
+      if (hits.has(node) && node.kind === 'memo') {
+        value = ctx.memoHit(node) as tf.Tensor;
+      } else if (node.kind === 'leaf' || (node.kind === 'const' && typeof node.params.value !== 'number')) {
+        // Sources run outside tidy so the tensors they borrow are not re-tracked by tidy's scope.
+        value = (execRules[node.kind] as ExecRuleAny)(node, [], ctx);
+      } else {
+        const inputs = node.inputs.map((x) => values.get(x) as tf.Tensor);
+        value = tf.tidy(() => {
+          const out = (execRules[node.kind] as ExecRuleAny)(node, inputs, ctx);
+          poll();
+          return out;
+        });
+        borrowed = false;
+      }
+      values.set(node, value);
+      if (!borrowed) owned.add(value);
+      if (stats) stats.steps++;
+      poll();
+      opts.onStep?.(node, value);
+      if (!hits.has(node)) node.inputs.forEach(release);
+    }
+    // Hand each root over; a borrowed or repeated root is cloned so the caller always owns its tensor.
+    return roots.map((r) => {
+      const t = values.get(r) as tf.Tensor;
+      if (owned.has(t)) {
+        owned.delete(t);
+        return t;
+      }
+      return tf.clone(t);
+    });
+  } catch (e) {
+    for (const t of owned) t.dispose();
+    owned.clear();
+    throw e;
+  }
+}
+
+type ExecRuleAny = (node: Node, inputs: tf.Tensor[], ctx: ExecContext) => tf.Tensor;
+
+/** Runs `root` and returns its value as a tensor the caller owns. */
+export function execute(root: Node, opts: ExecuteOptions = {}): tf.Tensor {
+  return executeMany([root], opts)[0];
+}
+
+/** Runs a named set of roots together (shared subgraphs computed once); the caller owns every tensor. */
+export function executeNamed<K extends string>(
+  roots: Readonly<Record<K, Node>>,
+  opts: ExecuteOptions = {},
+): Record<K, tf.Tensor> {
+  const names = Object.keys(roots) as K[];
+  const values = executeMany(
+    names.map((k) => roots[k]),
+    opts,
+  );
+  return Object.fromEntries(names.map((k, i) => [k, values[i]])) as Record<K, tf.Tensor>;
+}

@@ -1,0 +1,68 @@
+/**
+ * lazylens/graph: the lazy expression-graph engine. It knows tensors, not transformers; src/ builds
+ * the interpretability library on it. Named re-exports only (STYLE 17).
+ */
+export { Lazy, toNode, type Operand, type MaterializeOptions } from './Lazy.js';
+export { Slice, normalizeIndex, type SliceInput, type SliceRange, type SliceMode } from './slice.js';
+export {
+  LazylensError,
+  ShapeError,
+  SliceError,
+  UnresolvedLeafError,
+  DisposedError,
+  PlanError,
+} from './errors.js';
+export {
+  ANON,
+  bytesOf,
+  sizeOf,
+  type Node,
+  type NodeOf,
+  type Kind,
+  type Params,
+  type DType,
+  type LeafSource,
+  type MemoStore,
+  type NormVariant,
+} from './node.js';
+export {
+  add,
+  broadcast,
+  center,
+  concat,
+  constant,
+  dot,
+  einsum,
+  layerNorm,
+  leaf,
+  mean,
+  memo,
+  mul,
+  rename,
+  reshape,
+  scale,
+  slice,
+  stack,
+  sub,
+  sum,
+  transpose,
+  type LeafOptions,
+  type StackOptions,
+  type LayerNormOptions,
+} from './factory.js';
+export { TensorSource, functionSource } from './TensorSource.js';
+export { Memo } from './Memo.js';
+export { PlanOptions } from './PlanOptions.js';
+export { plan, rewrite, type Plan, type Firing } from './planner.js';
+export { rules, type Rule, type RuleFlag } from './rules.js';
+export {
+  execute,
+  executeMany,
+  executeNamed,
+  topoOrder,
+  type ExecStats,
+  type ExecuteOptions,
+} from './executor.js';
+export { estimate, costRules, type GraphCost, type NodeCost } from './cost.js';
+export { validatePlan } from './validate.js';
+export { explainPlan, formatGraph, formatBytes, toDot } from './explain.js';
