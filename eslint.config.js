@@ -4,7 +4,18 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['dist/**', 'docs/site/**', 'node_modules/**', 'coverage/**', '**/*.cjs', '**/*.js', '**/*.mjs'],
+    ignores: [
+      'dist/**',
+      'docs/site/**',
+      'node_modules/**',
+      'coverage/**',
+      '.scratch/**',
+      '.vitest-examples/**',
+      'test-artifacts/**',
+      '**/*.cjs',
+      '**/*.js',
+      '**/*.mjs',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,

@@ -1,0 +1,364 @@
+/**
+ * The computations behind the commands, as small functions returning plain data: the text
+ * tables, `--json` and the HTML reports all print the same objects.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { Lazy } from '../../graph/index.js';
+import type { ActivationCache, HookedTransformer } from '../index.js';
+import { TokenError } from '../errors.js';
+import { UsageError } from './io.js';
+import { builtinPrompt, inductionTargets, repeatPrediction } from './prompt.js';
+
+/** A prompt as the model sees it. */
+export interface PromptInfo {
+  text: string;
+  /** Whether it is the built-in repeated-sequence prompt. */
+  builtin: boolean;
+  /** Each token as text (BOS included when the model prepends one). */
+  tokens: string[];
+  ids: number[];
+}
+
+/** The token whose logit is attributed, and why it was chosen. */
+export interface Answer {
+  id: number;
+  token: string;
+  /** 'given' by --answer, predicted by the prompt's 'repeat', or the model's 'top' prediction. */
+  source: 'given' | 'repeat' | 'top';
+}
+
+export interface Prediction {
+  id: number;
+  token: string;
+  prob: number;
+  logit: number;
+}
+
+export interface RunResult {
+  model: string;
+  prompt: PromptInfo;
+  predictions: Prediction[];
+}
+
+export type DlaBy = 'heads' | 'layers' | 'neurons' | 'all';
+export const DLA_BY: readonly DlaBy[] = ['heads', 'layers', 'neurons', 'all'];
+
+export interface Attribution {
+  label: string;
+  value: number;
+}
+
+export interface DlaResult {
+  model: string;
+  prompt: PromptInfo;
+  answer: Answer;
+  by: DlaBy;
+  /** How many components the stack has (rows holds the top ones). */
+  components: number;
+  /** The largest attributions, largest first. */
+  rows: Attribution[];
+}
+
+export interface LensRow {
+  /** Where in the residual stream: `0_pre`, `1_pre`, …, `final_post`. */
+  label: string;
+  /** 1 = the model's top token at that point. */
+  rank: number;
+  prob: number;
+  logit: number;
+}
+
+export interface LensResult {
+  model: string;
+  prompt: PromptInfo;
+  answer: Answer;
+  rows: LensRow[];
+}
+
+export interface AttentionResult {
+  model: string;
+  prompt: PromptInfo;
+  layer: number;
+  head: number;
+  /** pattern[query][key], rows sum to 1. */
+  pattern: number[][];
+  /** Mean attention from repeated tokens to the token after their earlier occurrence (null without repeats). */
+  inductionScore: number | null;
+}
+
+export interface HeadScore {
+  label: string;
+  layer: number;
+  head: number;
+  score: number;
+}
+
+/**
+ * The prompt's tokens, checked against n_ctx (the library would truncate silently).
+ * @throws TokenError when the prompt is longer than the model's context.
+ */
+export function preparePrompt(model: HookedTransformer, prompt: string | undefined): PromptInfo {
+  const text = prompt ?? builtinPrompt(model);
+  if (text.trim() === '') throw new TokenError('--prompt is empty; expected some text.');
+  const { nCtx, defaultPrependBos, modelName } = model.cfg;
+  const count = (model.tokenizer?.encode(text).length ?? 0) + (defaultPrependBos ? 1 : 0);
+  if (count > nCtx) {
+    throw new TokenError(
+      `The prompt has ${count} tokens; expected at most n_ctx = ${nCtx} for ${modelName}. Shorten the prompt.`,
+    );
+  }
+  const t = model.toTokens(text, { truncate: false });
+  try {
+    const ids = t.arraySync()[0];
+    return { text, builtin: prompt === undefined, tokens: model.toStrTokens(ids), ids };
+  } finally {
+    t.dispose();
+  }
+}
+
+/** Runs the model on the prompt with a cache, hands both to `body`, and disposes them. */
+export async function withCache<T>(
+  model: HookedTransformer,
+  prompt: PromptInfo,
+  body: (cache: ActivationCache, logits: tf.Tensor) => Promise<T>,
+): Promise<T> {
+  const { logits, cache } = await model.runWithCache([prompt.ids]);
+  try {
+    return await body(cache, logits);
+  } finally {
+    cache.dispose();
+    logits.dispose();
+  }
+}
+
+/** Logits of the last position, [d_vocab]. */
+function lastLogits(logits: tf.Tensor): Float32Array {
+  const [, pos, vocab] = logits.shape;
+  const last = tf.tidy(() => logits.slice([0, pos - 1, 0], [1, 1, vocab]).reshape([vocab]));
+  try {
+    return last.dataSync() as Float32Array;
+  } finally {
+    last.dispose();
+  }
+}
+
+/** The `top` most likely next tokens after the prompt. */
+export async function topPredictions(
+  model: HookedTransformer,
+  prompt: PromptInfo,
+  top: number,
+  label: string,
+): Promise<RunResult> {
+  return withCache(model, prompt, (_cache, logits) => {
+    const l = lastLogits(logits);
+    return Promise.resolve({ model: label, prompt, predictions: rankTokens(model, l, top) });
+  });
+}
+
+function rankTokens(model: HookedTransformer, logits: Float32Array, top: number): Prediction[] {
+  const max = logits.reduce((a, b) => Math.max(a, b), -Infinity);
+  let z = 0;
+  for (const v of logits) z += Math.exp(v - max);
+  const order = Array.from(logits.keys()).sort((a, b) => logits[b] - logits[a]);
+  return order.slice(0, top).map((id) => ({
+    id,
+    token: model.toString([id]) as string,
+    prob: Math.exp(logits[id] - max) / z,
+    logit: logits[id],
+  }));
+}
+
+/**
+ * The answer: `given` (one token), else what the prompt's repetition predicts, else the model's
+ * top next token.
+ * @throws TokenError when `given` is not exactly one token.
+ */
+export function resolveAnswer(
+  model: HookedTransformer,
+  prompt: PromptInfo,
+  logits: tf.Tensor,
+  given: string | undefined,
+): Answer {
+  if (given !== undefined) {
+    if (given === '') throw new TokenError('--answer is empty; expected one token.');
+    const id = model.toSingleToken(given);
+    return { id, token: model.toString([id]) as string, source: 'given' };
+  }
+  const repeat = repeatPrediction(prompt.ids);
+  if (repeat !== undefined)
+    return { id: repeat, token: model.toString([repeat]) as string, source: 'repeat' };
+  const l = lastLogits(logits);
+  const id = l.indexOf(l.reduce((a, b) => Math.max(a, b), -Infinity));
+  return { id, token: model.toString([id]) as string, source: 'top' };
+}
+
+/** The residual stack that `--by` names, at the last position. */
+export function dlaStack(model: HookedTransformer, cache: ActivationCache, by: DlaBy): Lazy {
+  switch (by) {
+    case 'heads':
+      return cache.stackHeadResults({ posSlice: -1 });
+    case 'layers':
+      return cache.decomposeResid({ posSlice: -1 });
+    case 'neurons':
+      if (model.cfg.attnOnly) {
+        throw new UsageError(
+          `--by neurons given, but ${model.cfg.modelName} is attention-only (no MLP neurons); expected --by heads, layers or all.`,
+        );
+      }
+      return cache.stackNeuronResults(null, { posSlice: -1 });
+    case 'all':
+      return cache.getFullResidDecomposition({ posSlice: -1 });
+    default:
+      throw new UsageError(`--by ${String(by)} given; expected one of ${DLA_BY.join(', ')}.`);
+  }
+}
+
+/** The planned attribution of `answer` to each component of the `--by` stack: [components, 1]. */
+export function dlaAttribution(
+  model: HookedTransformer,
+  cache: ActivationCache,
+  by: DlaBy,
+  answer: number,
+): Lazy {
+  return cache.logitAttrs(dlaStack(model, cache, by), answer, { posSlice: -1 });
+}
+
+/** Direct logit attribution of the answer, the `top` largest components first. */
+export async function directLogitAttribution(
+  model: HookedTransformer,
+  prompt: PromptInfo,
+  options: { by: DlaBy; top: number; answer?: string; label: string },
+): Promise<DlaResult> {
+  return withCache(model, prompt, async (cache, logits) => {
+    const answer = resolveAnswer(model, prompt, logits, options.answer);
+    const attrs = dlaAttribution(model, cache, options.by, answer.id);
+    const values = await attrs.data();
+    const labels = attrs.labels ?? [];
+    const rows = Array.from(values, (value, i) => ({ label: labels[i] ?? String(i), value }));
+    rows.sort((a, b) => b.value - a.value);
+    return {
+      model: options.label,
+      prompt,
+      answer,
+      by: options.by,
+      components: rows.length,
+      rows: rows.slice(0, options.top),
+    };
+  });
+}
+
+/** The plan of the `--by` attribution, before and after the planner rewrote it. */
+export async function explainAttribution(
+  model: HookedTransformer,
+  prompt: PromptInfo,
+  options: { by: DlaBy; answer?: string },
+): Promise<{ answer: Answer; plan: string }> {
+  return withCache(model, prompt, (cache, logits) => {
+    const answer = resolveAnswer(model, prompt, logits, options.answer);
+    return Promise.resolve({ answer, plan: dlaAttribution(model, cache, options.by, answer.id).explain() });
+  });
+}
+
+/** Logit lens: the answer's rank and probability read off the residual stream after each layer. */
+export async function logitLens(
+  model: HookedTransformer,
+  prompt: PromptInfo,
+  options: { answer?: string; label: string },
+): Promise<LensResult> {
+  return withCache(model, prompt, (cache, logits) => {
+    const answer = resolveAnswer(model, prompt, logits, options.answer);
+    const acc = cache.accumulatedResid({ applyLn: true, posSlice: -1 }); // [layers, 1, d_model]
+    const resid = acc.tensor();
+    let ranks: Int32Array | Float32Array | Uint8Array;
+    let probs: typeof ranks;
+    let answerLogits: typeof ranks;
+    try {
+      [ranks, probs, answerLogits] = tf.tidy(() => {
+        const flat = resid.reshape([resid.shape[0], model.cfg.dModel]);
+        const layerLogits = tf.add(tf.matMul(flat, model.W_U), model.b_U); // [layers, d_vocab]
+        const mine = layerLogits.slice([0, answer.id], [-1, 1]); // [layers, 1]
+        const above = tf.sum(tf.cast(tf.greater(layerLogits, mine), 'int32'), 1);
+        const prob = tf.softmax(layerLogits).slice([0, answer.id], [-1, 1]).reshape([-1]);
+        return [above.dataSync(), prob.dataSync(), mine.reshape([-1]).dataSync()];
+      });
+    } finally {
+      resid.dispose();
+    }
+    const labels = acc.labels ?? [];
+    const rows = Array.from(ranks, (above, i) => ({
+      label: labels[i] ?? String(i),
+      rank: above + 1,
+      prob: probs[i],
+      logit: answerLogits[i],
+    }));
+    return Promise.resolve({ model: options.label, prompt, answer, rows });
+  });
+}
+
+/** Mean attention of each head from repeated tokens to the token after their earlier occurrence. */
+export function inductionScores(
+  model: HookedTransformer,
+  cache: ActivationCache,
+  prompt: PromptInfo,
+): HeadScore[] {
+  const targets = inductionTargets(prompt.ids);
+  const pairs = targets.flatMap((k, q) => (k === undefined ? [] : [[q, k] as const]));
+  if (pairs.length === 0) return [];
+  const out: HeadScore[] = [];
+  for (let layer = 0; layer < model.cfg.nLayers; layer++) {
+    const pattern = cache.get(`blocks.${layer}.attn.hook_pattern`); // [1, heads, q, k]
+    const p = pattern.arraySync() as number[][][][];
+    for (let head = 0; head < model.cfg.nHeads; head++) {
+      const sum = pairs.reduce((s, [q, k]) => s + p[0][head][q][k], 0);
+      out.push({ label: `L${layer}H${head}`, layer, head, score: sum / pairs.length });
+    }
+  }
+  return out;
+}
+
+/** Checks a layer or head index against the model. */
+export function checkIndex(value: number, count: number, flag: string, what: string): void {
+  if (!Number.isInteger(value) || value < 0 || value >= count) {
+    throw new UsageError(
+      `${flag} ${value} given; expected an integer in [0, ${count - 1}] (the model has ${count} ${what}).`,
+    );
+  }
+}
+
+/**
+ * One head's attention pattern over the prompt. Without `layer`, the last layer; without
+ * `head`, the head of that layer with the highest induction score (head 0 without repeats).
+ */
+export async function attentionPattern(
+  model: HookedTransformer,
+  prompt: PromptInfo,
+  options: { layer?: number; head?: number; label: string },
+): Promise<AttentionResult> {
+  const layer = options.layer ?? model.cfg.nLayers - 1;
+  checkIndex(layer, model.cfg.nLayers, '--layer', 'layers');
+  if (options.head !== undefined) checkIndex(options.head, model.cfg.nHeads, '--head', 'heads per layer');
+  return withCache(model, prompt, (cache) => {
+    const scores = inductionScores(model, cache, prompt).filter((s) => s.layer === layer);
+    const best = scores.reduce<HeadScore | undefined>((a, s) => (!a || s.score > a.score ? s : a), undefined);
+    const head = options.head ?? best?.head ?? 0;
+    const pattern = tf.tidy(() =>
+      cache.get(`blocks.${layer}.attn.hook_pattern`).slice([0, head], [1, 1]).squeeze([0, 1]),
+    );
+    const rows = pattern.arraySync() as number[][];
+    pattern.dispose();
+    const score = scores.find((s) => s.head === head)?.score ?? null;
+    return Promise.resolve({
+      model: options.label,
+      prompt,
+      layer,
+      head,
+      pattern: rows,
+      inductionScore: score,
+    });
+  });
+}
+
+/** Induction score of every head (for the demo). */
+export async function allInductionScores(model: HookedTransformer, prompt: PromptInfo): Promise<HeadScore[]> {
+  return withCache(model, prompt, (cache) => Promise.resolve(inductionScores(model, cache, prompt)));
+}

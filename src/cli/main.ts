@@ -1,0 +1,80 @@
+/**
+ * The `lazylens` command. `main(argv, io)` runs it in-process and returns the exit code; run
+ * directly (`tsx src/cli/main.ts dla`) or through bin/lazylens.js it uses the process's streams.
+ */
+import { Command, CommanderError } from 'commander';
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { LazylensError } from '../errors.js';
+import { registerAttention } from './commands/attention.js';
+import { registerDemo } from './commands/demo.js';
+import { registerDla } from './commands/dla.js';
+import { registerExplain } from './commands/explain.js';
+import { registerLens } from './commands/lens.js';
+import { registerRun } from './commands/run.js';
+import { CliError, processIo, UsageError, type Io } from './io.js';
+import { DEFAULT_MODEL } from './session.js';
+
+/** Exit codes: 1 for a failure, 2 for bad usage (as commander's own errors). */
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+function buildProgram(io: Io): Command {
+  const program = new Command('lazylens')
+    .description('Mechanistic interpretability of small transformers: attributions, logit lens, attention.')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => io.out(s),
+      writeErr: (s) => io.err(s),
+      outputError: (s, write) => write(`lazylens: ${s.trim().replace(/\s*\n\s*/g, ' ')}\n`),
+    })
+    .option('--model <name|folder>', 'a shipped model name or a model folder', DEFAULT_MODEL)
+    .option('--prompt <text>', 'the prompt (default: a built-in sequence repeated twice)')
+    .option('--html <file>', 'also write a self-contained HTML report to FILE')
+    .option('--json', 'print machine-readable JSON instead of tables')
+    .option('--verbose', 'print stack traces on errors');
+  registerRun(program, io);
+  registerDla(program, io);
+  registerLens(program, io);
+  registerAttention(program, io);
+  registerExplain(program, io);
+  registerDemo(program, io);
+  return program;
+}
+
+/** The first line of an error's message (the library's errors are one line already). */
+function oneLine(e: unknown): string {
+  const text = e instanceof Error ? e.message : String(e);
+  return text.trim().split('\n')[0] || (e instanceof Error ? e.name : 'unknown error');
+}
+
+/**
+ * Runs the CLI on `argv` (the arguments after the command name) and returns the exit code.
+ * Errors are printed as one line on stderr (with the stack trace under `--verbose`); nothing throws.
+ */
+export async function main(argv: readonly string[], io: Io = processIo()): Promise<number> {
+  const verbose = argv.includes('--verbose');
+  try {
+    await buildProgram(io).parseAsync([...argv], { from: 'user' });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : EXIT_USAGE; // commander printed it
+    const known = e instanceof LazylensError || e instanceof CliError || e instanceof UsageError;
+    const hint = known || verbose ? '' : ' (run with --verbose for the stack trace)';
+    io.err(`lazylens: error: ${oneLine(e)}${hint}\n`);
+    if (verbose && e instanceof Error && e.stack) io.err(`${e.stack}\n`);
+    return e instanceof UsageError ? EXIT_USAGE : EXIT_FAILURE;
+  }
+}
+
+function isEntryPoint(): boolean {
+  const script = process.argv[1];
+  if (!script) return false;
+  try {
+    return import.meta.url === pathToFileURL(realpathSync(script)).href;
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,223 @@
+/**
+ * One report per command, built from the same plain data the command prints: a bar chart of
+ * attributions (dla), line charts of the answer's rank and probability across layers (lens), a
+ * heatmap of one head's attention with token labels on both axes (attention), the top next tokens
+ * (run), and an analysis plan (explain).
+ */
+import type {
+  Answer,
+  AttentionResult,
+  DlaResult,
+  LensResult,
+  PromptInfo,
+  RunResult,
+} from '../cli/analyses.js';
+import { visibleToken } from './escape.js';
+import { renderPage } from './page.js';
+
+function answerText(a: Answer): string {
+  const why = {
+    given: 'given by --answer',
+    repeat: 'predicted by the repeated sequence',
+    top: "the model's top prediction",
+  };
+  return `${JSON.stringify(a.token)} (id ${a.id}, ${why[a.source]})`;
+}
+
+function base(model: string, prompt: PromptInfo): { model: string; prompt: string; tokens: string[] } {
+  return { model, prompt: prompt.text, tokens: prompt.tokens };
+}
+
+/** Bar chart of the largest direct logit attributions. */
+export function dlaReport(r: DlaResult): string {
+  const values = r.rows.map((row, i) => ({ rank: i + 1, label: row.label, value: row.value }));
+  return renderPage({
+    ...base(r.model, r.prompt),
+    title: 'direct logit attribution',
+    facts: [
+      ['answer', answerText(r.answer)],
+      ['by', `${r.by} (top ${r.rows.length} of ${r.components} components, last position)`],
+    ],
+    charts: [
+      {
+        id: 'chart-dla',
+        title: `Direct logit attribution to ${JSON.stringify(r.answer.token)}`,
+        spec: {
+          width: 560,
+          height: { step: 20 },
+          data: { values },
+          mark: 'bar',
+          encoding: {
+            y: { field: 'label', type: 'nominal', sort: null, title: 'component' },
+            x: { field: 'value', type: 'quantitative', title: 'logit attribution' },
+            color: { condition: { test: 'datum.value < 0', value: '#c0392b' }, value: '#2e86c1' },
+            tooltip: [
+              { field: 'label', title: 'component' },
+              { field: 'value', type: 'quantitative', format: '.4f' },
+            ],
+          },
+        },
+      },
+    ],
+    table: {
+      headers: ['rank', 'component', 'attribution'],
+      rows: values.map((v) => [v.rank, v.label, v.value]),
+    },
+  });
+}
+
+/** Line charts of the answer's rank and probability after each layer. */
+export function lensReport(r: LensResult): string {
+  const values = r.rows.map((row, i) => ({ step: i, ...row }));
+  const order = r.rows.map((row) => row.label);
+  const x = {
+    field: 'label',
+    type: 'ordinal',
+    sort: order,
+    title: 'residual stream at',
+    axis: { labelAngle: 0 },
+  };
+  const line = (field: string, title: string, scale: Record<string, unknown>): Record<string, unknown> => ({
+    width: 480,
+    height: 200,
+    data: { values },
+    mark: { type: 'line', point: true },
+    encoding: {
+      x,
+      y: { field, type: 'quantitative', title, scale },
+      tooltip: [{ field: 'label' }, { field: 'rank' }, { field: 'prob', format: '.4f' }],
+    },
+  });
+  return renderPage({
+    ...base(r.model, r.prompt),
+    title: 'logit lens',
+    facts: [['answer', answerText(r.answer)]],
+    charts: [
+      {
+        id: 'chart-rank',
+        title: 'Rank of the answer (1 = top)',
+        spec: line('rank', 'rank', { type: 'log', reverse: true, domainMin: 1 }),
+      },
+      {
+        id: 'chart-prob',
+        title: 'Probability of the answer',
+        spec: line('prob', 'probability', { domain: [0, 1] }),
+      },
+    ],
+    table: {
+      headers: ['after', 'rank', 'probability', 'logit'],
+      rows: r.rows.map((row) => [row.label, row.rank, row.prob, row.logit]),
+    },
+  });
+}
+
+/** Heatmap of one head's attention, queries down, keys across, both labelled by token. */
+export function attentionReport(r: AttentionResult): string {
+  const labels = r.prompt.tokens.map((t, i) => `${i} ${visibleToken(t)}`);
+  // Causal attention: keys after the query are masked, so only k ≤ q is drawn.
+  const values = r.pattern.flatMap((row, q) =>
+    row.slice(0, q + 1).map((weight, k) => ({ q: labels[q], k: labels[k], weight })),
+  );
+  const size = Math.max(12, Math.min(28, Math.floor(640 / Math.max(1, labels.length))));
+  const facts: [string, string][] = [['head', `L${r.layer}H${r.head}`]];
+  if (r.inductionScore !== null) facts.push(['induction score', r.inductionScore.toFixed(4)]);
+  return renderPage({
+    ...base(r.model, r.prompt),
+    title: 'attention pattern',
+    facts,
+    charts: [
+      {
+        id: 'chart-attention',
+        title: `Attention of head L${r.layer}H${r.head}`,
+        spec: {
+          width: { step: size },
+          height: { step: size },
+          data: { values },
+          mark: 'rect',
+          encoding: {
+            x: {
+              field: 'k',
+              type: 'ordinal',
+              sort: labels,
+              title: 'key (attended to)',
+              axis: { labelAngle: -60 },
+            },
+            y: { field: 'q', type: 'ordinal', sort: labels, title: 'query (attending)' },
+            color: {
+              field: 'weight',
+              type: 'quantitative',
+              title: 'attention',
+              scale: { scheme: 'blues', domain: [0, 1] },
+            },
+            tooltip: [
+              { field: 'q', title: 'query' },
+              { field: 'k', title: 'key' },
+              { field: 'weight', format: '.3f' },
+            ],
+          },
+        },
+      },
+    ],
+    table: {
+      headers: ['query', 'most attended key', 'weight'],
+      rows: r.pattern.map((row, q) => {
+        const k = row.indexOf(Math.max(...row));
+        return [labels[q], labels[k], row[k]];
+      }),
+    },
+  });
+}
+
+/** Bar chart of the most likely next tokens. */
+export function runReport(r: RunResult): string {
+  const values = r.predictions.map((p, i) => ({
+    label: `${i + 1}. ${visibleToken(p.token)}`,
+    prob: p.prob,
+    logit: p.logit,
+  }));
+  return renderPage({
+    ...base(r.model, r.prompt),
+    title: 'next-token predictions',
+    charts: [
+      {
+        id: 'chart-run',
+        title: 'Most likely next tokens',
+        spec: {
+          width: 480,
+          height: { step: 20 },
+          data: { values },
+          mark: 'bar',
+          encoding: {
+            y: { field: 'label', type: 'nominal', sort: null, title: 'token' },
+            x: { field: 'prob', type: 'quantitative', title: 'probability' },
+            tooltip: [{ field: 'label' }, { field: 'prob', format: '.4f' }],
+          },
+        },
+      },
+    ],
+    table: {
+      headers: ['rank', 'token', 'probability', 'logit'],
+      rows: r.predictions.map((p, i) => [i + 1, visibleToken(p.token), p.prob, p.logit]),
+    },
+  });
+}
+
+/** The plan of an attribution, as text. */
+export function explainReport(r: {
+  model: string;
+  prompt: PromptInfo;
+  answer: Answer;
+  by: string;
+  plan: string;
+}): string {
+  return renderPage({
+    ...base(r.model, r.prompt),
+    title: 'analysis plan',
+    facts: [
+      ['answer', answerText(r.answer)],
+      ['analysis', `logitAttrs of the --by ${r.by} stack at the last position`],
+    ],
+    charts: [],
+    pre: r.plan,
+  });
+}
