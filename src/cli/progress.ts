@@ -43,6 +43,11 @@ export class Progress {
     return await fn();
   }
 
+  /** Replaces the current step's label (e.g. a running count) without starting a new step. */
+  note(label: string): void {
+    this.label = label;
+  }
+
   /** Clears the line and stops redrawing. Safe to call twice. */
   done(): void {
     if (this.timer) clearInterval(this.timer);

@@ -7,7 +7,11 @@ import { loadHfFolder } from '../loading/loadFolder.js';
 import { toTensor } from '../loading/toTensor.js';
 import { loadLlama2c } from '../loading/llama2c.js';
 import { resolveModel } from './resolveModel.js';
+import type { Observable } from 'rxjs';
 import { ActivationCache } from '../cache/ActivationCache.js';
+import type { CacheBatch, PromptInput, StreamCachesOptions } from '../stream/CacheBatch.js';
+import type { PromptSource } from '../stream/promptReader.js';
+import { streamCaches } from '../stream/streamCaches.js';
 import type { LensModel } from '../cache/LensModel.js';
 import {
   BadLayerError,
@@ -635,6 +639,18 @@ export class HookedTransformer implements LensModel {
       if (mlpInput) total = tf.add(total, this.getParam(`blocks.${layer}.attn.b_O`));
       return total;
     });
+  }
+
+  /**
+   * Caches over a stream of prompt batches (an array, iterable, async iterable or Observable of
+   * prompts, token arrays or `{ prompt, answer? }` records). Each batch's tensors are borrowed:
+   * they are disposed once the subscriber's work on the batch is done (see {@link CacheBatch}).
+   */
+  streamCaches<P extends PromptInput>(
+    prompts: PromptSource<P>,
+    options?: StreamCachesOptions,
+  ): Observable<CacheBatch<P>> {
+    return streamCaches(this, prompts, options);
   }
 
   /** True once {@link dispose} ran. */

@@ -3,14 +3,52 @@ import type { Command } from 'commander';
 import { dlaReport } from '../../report/reports.js';
 import { directLogitAttribution, type DlaBy, type DlaResult } from '../analyses.js';
 import { answerLine, header, table } from '../format.js';
-import type { Io } from '../io.js';
+import { UsageError, type Io } from '../io.js';
+import { streamDla, type DlaTable } from '../../stream/streamDla.js';
 import { answerOption, byOption, topOption } from '../parse.js';
-import { withSession, type GlobalOptions } from '../session.js';
+import { checkWritable, withSession, type GlobalOptions } from '../session.js';
 
 export interface DlaOptions {
   by: DlaBy;
   top: number;
   answer?: string;
+  /** A JSONL file of `{ "prompt", "answer"? }` records, streamed in batches. */
+  prompts?: string;
+  /** With `prompts`: one JSON line per prompt is written here. */
+  out?: string;
+}
+
+/** The text form of the mean attribution over a streamed dataset. */
+export function meanText(t: DlaTable, top: number): string {
+  const rows = t.labels.map((label, i) => ({ label, value: t.mean[i] }));
+  rows.sort((a, b) => Math.abs(b.value) - Math.abs(a.value));
+  return (
+    `mean direct logit attribution over ${t.prompts} prompts (top ${Math.min(top, rows.length)}):\n` +
+    table(
+      ['rank', 'component', 'mean attribution'],
+      rows.slice(0, top).map((r, i) => [i + 1, r.label, r.value]),
+    )
+  );
+}
+
+/** `dla --prompts FILE --out FILE`: attribution per prompt of a dataset, streamed in bounded memory. */
+async function streamed(io: Io, opts: GlobalOptions & DlaOptions): Promise<void> {
+  const { prompts, out } = opts;
+  if (prompts === undefined) return;
+  if (out === undefined) throw new UsageError('--prompts needs --out FILE for the per-prompt results.');
+  if (opts.by === 'all')
+    throw new UsageError('--by all is not available with --prompts; expected heads, layers or neurons.');
+  checkWritable(out);
+  await withSession(io, opts, 1, async (s) => {
+    const t = await s.progress.step('streaming prompts', () =>
+      streamDla(s.model, prompts, out, {
+        components: opts.by as Exclude<DlaBy, 'all'>,
+        topK: opts.top,
+        onProgress: (p) => s.progress.note(`${p.prompts} prompts, ${p.promptsPerSecond.toFixed(0)}/s`),
+      }),
+    );
+    return { json: t, text: meanText(t, opts.top) + `per-prompt results written to ${out}\n` };
+  });
 }
 
 /** The text form of a DLA result. */
@@ -32,8 +70,17 @@ export function registerDla(program: Command, io: Io): void {
     .addOption(answerOption())
     .addOption(byOption())
     .addOption(topOption(10))
+    .option(
+      '--prompts <file>',
+      'a JSONL file of {"prompt", "answer"?} records, attributed one by one (streamed)',
+    )
+    .option('--out <file>', 'with --prompts: write one JSON line per prompt to FILE')
     .action(async (_o: unknown, cmd: Command) => {
       const opts = cmd.optsWithGlobals<GlobalOptions & DlaOptions>();
+      if (opts.prompts !== undefined || opts.out !== undefined) {
+        if (opts.prompts === undefined) throw new UsageError('--out needs --prompts FILE.');
+        return streamed(io, opts);
+      }
       await withSession(io, opts, 1, async (s) => {
         const r = await s.progress.step('attributing', () =>
           directLogitAttribution(s.model, s.prompt, { ...opts, label: s.label }),

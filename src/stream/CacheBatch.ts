@@ -1,0 +1,84 @@
+/**
+ * The types `streamCaches` works with: what a prompt can be, the model it needs, and the batch it
+ * emits.
+ */
+import type * as tf from '@tensorflow/tfjs';
+import type { ActivationCache } from '../cache/ActivationCache.js';
+import type { PaddingSide } from '../loading/tokens.js';
+import type { HookedTransformerConfig } from '../model/config.js';
+import type { NameMatcher } from '../model/hooks.js';
+import type { ModelTokenizer } from '../model/ModelTokenizer.js';
+import type { LeasedBatch } from './BatchLease.js';
+
+/** A prompt with data of its own; `answer` is a single-token string or a token id. */
+export interface PromptRecord {
+  readonly prompt: string | readonly number[];
+  readonly answer?: string | number;
+  readonly [key: string]: unknown;
+}
+
+/** Text, token ids (used as given: no BOS is added), or a record. */
+export type PromptInput = string | readonly number[] | PromptRecord;
+
+/**
+ * What the stream needs of a model (HookedTransformer has it). A structural type, so src/model can
+ * depend on src/stream without a cycle.
+ */
+export interface StreamModel {
+  readonly cfg: HookedTransformerConfig;
+  readonly tokenizer?: ModelTokenizer;
+  runWithCache(
+    input: number[][],
+    options: { namesFilter?: NameMatcher; attentionMask?: number[][] },
+  ): Promise<{ logits: tf.Tensor; cache: ActivationCache }>;
+  toSingleToken(text: string): number;
+}
+
+/**
+ * One batch of a stream: the prompts, their padded tokens and the model's logits and cache.
+ *
+ * Ownership: the batch is **borrowed**. Its tensors (`tokens`, `attentionMask`, `logits`, every
+ * tensor of `cache`, and anything handed to `track`) are disposed when the subscriber's work on it
+ * is done: right after the synchronous delivery of the batch returns, unless an operator took a
+ * `hold()` during it — then when the last hold is released. The stream's operators (`useBatch`,
+ * `mapToLazy` … `materialize`, `keep`) hold the batch through their asynchronous work. To keep
+ * anything longer, copy it out: `keep()` (owned tensor clones) or `materialize()` (arrays).
+ */
+export interface CacheBatch<P = PromptInput> extends LeasedBatch {
+  /** The prompts of this batch, as given. */
+  readonly records: readonly P[];
+  /** int32 [batch, pos], padded on `paddingSide` with the tokenizer's pad id (0 without one). */
+  readonly tokens: tf.Tensor2D;
+  /** float32 [batch, pos]: 1 for a real token, 0 for padding. */
+  readonly attentionMask: tf.Tensor2D;
+  /** Real tokens per row. */
+  readonly lengths: readonly number[];
+  /** Position of each row's last real token (`pos − 1` for left padding). */
+  readonly lastPositions: readonly number[];
+  /** Each record's `answer` as a token id, `null` when it has none. */
+  readonly answers: readonly (number | null)[];
+  readonly paddingSide: PaddingSide;
+  /** [batch, pos, d_vocab_out]. */
+  readonly logits: tf.Tensor;
+  readonly cache: ActivationCache;
+  /** Hands `t` to the batch: it is disposed with the batch. Returns `t`. */
+  track<T extends tf.Tensor>(t: T): T;
+}
+
+/** Options of `streamCaches`. */
+export interface StreamCachesOptions {
+  /** Prompts per forward pass (the last batch may be smaller). Default 8. */
+  batchSize?: number;
+  /** Which activations to cache (as `runWithCache`). Default: all. */
+  namesFilter?: NameMatcher;
+  /**
+   * Where shorter prompts are padded. Default 'right' (as TransformerLens). With 'left' the model
+   * gets the attention mask, so the first real token has position 0; with 'right' it needs none
+   * (causal attention never looks ahead at the padding).
+   */
+  paddingSide?: PaddingSide;
+  /** Batches alive at once: the producer is never more than this many batches ahead. Default 1. */
+  concurrency?: number;
+  /** Prepend BOS to text prompts (default `cfg.defaultPrependBos`); token ids are used as given. */
+  prependBos?: boolean;
+}

@@ -1,0 +1,96 @@
+/**
+ * Direct logit attribution of each prompt of a padded batch at its own last real token — what
+ * TransformerLens computes with `posSlice: -1` for one prompt, done per row.
+ *
+ * Approach: the stack is built at the distinct last positions only (one position for left
+ * padding, where every prompt ends at the last column: then it is exactly TL's `posSlice: -1`), its
+ * attribution is taken for every row at those positions (`[components, batch, positions]`), and a
+ * one-hot selector picks each row's own position (`[components, batch]`). The cost is
+ * components × batch × distinct positions, never × d_model.
+ */
+import * as tf from '@tensorflow/tfjs';
+import * as g from '../../graph/index.js';
+import type { ActivationCache } from '../cache/ActivationCache.js';
+import { InvalidArgumentError } from '../errors.js';
+import type { CacheBatch } from './CacheBatch.js';
+
+export interface LastTokenDlaOptions {
+  /** Answer id per row; default each record's `answer`, else the model's top prediction there. */
+  answers?: readonly number[];
+  /** Attribute the logit difference against these ids (one per row). */
+  incorrectTokens?: readonly number[];
+  /**
+   * The residual stack at `posSlice` (default `cache.decomposeResid({ posSlice })`); e.g.
+   * `(c, ps) => c.getFullResidDecomposition({ posSlice: ps, expandNeurons: false })`.
+   */
+  stack?: (cache: ActivationCache, posSlice: g.SliceInput) => g.Lazy;
+}
+
+/** Each row's answer: given, from its record, or the argmax of its logits at its last token. */
+export function answerIds<P>(batch: CacheBatch<P>, given?: readonly number[]): number[] {
+  if (given) {
+    if (given.length !== batch.size)
+      throw new InvalidArgumentError(
+        `${given.length} answers given; expected one per prompt (${batch.size}).`,
+      );
+    return [...given];
+  }
+  if (batch.answers.every((a) => a !== null)) return batch.answers as number[];
+  const [b, pos, vocab] = batch.logits.shape;
+  const rows = batch.lastPositions.map((p, i) => i * pos + p);
+  const top = tf.tidy(() =>
+    tf.argMax(tf.gather(tf.reshape(batch.logits, [b * pos, vocab]), tf.tensor1d(rows, 'int32')), -1),
+  );
+  const predicted = Array.from(top.dataSync());
+  top.dispose();
+  return batch.answers.map((a, i) => a ?? predicted[i]);
+}
+
+/**
+ * The direct logit attribution of each prompt's answer at its own last real token.
+ * @returns Lazy `[components, batch]` with the stack's labels; reads the batch's cache, so
+ *   materialize it while the batch is alive (`mapToLazy` → `materialize`).
+ * @example
+ * ```ts
+ * const { streamCaches, mapToLazy, materialize, lastTokenDla } = await import('../src/stream/index.js');
+ * const { lastValueFrom } = await import('rxjs');
+ * const model = await HookedTransformer.fromPretrained('test/fixtures/gpt2-tiny');
+ * const prompts = [{ prompt: 'The cat sat on the', answer: ' mat' }, { prompt: 'A dog', answer: ' ran' }];
+ * const dla = await lastValueFrom(
+ *   streamCaches(model, prompts, { batchSize: 2 }).pipe(mapToLazy((b) => lastTokenDla(b)), materialize()),
+ * );
+ * dla.shape;   // [6, 2]: components × prompts, each at its own last token
+ * model.dispose();
+ * ```
+ */
+export function lastTokenDla<P>(batch: CacheBatch<P>, options: LastTokenDlaOptions = {}): g.Lazy {
+  const cache = batch.cache;
+  const answers = answerIds(batch, options.answers);
+  const incorrect = options.incorrectTokens;
+  if (incorrect && incorrect.length !== batch.size)
+    throw new InvalidArgumentError(
+      `${incorrect.length} incorrectTokens given; expected one per prompt (${batch.size}).`,
+    );
+  const build =
+    options.stack ?? ((c: ActivationCache, ps: g.SliceInput) => c.decomposeResid({ posSlice: ps }));
+  const positions = [...new Set(batch.lastPositions)].sort((a, b) => a - b);
+  let stack: g.Lazy;
+  let attrs: g.Lazy;
+  if (positions.length === 1) {
+    const ps = positions[0];
+    stack = build(cache, ps);
+    attrs = cache.logitAttrs(stack, answers, { posSlice: ps, incorrectTokens: incorrect && [...incorrect] });
+  } else {
+    const repeat = (ids: readonly number[]): number[][] => ids.map((id) => positions.map(() => id));
+    stack = build(cache, positions);
+    const perPos = cache.logitAttrs(stack, repeat(answers), {
+      posSlice: positions,
+      incorrectTokens: incorrect && repeat(incorrect),
+    }); // [components, batch, positions]
+    const pick = batch.lastPositions.map((p) => positions.map((q) => (q === p ? 1 : 0)));
+    const selector = batch.track(tf.tensor2d(pick, undefined, 'float32'));
+    attrs = perPos.mul(selector).sum(2);
+  }
+  const labels = stack.labels;
+  return labels ? new g.Lazy(g.rename(attrs.node, attrs.dims, labels), attrs.planOptions) : attrs;
+}

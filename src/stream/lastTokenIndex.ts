@@ -1,0 +1,26 @@
+/**
+ * Where each prompt of a padded batch ends: the last position its attention mask marks real.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { InvalidArgumentError } from '../errors.js';
+
+/**
+ * The index of each row's last real token, from an attention mask [batch, pos] (1 = token,
+ * 0 = padding), for left or right padding alike.
+ * @example
+ * ```ts
+ * const { lastTokenIndex } = await import('../src/stream/index.js');
+ * lastTokenIndex([[1, 1, 1, 0], [1, 1, 1, 1]]);   // [2, 3]: right padding
+ * lastTokenIndex([[0, 1, 1, 1], [1, 1, 1, 1]]);   // [3, 3]: left padding
+ * ```
+ * @throws InvalidArgumentError for a row with no real token.
+ */
+export function lastTokenIndex(attentionMask: tf.Tensor | readonly (readonly number[])[]): number[] {
+  const rows = attentionMask instanceof tf.Tensor ? (attentionMask.arraySync() as number[][]) : attentionMask;
+  return rows.map((row, b) => {
+    const last = row.findLastIndex((m) => m !== 0);
+    if (last < 0)
+      throw new InvalidArgumentError(`attentionMask row ${b} has no real token; expected at least one.`);
+    return last;
+  });
+}

@@ -1,0 +1,17 @@
+/**
+ * What the stream's reducers accept: a materialized batch (`{ value, size }`) or bare nested arrays.
+ */
+import type { NestedNumbers } from './materialize.js';
+
+/** A batch result: `materialize()`'s output, any `{ value, size? }`, or a bare nested array. */
+export type Reducible = NestedNumbers | { readonly value: NestedNumbers; readonly size?: number };
+
+/** The value of an item. */
+export function valueOf(item: Reducible): NestedNumbers {
+  return typeof item === 'object' && !Array.isArray(item) ? item.value : item;
+}
+
+/** The weight of an item: its `size` (prompts in its batch), else 1. */
+export function sizeOf(item: Reducible): number {
+  return typeof item === 'object' && !Array.isArray(item) ? (item.size ?? 1) : 1;
+}

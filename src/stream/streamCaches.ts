@@ -1,0 +1,110 @@
+/**
+ * `streamCaches`: run a model over a stream of prompts, a batch at a time, and emit each batch's
+ * logits and activation cache — disposed as soon as the subscriber is done with it.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { Observable } from 'rxjs';
+import type { CacheBatch, PromptInput, StreamCachesOptions, StreamModel } from './CacheBatch.js';
+import { leasedBatches, type BatchContext } from './leasedBatches.js';
+import { padRows } from './padRows.js';
+import { preparePrompt, type PreparedPrompt } from './preparePrompt.js';
+import type { PromptSource } from './promptReader.js';
+import { InvalidArgumentError } from '../errors.js';
+
+async function runBatch<P>(
+  model: StreamModel,
+  prepared: PreparedPrompt<P>[],
+  { index, start, lease }: BatchContext,
+  options: StreamCachesOptions,
+): Promise<CacheBatch<P>> {
+  const side = options.paddingSide ?? 'right';
+  const padded = padRows(
+    prepared.map((p) => p.ids),
+    side,
+    model.tokenizer?.padTokenId ?? 0,
+  );
+  // Right padding needs no mask: causal attention keeps every real position exact (as TL).
+  const { logits, cache } = await model.runWithCache(padded.ids, {
+    namesFilter: options.namesFilter,
+    attentionMask: side === 'left' ? padded.mask : undefined,
+  });
+  lease.track(logits);
+  lease.track(cache);
+  const tokens = lease.track(tf.tensor2d(padded.ids, undefined, 'int32'));
+  const attentionMask = lease.track(tf.tensor2d(padded.mask, undefined, 'float32'));
+  return {
+    index,
+    start,
+    size: prepared.length,
+    records: prepared.map((p) => p.record),
+    tokens,
+    attentionMask,
+    lengths: padded.lengths,
+    lastPositions: padded.lastPositions,
+    answers: prepared.map((p) => p.answer),
+    paddingSide: side,
+    logits,
+    cache,
+    get isDisposed() {
+      return lease.isDisposed;
+    },
+    hold: () => lease.hold(),
+    track: (t) => lease.track(t),
+  };
+}
+
+/**
+ * Runs `model` over `prompts` in batches and emits one `CacheBatch` per batch:
+ * `{ index, records, tokens, attentionMask, logits, cache, … }`.
+ *
+ * **Ownership.** A batch is borrowed: its tensors are disposed once the subscriber's work on it is
+ * done — right after its synchronous delivery, or, when an operator took `batch.hold()` during the
+ * delivery, when the last hold is released. `useBatch`, `mapToLazy` → `materialize` and `keep` hold
+ * the batch across their asynchronous work; `keep()` / `materialize()` copy results out.
+ *
+ * **Backpressure.** At most `concurrency` batches are alive (being built, or emitted and not yet
+ * released), so the producer is never more than `concurrency` batches ahead of the consumer.
+ * Iterables and async iterables are pulled only when a batch is started; an Observable of prompts
+ * is subscribed once and its prompts queued (the tensors, not the prompts, are bounded).
+ *
+ * **Errors.** A bad prompt ends the stream with a `StreamError` naming its index, after the prompts
+ * before it were emitted (and released); a failing forward pass names the batch and its prompts.
+ * On error, completion or unsubscription every tensor the stream made is released. The stream
+ * completes only after every batch it emitted was released.
+ *
+ * @param model a HookedTransformer (or anything with its `runWithCache`, `cfg`, `tokenizer`).
+ * @param prompts an array, iterable, async iterable or Observable of text, token ids, or records
+ *   `{ prompt, answer?, … }`.
+ * @example
+ * ```ts
+ * const { streamCaches, mapToLazy, materialize } = await import('../src/stream/index.js');
+ * const { lastValueFrom, toArray } = await import('rxjs');
+ * const model = await HookedTransformer.fromPretrained('test/fixtures/gpt2-tiny');
+ * // Left padding: every prompt ends at the last position, so posSlice -1 is each one's last token.
+ * const lens = await lastValueFrom(
+ *   streamCaches(model, ['The cat sat', 'A dog', 'The bird flew away'], {
+ *     batchSize: 2,
+ *     paddingSide: 'left',
+ *   }).pipe(
+ *     mapToLazy((b) => b.cache.accumulatedResid({ posSlice: -1 })),
+ *     materialize(),
+ *     toArray(),
+ *   ),
+ * );
+ * lens.map((m) => m.shape);   // [[3, 2, 64], [3, 1, 64]]: 0_pre, 1_pre, final_post × prompts × d_model
+ * model.dispose();
+ * ```
+ */
+export function streamCaches<P extends PromptInput>(
+  model: StreamModel,
+  prompts: PromptSource<P>,
+  options: StreamCachesOptions = {},
+): Observable<CacheBatch<P>> {
+  const side = options.paddingSide ?? 'right';
+  if (side !== 'left' && side !== 'right')
+    throw new InvalidArgumentError(`paddingSide '${String(side)}' given; expected 'left' or 'right'.`);
+  return leasedBatches<P, PreparedPrompt<P>, CacheBatch<P>>(prompts, options, {
+    prepare: (p) => preparePrompt(model, p, options.prependBos),
+    build: (prepared, ctx) => runBatch(model, prepared, ctx, options),
+  });
+}

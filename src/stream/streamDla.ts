@@ -1,0 +1,173 @@
+/**
+ * `streamDla`: the streaming core of `lazylens dla --prompts data.jsonl --out results.jsonl`.
+ * Reads prompts from JSON Lines, attributes each prompt's answer logit at its last real token to
+ * the model's components, writes one line per prompt with its top components, and returns the
+ * mean attribution of every component over all prompts.
+ */
+import { once } from 'node:events';
+import { open } from 'node:fs/promises';
+import { lastValueFrom } from 'rxjs';
+import type { ActivationCache } from '../cache/ActivationCache.js';
+import type * as g from '../../graph/index.js';
+import type { CacheBatch, PromptRecord, StreamCachesOptions, StreamModel } from './CacheBatch.js';
+import { positiveInt } from './leasedBatches.js';
+import { answerIds, lastTokenDla } from './lastTokenDla.js';
+import { meanOver } from './meanOver.js';
+import { progress, type ProgressInfo } from './progress.js';
+import { readJsonl } from './readJsonl.js';
+import { streamCaches } from './streamCaches.js';
+import { useBatch } from './useBatch.js';
+import { InvalidArgumentError } from '../errors.js';
+
+/** Which components to attribute to. */
+export type DlaComponents = 'layers' | 'heads' | 'neurons';
+
+export interface StreamDlaOptions extends StreamCachesOptions {
+  /**
+   * 'layers': embed, pos_embed and each attention / MLP output (`decomposeResid`); 'heads' (default):
+   * every head, each MLP output, embed, pos_embed and the biases (`getFullResidDecomposition`
+   * without neurons); 'neurons': every head and every MLP neuron.
+   */
+  components?: DlaComponents;
+  /** Components per output line, largest |attribution| first. Default 5. */
+  topK?: number;
+  /** Called after each batch and once at the end. */
+  onProgress?: (info: ProgressInfo) => void;
+}
+
+/** One output line: the record's own fields, then where and what was attributed. */
+export interface DlaLine {
+  /** Index of the prompt in the input (non-blank lines, from 0). */
+  index: number;
+  /** The answer token's id (the record's `answer`, else the model's top prediction). */
+  answerId: number;
+  /** Position of the prompt's last real token. */
+  position: number;
+  /** Σ of every component's attribution. */
+  total: number;
+  top: { component: string; attribution: number }[];
+  [field: string]: unknown;
+}
+
+/** Mean attribution per component over all prompts. */
+export interface DlaTable {
+  labels: string[];
+  mean: number[];
+  prompts: number;
+}
+
+const STACKS: Record<DlaComponents, (c: ActivationCache, ps: g.SliceInput) => g.Lazy> = {
+  layers: (c, ps) => c.decomposeResid({ posSlice: ps }),
+  heads: (c, ps) => c.getFullResidDecomposition({ posSlice: ps, expandNeurons: false }),
+  neurons: (c, ps) => c.getFullResidDecomposition({ posSlice: ps, expandNeurons: true }),
+};
+
+/** Only the activations the stack and the final LN scale need. */
+const NEEDS: Record<DlaComponents, RegExp> = {
+  layers: /^(hook_embed|hook_pos_embed|ln_final\.hook_scale)$|hook_(attn|mlp)_out$/,
+  heads: /^(hook_embed|hook_pos_embed|ln_final\.hook_scale)$|hook_mlp_out$|attn\.hook_(z|result)$/,
+  neurons: /^(hook_embed|hook_pos_embed|ln_final\.hook_scale)$|mlp\.hook_post$|attn\.hook_(z|result)$/,
+};
+
+interface BatchDla {
+  value: number[][]; // [components, batch]
+  size: number;
+  start: number;
+  records: readonly PromptRecord[];
+  answers: number[];
+  positions: readonly number[];
+  labels: readonly string[];
+}
+
+function lineOf(d: BatchDla, row: number, topK: number): DlaLine {
+  const attrs = d.value.map((r) => r[row]);
+  const order = attrs.map((_, i) => i).sort((a, b) => Math.abs(attrs[b]) - Math.abs(attrs[a]));
+  return {
+    ...d.records[row],
+    index: d.start + row,
+    answerId: d.answers[row],
+    position: d.positions[row],
+    total: attrs.reduce((s, v) => s + v, 0),
+    top: order.slice(0, topK).map((i) => ({ component: d.labels[i] ?? String(i), attribution: attrs[i] })),
+  };
+}
+
+/**
+ * Streams `jsonlPath` (one `{ "prompt": …, "answer"?: …, … }` or JSON string per line) through
+ * `model`, writes one JSON line per prompt to `outPath` (its fields, `index`, `answerId`,
+ * `position`, `total`, and the `topK` components by |attribution|) and resolves to the mean
+ * attribution per component. Lines are written as their batch finishes: on an error (a `StreamError`
+ * naming the prompt) every line before it is already in `outPath`.
+ * @example
+ * ```ts
+ * const { streamDla } = await import('../src/stream/index.js');
+ * const { writeFileSync, mkdtempSync } = await import('node:fs');
+ * const { tmpdir } = await import('node:os');
+ * const dir = mkdtempSync(`${tmpdir()}/lazylens-dla-`);
+ * writeFileSync(`${dir}/in.jsonl`, '{"prompt": "The cat sat on the", "answer": " mat"}\n"A dog"\n');
+ * const model = await HookedTransformer.fromPretrained('test/fixtures/gpt2-tiny');
+ * const table = await streamDla(model, `${dir}/in.jsonl`, `${dir}/out.jsonl`, { components: 'layers' });
+ * table.labels;   // ['embed', 'pos_embed', '0_attn_out', '0_mlp_out', '1_attn_out', '1_mlp_out']
+ * model.dispose();
+ * ```
+ */
+export async function streamDla(
+  model: StreamModel,
+  jsonlPath: string,
+  outPath: string,
+  options: StreamDlaOptions = {},
+): Promise<DlaTable> {
+  const components = options.components ?? 'heads';
+  if (!(components in STACKS))
+    throw new InvalidArgumentError(
+      `components '${String(components)}' given; expected 'layers', 'heads' or 'neurons'.`,
+    );
+  const topK = positiveInt(options.topK, 5, 'topK');
+  const { components: _c, topK: _k, onProgress, ...streamOptions } = options;
+  const needs = NEEDS[components];
+  let labels: readonly string[] = [];
+  let prompts = 0;
+  // Opened first: an unwritable outPath fails before any prompt runs.
+  const out = (await open(outPath, 'w')).createWriteStream({ encoding: 'utf8' });
+  let writeError: { error: unknown } | undefined;
+  out.on('error', (error) => (writeError ??= { error }));
+  const close = (): Promise<void> => new Promise<void>((resolve) => out.end(resolve));
+  let table: DlaTable;
+  const write = async (text: string): Promise<void> => {
+    if (writeError) throw writeError.error;
+    if (!out.write(text)) await once(out, 'drain');
+  };
+  try {
+    const mean = await lastValueFrom(
+      streamCaches(model, readJsonl(jsonlPath), {
+        namesFilter: (name: string) => needs.test(name),
+        ...streamOptions,
+      }).pipe(
+        // Writing inside the batch's hold: a slow disk holds the producer back too.
+        useBatch(async (b: CacheBatch<PromptRecord>): Promise<BatchDla> => {
+          const answers = answerIds(b);
+          const lazy = lastTokenDla(b, { answers, stack: STACKS[components] });
+          const value = (await lazy.array()) as number[][];
+          labels = lazy.labels ?? [];
+          const { size, start, records, lastPositions } = b;
+          const d = { value, size, start, records, answers, positions: lastPositions, labels };
+          let text = '';
+          for (let row = 0; row < d.size; row++) text += `${JSON.stringify(lineOf(d, row, topK))}\n`;
+          await write(text);
+          prompts += d.size;
+          return d;
+        }),
+        progress(onProgress ?? (() => undefined)),
+        meanOver({ axis: 1 }),
+      ),
+      { defaultValue: [] },
+    );
+    table = { labels: [...labels], mean: mean as number[], prompts };
+  } catch (e) {
+    await close(); // the stream's own error wins over a failure to write the file
+    throw e;
+  }
+  await close();
+  if (writeError) throw writeError.error;
+  return table;
+}
