@@ -5,7 +5,7 @@
  * disposed and the stream may produce another batch: that is both the ownership rule and the
  * backpressure of `streamCaches`.
  */
-import { StreamError } from './StreamError.js';
+import { StreamError } from '../errors.js';
 
 /** Anything with a `dispose()`: tensors, caches. */
 export interface Disposable {

@@ -12,7 +12,6 @@ export type {
 } from './CacheBatch.js';
 export type { LeasedBatch } from './BatchLease.js';
 export type { PromptSource } from './promptReader.js';
-export { StreamError, type StreamErrorWhere } from './StreamError.js';
 export { lastTokenIndex } from './lastTokenIndex.js';
 export { lastTokenDla, answerIds, type LastTokenDlaOptions } from './lastTokenDla.js';
 export { useBatch } from './useBatch.js';

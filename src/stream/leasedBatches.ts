@@ -8,7 +8,7 @@ import { isObservable, Observable, throwError, type ObservableInput, type Subscr
 import { InvalidArgumentError } from '../errors.js';
 import { BatchLease } from './BatchLease.js';
 import { openReader, type PromptSource } from './promptReader.js';
-import { StreamError } from './StreamError.js';
+import { StreamError } from '../errors.js';
 
 export interface BatchingOptions {
   /** Prompts per batch (the last batch may be smaller). Default 8. */

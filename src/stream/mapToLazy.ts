@@ -5,7 +5,7 @@
 import { map, type OperatorFunction } from 'rxjs';
 import type { Lazy } from '../../graph/Lazy.js';
 import type { LeasedBatch } from './BatchLease.js';
-import { StreamError } from './StreamError.js';
+import { StreamError } from '../errors.js';
 import { whereOf } from './useBatch.js';
 
 /**

@@ -15,7 +15,7 @@ import {
   type OperatorFunction,
 } from 'rxjs';
 import type { LeasedBatch } from './BatchLease.js';
-import { StreamError } from './StreamError.js';
+import { StreamError } from '../errors.js';
 
 /** Where a batch sits in the stream, for error messages. */
 export function whereOf(batch: LeasedBatch): { batchIndex: number; start: number; size: number } {

@@ -4,7 +4,7 @@ import { map, of, take, timer, toArray, from, lastValueFrom, throwError, concat 
 import { TestScheduler } from 'rxjs/testing';
 import { expect, it } from 'vitest';
 import { describeBackends } from '../helpers/backends.js';
-import { StreamError } from '../../src/stream/StreamError.js';
+import { StreamError } from '../../src/errors.js';
 import { useBatch } from '../../src/stream/useBatch.js';
 import { fakeBatches, newLog, range } from './fakeBatches.js';
 

@@ -12,7 +12,7 @@ import { mapToLazy } from '../../src/stream/mapToLazy.js';
 import { materialize } from '../../src/stream/materialize.js';
 import { meanOver } from '../../src/stream/meanOver.js';
 import { progress, type ProgressInfo } from '../../src/stream/progress.js';
-import { StreamError } from '../../src/stream/StreamError.js';
+import { StreamError } from '../../src/errors.js';
 import { sumOver } from '../../src/stream/sumOver.js';
 import { useBatch } from '../../src/stream/useBatch.js';
 import { describeBackends } from '../helpers/backends.js';

@@ -10,7 +10,7 @@ import { lastTokenDla } from '../../src/stream/lastTokenDla.js';
 import { mapToLazy } from '../../src/stream/mapToLazy.js';
 import { materialize } from '../../src/stream/materialize.js';
 import { streamCaches } from '../../src/stream/streamCaches.js';
-import { StreamError } from '../../src/stream/StreamError.js';
+import { StreamError } from '../../src/errors.js';
 import { useBatch } from '../../src/stream/useBatch.js';
 import { describeBackends, WASM_ONLY } from '../helpers/backends.js';
 import { GPT2_TINY } from '../helpers/golden.js';

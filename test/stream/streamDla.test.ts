@@ -7,7 +7,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { HookedTransformer } from '../../src/index.js';
 import type { ProgressInfo } from '../../src/stream/progress.js';
 import { streamDla, type DlaLine } from '../../src/stream/streamDla.js';
-import { StreamError } from '../../src/stream/StreamError.js';
+import { StreamError } from '../../src/errors.js';
 import { describeBackends, WASM_ONLY } from '../helpers/backends.js';
 import { GPT2_TINY } from '../helpers/golden.js';
 
