@@ -28,7 +28,9 @@ function key(bytes: Uint8Array): string {
 
 /** A llama2.c tokenizer with TransformerLens's surface (BOS 1, EOS 2; pads with EOS). */
 export class Llama2cTokenizer implements ModelTokenizer {
+  /** BOS: id 1, as llama2.c (null for a vocabulary too small to hold it). */
   readonly bosTokenId: number | null;
+  /** EOS: id 2, as llama2.c (null for a vocabulary too small to hold it). */
   readonly eosTokenId: number | null;
   /** No pad token: TransformerLens pads with EOS. */
   readonly padTokenId: number | null;
@@ -38,6 +40,12 @@ export class Llama2cTokenizer implements ModelTokenizer {
   // What each id decodes to: its piece's bytes, or the single byte of a byte-fallback piece.
   private readonly decoded: Uint8Array[];
 
+  /**
+   * Use {@link Llama2cTokenizer.fromBytes} or a loader.
+   * @param pieces the vocabulary, one piece per id.
+   * @param scores each piece's merge score.
+   * @param source where the tokenizer was read from (a path), for error messages.
+   */
   private constructor(
     private readonly pieces: readonly string[],
     private readonly scores: Float32Array,

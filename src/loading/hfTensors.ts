@@ -63,6 +63,19 @@ export class HfTensorSource {
   }
 
   /**
+   * Fails when a tensor (under any prefix) starts with one of `names`: weights the config says do
+   * not exist. `why` completes the message.
+   */
+  checkAbsent(names: readonly string[], why: string): void {
+    for (const name of this.tensors.keys()) {
+      const prefix = this.prefixes.find((p) => name.startsWith(p)) ?? '';
+      if (names.some((n) => name.slice(prefix.length).startsWith(n))) {
+        throw new CheckpointError(`${this.source}: has tensor '${name}', but ${why}.`);
+      }
+    }
+  }
+
+  /**
    * Fails when the checkpoint holds blocks past `nLayers`: the config and the weights disagree.
    * @param layerPattern matches a block's tensor name; group 1 is the layer index
    */

@@ -9,8 +9,10 @@ import type { ModelTokenizer } from '../model/ModelTokenizer.js';
 /** The config fields the token helpers read. */
 export type TokenConfig = Pick<HookedTransformerConfig, 'nCtx' | 'dVocab' | 'defaultPrependBos'>;
 
+/** Which side of a shorter prompt padding goes on. */
 export type PaddingSide = 'left' | 'right';
 
+/** Options of {@link HookedTransformer.toTokens}. */
 export interface ToTokensOptions {
   /** Put the BOS id first; default `cfg.defaultPrependBos`. */
   prependBos?: boolean;

@@ -85,7 +85,7 @@ describe('loadHfFolder (synthetic GPT-2)', () => {
     delete missing['h.0.attn.c_proj.weight'];
     const dir1 = await writeGpt2Folder(await tempDir(), { tensors: missing });
     await expect(loadHfFolder(dir1)).rejects.toThrow(
-      `${join(dir1, 'model.safetensors')}: missing tensor 'h.0.attn.c_proj.weight'`,
+      `${join(dir1, 'model.safetensors')}: missing tensor 'transformer.h.0.attn.c_proj.weight' or 'h.0.attn.c_proj.weight'`,
     );
 
     // The config says 3 heads of 4 = 12 wide; the weights are 8 wide.
