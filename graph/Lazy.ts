@@ -171,12 +171,12 @@ export class Lazy {
   plan(options: PlanOptions = this.planOptions): Plan {
     return plan(this.node, options);
   }
-  /** Materializes: plans, runs and returns a tensor the caller owns and must dispose. */
+  /** Materializes: plans, runs and returns a tensor of this `shape` (and `dtype`) that the caller owns and must dispose. */
   tensor(opts: MaterializeOptions = {}): tf.Tensor {
     const p = plan(this.node, opts.plan ?? this.planOptions);
     return execute(p.root, { stats: opts.stats });
   }
-  /** Materializes to nested arrays, leaving no tensor behind. */
+  /** Materializes to nested arrays of this `shape`, leaving no tensor behind. */
   async array(opts: MaterializeOptions = {}): Promise<unknown> {
     const t = this.tensor(opts);
     try {
@@ -185,7 +185,7 @@ export class Lazy {
       t.dispose();
     }
   }
-  /** Materializes to a flat typed array, leaving no tensor behind. */
+  /** Materializes to a flat typed array of this `shape`'s size (row-major), leaving no tensor behind. */
   async data(opts: MaterializeOptions = {}): Promise<Float32Array | Int32Array> {
     const t = this.tensor(opts);
     try {
@@ -194,8 +194,20 @@ export class Lazy {
       t.dispose();
     }
   }
-  /** The `k` largest entries along the last dim, materialized; the caller owns both tensors. */
-  topk(k: number, sorted = true, opts: MaterializeOptions = {}): { values: tf.Tensor; indices: tf.Tensor } {
+  /**
+   * The `k` largest entries along the last dim, materialized; the caller owns both tensors.
+   * @returns `values` (float32) and `indices` (int32), each `[...leading dims, k]`.
+   */
+  topk(
+    k: number,
+    sorted = true,
+    opts: MaterializeOptions = {},
+  ): {
+    /** The largest entries, `[...leading dims, k]`. */
+    values: tf.Tensor;
+    /** Their positions along the last dim, `[...leading dims, k]` (int32). */
+    indices: tf.Tensor;
+  } {
     const t = this.tensor(opts);
     try {
       return tf.topk(t, k, sorted);

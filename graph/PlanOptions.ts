@@ -6,6 +6,22 @@ import type { RuleFlag } from './rules.js';
 
 /** Which rewrites the planner may use, and its safety checks. */
 export interface PlanOptions extends Readonly<Record<RuleFlag, boolean>> {
+  /** Slices move below stacks, concats and elementwise ops, so only the kept part is computed. */
+  readonly slicePushdown: boolean;
+  /** `dot(stack(xs), v) -> stack(dot(x, v))`, and the same through concat, add, transpose, reshape and broadcast. */
+  readonly dotPushdown: boolean;
+  /** `dot(x / s, v) -> dot(x, v) / s`: a projection moves below an LN scale. */
+  readonly dotThroughScale: boolean;
+  /** `dot(center(x), v) -> dot(x, center(v))`: centering moves onto the direction. */
+  readonly dotThroughCenter: boolean;
+  /** `dot(a[..., n, None] * W_out[n, :], v) -> a[..., n] * (W_out v)[n]`: per-neuron results never reach d_model. */
+  readonly neuronDot: boolean;
+  /** `dot(einsum(z, W_O), v) -> einsum(z, W_O v)`: per-head results never reach d_model. */
+  readonly headDot: boolean;
+  /** `sum(stack(xs), axis) -> Σ x_i` (and through concat): components are summed without the stack. */
+  readonly sumPushdown: boolean;
+  /** `transpose(transpose(x, p), q) -> transpose(x, p∘q)`. */
+  readonly simplify: boolean;
   /** Check each rewrite and the final plan keep shape, dtype, dims and labels (tests, debug). */
   readonly validate: boolean;
   /** Fall back to the naive graph if the plan's estimated peak bytes are higher. */

@@ -64,6 +64,7 @@ export const costRules: KindTable<NodeCost> = {
 export interface GraphCost {
   /** Highest bytes alive at once, counting only tensors the run creates (sources are resident). */
   readonly peakBytes: number;
+  /** Floating-point operations of every node that runs. */
   readonly flops: number;
   /** Nodes that run. */
   readonly nodes: number;

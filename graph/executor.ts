@@ -124,7 +124,7 @@ function checkConst(n: NodeOf<'const'>): void {
   }
 }
 
-/** Runs `roots` (sharing common subgraphs) and returns one caller-owned tensor per root. */
+/** Runs `roots` (sharing common subgraphs) and returns one caller-owned tensor per root, each of its root's `shape`. */
 export function executeMany(roots: readonly Node[], opts: ExecuteOptions = {}): tf.Tensor[] {
   const order = topoOrder(roots);
   for (const n of order) byKind(preflight, n);
@@ -202,12 +202,12 @@ export function executeMany(roots: readonly Node[], opts: ExecuteOptions = {}): 
 
 type ExecRuleAny = (node: Node, inputs: tf.Tensor[], ctx: ExecContext) => tf.Tensor;
 
-/** Runs `root` and returns its value as a tensor the caller owns. */
+/** Runs `root` and returns its value as a tensor the caller owns, of `root.shape` and `root.dtype`. */
 export function execute(root: Node, opts: ExecuteOptions = {}): tf.Tensor {
   return executeMany([root], opts)[0];
 }
 
-/** Runs a named set of roots together (shared subgraphs computed once); the caller owns every tensor. */
+/** Runs a named set of roots together (shared subgraphs computed once); the caller owns every tensor, each of its root's `shape`. */
 export function executeNamed<K extends string>(
   roots: Readonly<Record<K, Node>>,
   opts: ExecuteOptions = {},

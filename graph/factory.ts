@@ -127,9 +127,13 @@ function dimsFor(op: string, dims: readonly string[] | undefined, rank: number):
 
 /** Options for a {@link leaf}. */
 export interface LeafOptions {
+  /** Static shape of the tensor the source will hold. */
   readonly shape: readonly number[];
+  /** Element type; `'float32'` by default. */
   readonly dtype?: DType;
+  /** One name per dim; anonymous by default. */
   readonly dims?: readonly string[];
+  /** Labels along dim 0, when dim 0 indexes named components. */
   readonly labels?: readonly string[];
 }
 
@@ -167,12 +171,19 @@ export function slice(x: Node, dim: number, input: SliceInput): Node {
 
 /** Options for {@link stack}. */
 export interface StackOptions {
+  /** Where the new axis goes; 0 by default. */
   readonly axis?: number;
   /** Name of the new dim; `'component'` by default. */
   readonly dim?: string;
+  /** One label per stacked input (a stack's component names). */
   readonly labels?: readonly string[];
   /** Shape and dims of one element: required for an empty stack, which has nothing to borrow them from. */
-  readonly element?: { readonly shape: readonly number[]; readonly dims?: readonly string[] };
+  readonly element?: {
+    /** Shape of one stacked input. */
+    readonly shape: readonly number[];
+    /** Dim names of one stacked input. */
+    readonly dims?: readonly string[];
+  };
 }
 
 /** Stacks same-shaped nodes along a new axis. */
@@ -208,9 +219,13 @@ export function scale(x: Node, s: Node): NodeOf<'scale'> {
 
 /** Options for {@link layerNorm}. */
 export interface LayerNormOptions {
+  /** `'ln'` (the default) or `'rms'`. */
   readonly variant?: NormVariant;
+  /** Added to the variance before the square root; 1e-5 by default. */
   readonly eps?: number;
+  /** Elementwise gain `[d]`, applied after normalizing. */
   readonly weight?: Node;
+  /** Elementwise bias `[d]`, added last. */
   readonly bias?: Node;
 }
 

@@ -1,6 +1,7 @@
 /**
  * lazylens/graph: the lazy expression-graph engine. It knows tensors, not transformers; src/ builds
  * the interpretability library on it. Named re-exports only (STYLE 17).
+ * @module lazylens/graph
  */
 export { Lazy, toNode, type Operand, type MaterializeOptions } from './Lazy.js';
 export { Slice, normalizeIndex, type SliceInput, type SliceRange, type SliceMode } from './slice.js';
@@ -24,6 +25,9 @@ export {
   type LeafSource,
   type MemoStore,
   type NormVariant,
+  type NodeBase,
+  type KindTable,
+  type ReduceParams,
 } from './node.js';
 export {
   add,
@@ -65,4 +69,4 @@ export {
 } from './executor.js';
 export { estimate, costRules, type GraphCost, type NodeCost } from './cost.js';
 export { validatePlan } from './validate.js';
-export { explainPlan, formatGraph, formatBytes, toDot } from './explain.js';
+export { explainPlan, formatGraph, formatBytes, toDot, type FormatOptions } from './explain.js';

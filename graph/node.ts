@@ -30,8 +30,11 @@ export interface LeafSource {
  * interface lives here so node.ts needs no runtime import of the memo implementation.
  */
 export interface MemoStore {
+  /** Names the store in error messages. */
   readonly label: string;
+  /** True once the owner freed the store: a memo node then fails to materialize. */
   readonly disposed: boolean;
+  /** The tensor stored for `key` (still owned by the store), or undefined. */
   get(key: Node): tf.Tensor | undefined;
   /** Takes ownership of `value`. */
   set(key: Node, value: tf.Tensor): void;
@@ -42,7 +45,9 @@ export type NormVariant = 'ln' | 'rms';
 
 /** A reduction's parameters: axes normalized to be non-negative and sorted. */
 export interface ReduceParams {
+  /** The reduced axes, non-negative and sorted. */
   readonly axes: readonly number[];
+  /** Whether reduced dims stay as size 1. */
   readonly keepDims: boolean;
 }
 
@@ -50,54 +55,123 @@ export interface ReduceParams {
 export interface Params {
   /** A named source tensor resolved at run time; its shape is declared when the leaf is built. */
   leaf: {
+    /** The name the source resolves (a hook name, a parameter name). */
     readonly name: string;
+    /** Where the tensor lives at run time. */
     readonly source: LeafSource;
+    /** Declared shape; checked against the resolved tensor. */
     readonly shape: readonly number[];
+    /** Declared element type. */
     readonly dtype: DType;
+    /** One name per dim. */
     readonly dims: readonly string[];
+    /** Labels along dim 0, when known. */
     readonly labels: readonly string[] | undefined;
   };
   /** A tensor the graph does not own (or a number). Keyed by tensor identity. */
-  const: { readonly value: tf.Tensor | number; readonly dims: readonly string[] };
+  const: {
+    /** The borrowed tensor or number. */
+    readonly value: tf.Tensor | number;
+    /** One name per dim. */
+    readonly dims: readonly string[];
+  };
   /** `x[..., s, ...]` on one dim; an integer slice drops the dim. */
-  slice: { readonly dim: number; readonly slice: Slice };
+  slice: {
+    /** The dim sliced. */
+    readonly dim: number;
+    /** What it keeps. */
+    readonly slice: Slice;
+  };
   /** Inputs of one shape stacked along a new axis named `dim`; `element` gives an empty stack its shape. */
   stack: {
+    /** Position of the new axis. */
     readonly axis: number;
+    /** Name of the new dim. */
     readonly dim: string;
+    /** One label per input, when known. */
     readonly labels: readonly string[] | undefined;
-    readonly element: { readonly shape: readonly number[]; readonly dims: readonly string[] } | undefined;
+    /** Shape and dims of one element, declared for an empty stack. */
+    readonly element:
+      | {
+          /** Shape of one stacked input. */
+          readonly shape: readonly number[];
+          /** Dim names of one stacked input. */
+          readonly dims: readonly string[];
+        }
+      | undefined;
   };
   /** Inputs joined along an existing axis. */
-  concat: { readonly axis: number; readonly labels: readonly string[] | undefined };
+  concat: {
+    /** The axis joined along. */
+    readonly axis: number;
+    /** Labels along the result's dim 0, when known. */
+    readonly labels: readonly string[] | undefined;
+  };
   /** `x - mean(x, -1)`. */
   center: Record<string, never>;
   /** `x / s`, `s` broadcast to `x`'s shape. */
   scale: Record<string, never>;
   /** Normalization with statistics recomputed per row; inputs `[x, weight?, bias?]`. */
   layerNorm: {
+    /** LayerNorm or RMSNorm. */
     readonly variant: NormVariant;
+    /** Added to the variance before the square root. */
     readonly eps: number;
+    /** Whether a gain is among the inputs. */
     readonly weight: boolean;
+    /** Whether a bias is among the inputs. */
     readonly bias: boolean;
   };
   /** `sum(x * v, -1)` with `v` broadcast over `x`'s leading dims. */
   dot: Record<string, never>;
+  /** Elementwise product, numpy broadcasting. */
   mul: Record<string, never>;
+  /** Elementwise sum, numpy broadcasting. */
   add: Record<string, never>;
+  /** Elementwise difference, numpy broadcasting. */
   sub: Record<string, never>;
   /** A two-operand einsum (`'...hd,hdm->...hm'`), lowered to matMul/reshape/transpose. */
-  einsum: { readonly spec: string };
+  einsum: {
+    /** The einsum equation. */
+    readonly spec: string;
+  };
+  /** Sum over `axes`. */
   sum: ReduceParams;
+  /** Mean over `axes`. */
   mean: ReduceParams;
-  reshape: { readonly shape: readonly number[]; readonly dims: readonly string[] | undefined };
-  transpose: { readonly perm: readonly number[] };
+  /** Same elements in a new shape. */
+  reshape: {
+    /** The new shape. */
+    readonly shape: readonly number[];
+    /** Names of the new dims, when given. */
+    readonly dims: readonly string[] | undefined;
+  };
+  /** Dims permuted. */
+  transpose: {
+    /** Output dim i is input dim `perm[i]`. */
+    readonly perm: readonly number[];
+  };
   /** `x` broadcast to a larger `shape` (numpy rules), e.g. a `[d_model]` bias to `[1, batch, pos, d_model]`. */
-  broadcast: { readonly shape: readonly number[]; readonly dims: readonly string[] | undefined };
+  broadcast: {
+    /** The target shape. */
+    readonly shape: readonly number[];
+    /** Names of the target dims, when given. */
+    readonly dims: readonly string[] | undefined;
+  };
   /** The identity with new dim names and labels: the planner restores the naive root's names with it. */
-  rename: { readonly dims: readonly string[]; readonly labels: readonly string[] | undefined };
+  rename: {
+    /** The new dim names. */
+    readonly dims: readonly string[];
+    /** The new labels along dim 0. */
+    readonly labels: readonly string[] | undefined;
+  };
   /** Materializes its input once into `store` under `key` (the subgraph as first built). */
-  memo: { readonly store: MemoStore; readonly key: Node | undefined };
+  memo: {
+    /** The owner-scoped store that keeps the result. */
+    readonly store: MemoStore;
+    /** The memo key: the subgraph as first built (undefined: the input itself). */
+    readonly key: Node | undefined;
+  };
 }
 
 /** Every node kind. */
@@ -107,8 +181,11 @@ export type Kind = keyof Params;
 export interface NodeBase {
   /** Creation order; used only to print and to break ties deterministically. */
   readonly id: number;
+  /** The operands, in order. */
   readonly inputs: readonly Node[];
+  /** Static shape, inferred when the node was built. */
   readonly shape: readonly number[];
+  /** Element type. */
   readonly dtype: DType;
   /** One name per dim (`'batch'`, `'pos'`, …); {@link ANON} when unknown. */
   readonly dims: readonly string[];
@@ -117,7 +194,12 @@ export interface NodeBase {
 }
 
 /** The node of one kind. */
-export type NodeOf<K extends Kind> = NodeBase & { readonly kind: K; readonly params: Params[K] };
+export type NodeOf<K extends Kind> = NodeBase & {
+  /** The tag. */
+  readonly kind: K;
+  /** The kind's parameters. */
+  readonly params: Params[K];
+};
 
 /** Any node: the tagged union over {@link Kind}. */
 export type Node = { [K in Kind]: NodeOf<K> }[Kind];

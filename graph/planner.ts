@@ -13,22 +13,29 @@ import { signatureDiff, validatePlan } from './validate.js';
 
 /** One rule application: `rule` rewrote `before` into `after`. */
 export interface Firing {
+  /** Name of the rule that fired. */
   readonly rule: string;
+  /** The node the rule matched. */
   readonly before: Node;
+  /** What the rule replaced it with. */
   readonly after: Node;
 }
 
 /** The outcome of planning one graph. */
 export interface Plan {
+  /** The graph as built, before any rewrite. */
   readonly naive: Node;
   /** The graph to run: the rewritten one, or `naive` when the cost guard fell back. */
   readonly root: Node;
   /** The rewritten graph, even when it was not chosen. */
   readonly rewritten: Node;
+  /** Every rule firing, in order. */
   readonly fired: readonly Firing[];
   /** The rule that produced each node of the rewritten graph that a rule produced. */
   readonly origin: ReadonlyMap<Node, string>;
+  /** Estimated cost of running the naive graph. */
   readonly naiveCost: GraphCost;
+  /** Estimated cost of running `rewritten`. */
   readonly plannedCost: GraphCost;
   /** True when the rewritten graph's estimated peak was higher and the naive graph was kept. */
   readonly fellBack: boolean;
@@ -46,7 +53,14 @@ function rebuild(n: Node, inputs: readonly Node[]): Node {
 export function rewrite(
   root: Node,
   opts: PlanOptions = PlanOptions.all(),
-): { root: Node; fired: Firing[]; origin: Map<Node, string> } {
+): {
+  /** The graph at the fixed point. */
+  root: Node;
+  /** Every rule firing, in order. */
+  fired: Firing[];
+  /** The rule that produced each rewritten node. */
+  origin: Map<Node, string>;
+} {
   const done = new Map<Node, Node>(); // node -> its normal form
   const waiting = new Map<Node, Node>(); // node -> the rewrite whose normal form it takes
   const fired: Firing[] = [];

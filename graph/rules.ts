@@ -22,9 +22,13 @@ export type RuleFlag =
 
 /** One rewrite rule. */
 export interface Rule<K extends Kind = Kind> {
+  /** Short name printed by `explain()` where the rule fired. */
   readonly name: string;
+  /** The {@link PlanOptions} switch that enables the rule. */
   readonly flag: RuleFlag;
+  /** The node kind the rule matches at its root. */
   readonly root: K;
+  /** The replacement for `node`, or `undefined` to decline. */
   readonly rewrite: (node: NodeOf<K>) => Node | undefined;
 }
 

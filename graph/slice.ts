@@ -7,8 +7,11 @@ import { SliceError } from './errors.js';
 
 /** A Python range `start:stop:step`; absent or null parts take Python's defaults. */
 export interface SliceRange {
+  /** First index (negative counts from the end); 0, or the end for a negative step, by default. */
   readonly start?: number | null;
+  /** Index to stop before (negative counts from the end); the end by default. */
   readonly stop?: number | null;
+  /** Stride, non-zero; 1 by default. */
   readonly step?: number | null;
 }
 
@@ -47,7 +50,14 @@ export class Slice {
     /** The index for mode `int`. */
     readonly index: number,
     /** The range for mode `range`. */
-    readonly range: { readonly start: number | null; readonly stop: number | null; readonly step: number },
+    readonly range: {
+      /** First index, normalized later against the dim's size; null for Python's default. */
+      readonly start: number | null;
+      /** Index to stop before; null for Python's default. */
+      readonly stop: number | null;
+      /** Stride, non-zero. */
+      readonly step: number;
+    },
     /** The index list for mode `array`. */
     readonly list: readonly number[],
   ) {

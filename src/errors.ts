@@ -102,7 +102,9 @@ function place(w: StreamErrorWhere): string {
 
 /** An error raised while streaming prompts; `promptIndex` / `batchIndex` say where. */
 export class StreamError extends LazylensError {
+  /** Index of the prompt at fault, when one prompt is. */
   readonly promptIndex?: number;
+  /** Index of the batch at fault. */
   readonly batchIndex?: number;
 
   constructor(where: StreamErrorWhere, cause: unknown) {

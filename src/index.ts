@@ -42,6 +42,7 @@ export type { AccumulatedResidOptions } from './cache/accumulatedResid.js';
 export type { ApplyLnOptions } from './cache/applyLnToStack.js';
 export type { DecomposeResidOptions } from './cache/decomposeResid.js';
 export type { FullResidDecompositionOptions } from './cache/getFullResidDecomposition.js';
+export type { Projection } from './cache/project.js';
 export type { GetNeuronResultsOptions } from './cache/getNeuronResults.js';
 export type { LogitAttrsOptions, TokensArg } from './cache/logitAttrs.js';
 export type { StackActivationOptions } from './cache/stackActivation.js';

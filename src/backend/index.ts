@@ -9,9 +9,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { BackendError } from '../errors.js';
 
+/** A tfjs backend lazylens can run on, fastest first. */
 export type BackendName = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
 export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow', 'webgpu', 'wasm', 'cpu'];
 
+/** Options of {@link selectBackend}. */
 export interface BackendOptions {
   /** One backend to use; overrides `LAZYLENS_BACKEND`. */
   backend?: BackendName;

@@ -33,6 +33,7 @@ import { stackNeuronResults, type StackNeuronResultsOptions } from './stackNeuro
 
 /** `returnLabels: true` makes a stack method return `[lazy, labels]`, as TransformerLens's tuple. */
 export interface ReturnLabels {
+  /** Return `[lazy, labels]` instead of the `Lazy` alone. */
   returnLabels?: boolean;
 }
 
@@ -46,6 +47,13 @@ function withLabels(lazy: g.Lazy, returnLabels: boolean | undefined): g.Lazy | L
 /** A cache key: a full hook name, a shorthand, or `[name, layer?, layerType?]` (negative layers count from the end). */
 export type CacheKey = string | readonly [string, (number | null)?, (string | null)?];
 
+/**
+ * The activations of one forward pass under TransformerLens's hook names, as returned by
+ * {@link HookedTransformer.runWithCache}. `get` and iteration give the stored tensors (eager, owned
+ * by the cache); the analysis methods (`decomposeResid`, `logitAttrs`, `stackHeadResults`, …) return
+ * a `Lazy` that runs only when materialized. Immutable: `removeBatchDim` and `applySliceToBatchDim`
+ * return new caches. Call {@link ActivationCache.dispose} when done.
+ */
 export class ActivationCache implements Iterable<[string, tf.Tensor]>, ActivationSource {
   private readonly dict: Map<string, tf.Tensor>;
   private wasDisposed = false;
@@ -110,7 +118,10 @@ export class ActivationCache implements Iterable<[string, tf.Tensor]>, Activatio
   }
 
   /**
-   * The activation stored under `key`.
+   * The activation stored under `key`, owned by the cache (do not dispose it).
+   * @returns the tensor with its hook point's dims (see {@link HOOK_DIMS}): e.g. `resid_pre`
+   *   [batch, pos, d_model], `pattern` [batch, head, query, key], `z` [batch, pos, head, d_head];
+   *   without the batch dim after `removeBatchDim`, and with fewer positions after a `posSlice`.
    * @example
    * ```ts
    * const model = await HookedTransformer.fromPretrained('test/fixtures/gpt2-tiny');
@@ -139,20 +150,24 @@ export class ActivationCache implements Iterable<[string, tf.Tensor]>, Activatio
     }
   }
 
+  /** The cached hook names, in the order the forward pass fired them. */
   keys(): IterableIterator<string> {
     return this.dict.keys();
   }
 
+  /** The cached tensors (owned by the cache: do not dispose them). */
   values(): IterableIterator<tf.Tensor> {
     this.assertLive();
     return this.dict.values();
   }
 
+  /** `[hook name, tensor]` pairs (the tensors stay owned by the cache). */
   items(): IterableIterator<[string, tf.Tensor]> {
     this.assertLive();
     return this.dict.entries();
   }
 
+  /** Iterates `[hook name, tensor]` pairs, as {@link ActivationCache.items}. */
   [Symbol.iterator](): IterableIterator<[string, tf.Tensor]> {
     return this.items();
   }

@@ -6,6 +6,7 @@ import { LazylensError } from '../errors.js';
 import { applyLnToStack } from './applyLnToStack.js';
 import type { CacheGraph } from './CacheGraph.js';
 
+/** Options of {@link ActivationCache.accumulatedResid}. */
 export interface AccumulatedResidOptions {
   /** Take streams up to the input of this block; undefined/−1/n_layers: all, ending with `final_post`. */
   layer?: number | null;
@@ -16,6 +17,7 @@ export interface AccumulatedResidOptions {
    * otherwise it divides by the cached scale of block `layer`'s input norm.
    */
   applyLn?: boolean;
+  /** Positions to keep (Python slice semantics; an integer drops the pos dim). */
   posSlice?: g.SliceInput;
   /** End with `resid_mid` of block `layer` (the MLP's input) instead of its `resid_pre`. */
   mlpInput?: boolean;

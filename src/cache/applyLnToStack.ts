@@ -6,6 +6,7 @@
 import * as g from '../../graph/index.js';
 import type { CacheGraph } from './CacheGraph.js';
 
+/** Options of {@link ActivationCache.applyLnToStack}. */
 export interface ApplyLnOptions {
   /** The block whose input norm applies (ln1, or ln2 with `mlpInput`); undefined/−1: ln_final. */
   layer?: number | null;

@@ -7,6 +7,7 @@ import { InvalidArgumentError, LazylensError } from '../errors.js';
 import { applyLnToStack } from './applyLnToStack.js';
 import type { CacheGraph } from './CacheGraph.js';
 
+/** Options of {@link ActivationCache.decomposeResid}. */
 export interface DecomposeResidOptions {
   /** Decompose the input of this block; undefined/−1: the unembed's input. */
   layer?: number | null;
@@ -14,7 +15,9 @@ export interface DecomposeResidOptions {
   mlpInput?: boolean;
   /** Which sublayers: 'all' (default), only 'mlp', or only 'attn'. */
   mode?: 'all' | 'mlp' | 'attn';
+  /** Apply the LN that reads this residual (cached scale) to every component. */
   applyLn?: boolean;
+  /** Positions to keep (Python slice semantics; an integer drops the pos dim). */
   posSlice?: g.SliceInput;
   /** Include `embed` and `pos_embed` (default true). */
   inclEmbeds?: boolean;

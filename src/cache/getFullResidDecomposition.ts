@@ -12,6 +12,7 @@ import { project, type Projection } from './project.js';
 import { stackHeadResults } from './stackHeadResults.js';
 import { stackNeuronResults } from './stackNeuronResults.js';
 
+/** Options of {@link ActivationCache.getFullResidDecomposition}. */
 export interface FullResidDecompositionOptions {
   /** Decompose the input of this block; undefined/−1: the unembed's input. */
   layer?: number | null;
@@ -19,7 +20,9 @@ export interface FullResidDecompositionOptions {
   mlpInput?: boolean;
   /** One row per neuron (default true); false gives one row per MLP output. */
   expandNeurons?: boolean;
+  /** Apply the LN that reads this residual (cached scale) to every component. */
   applyLn?: boolean;
+  /** Positions to keep (Python slice semantics; an integer drops the pos dim). */
   posSlice?: g.SliceInput;
   /** Project every row onto [d_model] or [d_model, k] directions, after any LN. */
   projectOutputOnto?: Projection;

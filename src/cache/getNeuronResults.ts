@@ -4,9 +4,11 @@ import type { CacheGraph } from './CacheGraph.js';
 import { checkNeuronSlice, neuronResults } from './neuronResults.js';
 import { project, type Projection } from './project.js';
 
+/** Options of {@link ActivationCache.getNeuronResults}. */
 export interface GetNeuronResultsOptions {
   /** Which neurons (default all); an integer drops the neuron dim. */
   neuronSlice?: g.SliceInput;
+  /** Positions to keep (Python slice semantics; an integer drops the pos dim). */
   posSlice?: g.SliceInput;
   /** Project each result onto a direction [d_model] or directions [d_model, k] (never building the full result). */
   projectOutputOnto?: Projection;

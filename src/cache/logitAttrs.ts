@@ -12,6 +12,7 @@ import type { CacheGraph } from './CacheGraph.js';
 /** A single-token string, an id, or ids [batch] / [batch, pos] (arrays or an int tensor). */
 export type TokensArg = string | number | readonly number[] | readonly (readonly number[])[] | tf.Tensor;
 
+/** Options of {@link ActivationCache.logitAttrs}. */
 export interface LogitAttrsOptions {
   /** Attribute the logit difference `tokens − incorrectTokens` (same shape as `tokens`). */
   incorrectTokens?: TokensArg;

@@ -3,6 +3,7 @@ import * as g from '../../graph/index.js';
 import { getActName } from './getActName.js';
 import type { CacheGraph } from './CacheGraph.js';
 
+/** Options of {@link ActivationCache.stackActivation}. */
 export interface StackActivationOptions {
   /** Blocks [0, layer); undefined/−1: all. */
   layer?: number | null;

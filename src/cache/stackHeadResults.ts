@@ -8,12 +8,15 @@ import type { CacheGraph } from './CacheGraph.js';
 import { headStack, headSum } from './headResults.js';
 import { remainderOf } from './remainder.js';
 
+/** Options of {@link ActivationCache.stackHeadResults}. */
 export interface StackHeadResultsOptions {
   /** Heads of blocks [0, layer); undefined/−1: all blocks. */
   layer?: number | null;
   /** Append `remainder`: the residual entering `layer` minus the heads, so the stack sums to it. */
   inclRemainder?: boolean;
+  /** Positions to keep (Python slice semantics; an integer drops the pos dim). */
   posSlice?: g.SliceInput;
+  /** Apply the LN that reads this residual (cached scale) to every component. */
   applyLn?: boolean;
 }
 

@@ -10,12 +10,15 @@ import { checkNeuronSlice, neuronResults, neuronSum } from './neuronResults.js';
 import { project, type Projection } from './project.js';
 import { remainderOf } from './remainder.js';
 
+/** Options of {@link ActivationCache.stackNeuronResults}. */
 export interface StackNeuronResultsOptions {
+  /** Positions to keep (Python slice semantics; an integer drops the pos dim). */
   posSlice?: g.SliceInput;
   /** Which neurons of each block (default all). An integer keeps the neuron dim (TransformerLens would mis-shape it). */
   neuronSlice?: g.SliceInput;
   /** Append `remainder`: the residual entering `layer` minus the neurons. */
   inclRemainder?: boolean;
+  /** Apply the LN that reads this residual (cached scale) to every component. */
   applyLn?: boolean;
   /** Project every row onto [d_model] or [d_model, k] directions, after any LN. */
   projectOutputOnto?: Projection;

@@ -35,11 +35,13 @@ import { prepareTokens, type ModelInput, type TokenOptions } from './prepareToke
 import { toSingleToken, toStrTokens, toString, toTokens, type ToTokensOptions } from '../loading/tokens.js';
 import { applyPosSlice, type PosSliceInput } from './posSlice.js';
 
+/** Options every forward pass takes: tokenization (BOS, padding) and where to stop. */
 export interface RunOptions extends TokenOptions {
   /** Run blocks [0, stopAtLayer) and return the residual stream there instead of logits (exclusive, as TL). */
   stopAtLayer?: number;
 }
 
+/** Options of {@link HookedTransformer.runWithCache}. */
 export interface RunWithCacheOptions extends RunOptions {
   /** Which activations to keep: a name, names (full or shorthand) or a predicate. Default: all. */
   namesFilter?: NameMatcher;
@@ -49,34 +51,46 @@ export interface RunWithCacheOptions extends RunOptions {
   posSlice?: PosSliceInput;
 }
 
+/** What a forward pass returns: logits `[batch, pos, d_vocab_out]`, the scalar mean next-token loss, or both. */
 export type ReturnType = 'logits' | 'loss' | 'both';
 
+/** Options of {@link HookedTransformer.forward}. */
 export interface ForwardOutputOptions extends RunOptions {
+  /** `'logits'` (default), `'loss'` or `'both'`. */
   returnType?: ReturnType;
 }
 
+/** Options of {@link HookedTransformer.runWithHooks}. */
 export interface RunWithHooksOptions extends ForwardOutputOptions {
   /** `[nameOrPredicate, fn]` pairs; hooks at one point run in the order given. */
   fwdHooks?: readonly (readonly [NameMatcher, HookFn])[];
 }
 
+/** Options of {@link HookedTransformer.fromPretrained}: weight processing (TransformerLens's defaults) and the backend. */
 export interface FromPretrainedOptions extends ProcessingOptions, BackendOptions {
   /** Cache per-head outputs (`hook_result`) on every run. */
   useAttnResult?: boolean;
 }
 
+/** Options of {@link HookedTransformer.fromConfig}. */
 export interface FromConfigOptions {
+  /** Seed of the random initialization; `cfg.seed`, else 0, by default. */
   seed?: number;
+  /** A tokenizer for string inputs; without one the model takes token ids only. */
   tokenizer?: ModelTokenizer;
 }
 
+/** Options of {@link HookedTransformer.fromStateDict}: weight processing (all off by default) and a tokenizer. */
 export interface FromStateDictOptions extends ProcessingOptions {
+  /** A tokenizer for string inputs; without one the model takes token ids only. */
   tokenizer?: ModelTokenizer;
 }
 
 /** `{ logits, loss }` for returnType 'both'; the caller owns both tensors. */
 export interface LogitsAndLoss {
+  /** Logits `[batch, pos, d_vocab_out]`. */
   logits: tf.Tensor;
+  /** Mean next-token cross-entropy, a scalar `[]`. */
   loss: tf.Tensor;
 }
 
@@ -102,13 +116,25 @@ const STACKED = {
   b_out: 'mlp.b_out',
 } as const;
 
+/**
+ * A transformer with TransformerLens's hook points (GPT-2, GPT-Neo, GPT-NeoX/Pythia, Llama,
+ * llama2.c). Build one with {@link HookedTransformer.fromPretrained} (a shipped name, a Hugging Face
+ * folder or a llama2.c checkpoint), {@link HookedTransformer.fromConfig} (random weights) or
+ * {@link HookedTransformer.fromStateDict}; run it with `forward`, `runWithCache` or `runWithHooks`.
+ * The model owns its weights until {@link HookedTransformer.dispose}.
+ */
 export class HookedTransformer implements LensModel {
   private readonly params: StateDict;
   private readonly stackedMemo = new Map<string, tf.Tensor>();
   private readonly hookNameList: readonly string[];
   private disposed = false;
 
-  /** Use a factory (`fromConfig`, `fromStateDict`, `fromPretrained`): the model takes ownership of `params`. */
+  /**
+   * Use a factory (`fromConfig`, `fromStateDict`, `fromPretrained`): the model takes ownership of `params`.
+   * @param cfg the model's configuration (after weight processing: e.g. `LNPre` once LN is folded).
+   * @param params the parameters under TransformerLens's names.
+   * @param tokenizer turns text into ids and back; absent for models built from token ids only.
+   */
   protected constructor(
     readonly cfg: HookedTransformerConfig,
     params: StateDict,
@@ -237,6 +263,8 @@ export class HookedTransformer implements LensModel {
    * A parameter under its TransformerLens name (owned by the model: do not dispose). For
    * grouped-query models `blocks.L.attn.W_K` (and `W_V`, `b_K`, `b_V`) give TL's
    * repeat-interleaved [n_heads, …] view of the stored `_W_K` [n_key_value_heads, …].
+   * @returns the parameter in TransformerLens's shape, e.g. `blocks.0.attn.W_Q` [n_heads, d_model, d_head],
+   *   `blocks.0.mlp.W_in` [d_model, d_mlp], `unembed.W_U` [d_model, d_vocab_out].
    */
   getParam(name: string): tf.Tensor {
     this.assertLive();
@@ -270,7 +298,12 @@ export class HookedTransformer implements LensModel {
   async runWithCache(
     input: ModelInput,
     options: RunWithCacheOptions = {},
-  ): Promise<{ logits: tf.Tensor; cache: ActivationCache }> {
+  ): Promise<{
+    /** Logits `[batch, pos, d_vocab_out]` (or the residual `[batch, pos, d_model]` at `stopAtLayer`); the caller disposes them. */
+    logits: tf.Tensor;
+    /** The activations, owned by the cache until its `dispose()`. */
+    cache: ActivationCache;
+  }> {
     await ensureBackend();
     this.assertLive();
     const keep =
@@ -302,6 +335,7 @@ export class HookedTransformer implements LensModel {
 
   /**
    * Runs the model with forward hooks; a hook that returns a tensor patches that activation.
+   * @returns as {@link HookedTransformer.forward}: logits [batch, pos, d_vocab_out], the loss [] or both; the caller owns them.
    * @example
    * ```ts
    * const model = HookedTransformer.fromConfig({ nLayers: 1, dModel: 16, nCtx: 8, dHead: 4, dVocab: 20 });
@@ -326,6 +360,8 @@ export class HookedTransformer implements LensModel {
 
   /**
    * Logits, the mean next-token cross-entropy loss, or both (TransformerLens's `return_type`).
+   * @returns logits [batch, pos, d_vocab_out] (the residual [batch, pos, d_model] with `stopAtLayer`),
+   *   the loss as a scalar [], or `{ logits, loss }`; the caller owns them.
    * @example
    * ```ts
    * const model = HookedTransformer.fromConfig({ nLayers: 1, dModel: 16, nCtx: 8, dHead: 4, dVocab: 20 });

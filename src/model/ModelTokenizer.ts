@@ -6,7 +6,9 @@ export interface ModelTokenizer {
   decode(ids: readonly number[]): string;
   /** Each token decoded on its own, as TransformerLens's `to_str_tokens`. */
   decodeEach(ids: readonly number[]): string[];
+  /** The beginning-of-sequence id, or null when the tokenizer has none. */
   readonly bosTokenId: number | null;
+  /** The end-of-sequence id, or null when the tokenizer has none. */
   readonly eosTokenId: number | null;
   /** The padding id (the EOS id when the tokenizer has no pad token, as TransformerLens). */
   readonly padTokenId: number | null;

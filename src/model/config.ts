@@ -4,27 +4,42 @@
  */
 import { ConfigError } from '../errors.js';
 
+/** The normalization before each sublayer and the unembed: LayerNorm, RMSNorm, their weight-folded `Pre` forms (no gain/bias), or none. */
 export type NormalizationType = 'LN' | 'LNPre' | 'RMS' | 'RMSPre' | null;
 
 /** Activation functions the MLP supports (TransformerLens's names). */
 export type ActFn = 'gelu' | 'gelu_new' | 'gelu_fast' | 'relu' | 'silu' | 'solu_ln';
 
+/** How positions enter the model: learned `W_pos` (`standard`), rotary, and TransformerLens's other names. */
 export type PositionalEmbeddingType = 'standard' | 'rotary' | 'shortformer' | 'alibi';
 
+/** A model's hyperparameters: TransformerLens's `HookedTransformerConfig`, camelCased. Build one with {@link makeConfig}. */
 export interface HookedTransformerConfig {
+  /** Number of transformer blocks. */
   nLayers: number;
+  /** Width of the residual stream. */
   dModel: number;
+  /** Longest sequence the model accepts. */
   nCtx: number;
+  /** Width of each attention head. */
   dHead: number;
+  /** Attention heads per block (default `dModel / dHead`). */
   nHeads: number;
   /** null for attention-only models. */
   dMlp: number | null;
+  /** Input vocabulary size. */
   dVocab: number;
+  /** Output vocabulary size (default `dVocab`). */
   dVocabOut: number;
+  /** The MLP's activation; null for attention-only models. */
   actFn: ActFn | null;
+  /** Normalization kind (`LNPre`/`RMSPre` once the weights are folded). */
   normalizationType: NormalizationType;
+  /** Added to the variance in every norm. */
   eps: number;
+  /** Blocks have no MLP (and no `ln2`). */
   attnOnly: boolean;
+  /** How positions enter the model. */
   positionalEmbeddingType: PositionalEmbeddingType;
   /** When true, `blocks.L.attn.hook_result` [b,p,h,d] fires. */
   useAttnResult: boolean;
@@ -32,23 +47,37 @@ export interface HookedTransformerConfig {
   useAttnScale: boolean;
   /** sqrt(dHead) unless set. */
   attnScale: number;
+  /** Attention and MLP read the same residual (GPT-NeoX, GPT-J); no `hook_resid_mid` then. */
   parallelAttnMlp: boolean;
+  /** The checkpoint's architecture name (`GPT2LMHeadModel`, `llama2.c`, …). */
   originalArchitecture: string | null;
+  /** A name for printing. */
   modelName: string;
+  /** Whether tokenizing text puts BOS first by default. */
   defaultPrependBos: boolean;
   /** Standard deviation of the normal initialization (TransformerLens: 0.8 / sqrt(dModel)). */
   initRange: number;
+  /** Seed of the random initialization (`fromConfig`). */
   seed: number | null;
   /** Layers' attention kinds for local-attention models (GPT-Neo). */
   attnTypes: ('global' | 'local')[] | null;
+  /** Width of local attention's window (GPT-Neo). */
   windowSize: number | null;
+  /** Whether some layers use local attention (GPT-Neo). */
   useLocalAttn: boolean;
+  /** The final norm is RMS even when blocks use LN. */
   finalRms: boolean;
+  /** The MLP is gated (`W_gate`, as Llama's SwiGLU). */
   gatedMlp: boolean;
+  /** Key/value heads for grouped-query attention; null when every head has its own. */
   nKeyValueHeads: number | null;
+  /** How many dims of each head rotary embeddings rotate. */
   rotaryDim: number | null;
+  /** Base of the rotary frequencies (10000 by default). */
   rotaryBase: number;
+  /** Rotate adjacent pairs (llama2.c) instead of the two halves (Hugging Face). */
   rotaryAdjacentPairs: boolean;
+  /** Whether the tokenizer adds BOS itself; null when unknown. */
   tokenizerPrependsBos: boolean | null;
 }
 

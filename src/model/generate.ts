@@ -11,6 +11,7 @@ import { toTokens } from '../loading/tokens.js';
 import type { HookedTransformerConfig } from './config.js';
 import type { ModelTokenizer } from './ModelTokenizer.js';
 
+/** Options of {@link HookedTransformer.generate}; defaults as TransformerLens's `generate`. */
 export interface GenerateOptions {
   /** Tokens to add (default 10, as TL). */
   maxNewTokens?: number;

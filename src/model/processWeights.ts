@@ -8,6 +8,7 @@ import { param } from './layers.js';
 import { InvalidArgumentError } from '../errors.js';
 import { kvParamName, type StateDict } from './stateDict.js';
 
+/** Weight-processing steps, as TransformerLens's `from_pretrained` flags. */
 export interface ProcessingOptions {
   /** Fold each norm's weight (and LN's bias) into the layer that reads it; LN → LNPre, RMS → RMSPre. */
   foldLn?: boolean;
@@ -80,7 +81,12 @@ export function processWeights(
   cfg: HookedTransformerConfig,
   params: StateDict,
   options: ProcessingOptions = DEFAULT_PROCESSING,
-): { cfg: HookedTransformerConfig; params: StateDict } {
+): {
+  /** The config after processing (e.g. `LNPre` once LN is folded). */
+  cfg: HookedTransformerConfig;
+  /** The processed parameters under TransformerLens's names. */
+  params: StateDict;
+} {
   const opts = { ...DEFAULT_PROCESSING, ...options };
   const sd: StateDict = new Map(params);
   let outCfg = cfg;

@@ -12,7 +12,9 @@ import type { LeasedBatch } from './BatchLease.js';
 
 /** A prompt with data of its own; `answer` is a single-token string or a token id. */
 export interface PromptRecord {
+  /** Text, or token ids used as given. */
   readonly prompt: string | readonly number[];
+  /** The expected next token: a single-token string or an id. */
   readonly answer?: string | number;
   readonly [key: string]: unknown;
 }
@@ -25,12 +27,21 @@ export type PromptInput = string | readonly number[] | PromptRecord;
  * depend on src/stream without a cycle.
  */
 export interface StreamModel {
+  /** The model's configuration. */
   readonly cfg: HookedTransformerConfig;
+  /** Tokenizes text prompts; without one, prompts must be token ids. */
   readonly tokenizer?: ModelTokenizer;
+  /** Runs a padded batch and caches its activations, as {@link HookedTransformer.runWithCache}. */
   runWithCache(
     input: number[][],
     options: { namesFilter?: NameMatcher; attentionMask?: number[][] },
-  ): Promise<{ logits: tf.Tensor; cache: ActivationCache }>;
+  ): Promise<{
+    /** [batch, pos, d_vocab_out]. */
+    logits: tf.Tensor;
+    /** The batch's activations. */
+    cache: ActivationCache;
+  }>;
+  /** The id of a string that is exactly one token. */
   toSingleToken(text: string): number;
 }
 
@@ -57,9 +68,11 @@ export interface CacheBatch<P = PromptInput> extends LeasedBatch {
   readonly lastPositions: readonly number[];
   /** Each record's `answer` as a token id, `null` when it has none. */
   readonly answers: readonly (number | null)[];
+  /** The side padding went on. */
   readonly paddingSide: PaddingSide;
   /** [batch, pos, d_vocab_out]. */
   readonly logits: tf.Tensor;
+  /** The batch's activations; disposed with the batch. */
   readonly cache: ActivationCache;
   /** Hands `t` to the batch: it is disposed with the batch. Returns `t`. */
   track<T extends tf.Tensor>(t: T): T;

@@ -6,6 +6,7 @@ import { concatAxis, fromNested, toNested, type Dense } from './dense.js';
 import type { NestedNumbers } from './materialize.js';
 import { valueOf, type Reducible } from './reducible.js';
 
+/** Options of {@link concatOver}. */
 export interface ConcatOverOptions {
   /** The batch axis to join along (default 0; 1 for `[components, batch]`). */
   axis?: number;

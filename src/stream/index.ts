@@ -23,4 +23,10 @@ export { meanOver, type MeanOverOptions } from './meanOver.js';
 export { concatOver, type ConcatOverOptions } from './concatOver.js';
 export { progress, type ProgressInfo, type ProgressOptions } from './progress.js';
 export type { Reducible } from './reducible.js';
-export { streamDla, type StreamDlaOptions, type DlaTable, type DlaLine } from './streamDla.js';
+export {
+  streamDla,
+  type DlaComponents,
+  type StreamDlaOptions,
+  type DlaTable,
+  type DlaLine,
+} from './streamDla.js';

@@ -19,9 +19,13 @@ export type KeptValue<T> = T extends Lazy
 
 /** A value kept from a batch. The subscriber owns every tensor in `value` and must dispose it. */
 export interface Kept<T> {
+  /** Index of the batch in the stream. */
   readonly index: number;
+  /** Stream index of the batch's first prompt. */
   readonly start: number;
+  /** Prompts in the batch. */
   readonly size: number;
+  /** The kept value: every `Lazy` in it materialized to a tensor the subscriber owns. */
   readonly value: KeptValue<T>;
 }
 

@@ -14,6 +14,7 @@ import type { ActivationCache } from '../cache/ActivationCache.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { CacheBatch } from './CacheBatch.js';
 
+/** Options of {@link lastTokenDla}. */
 export interface LastTokenDlaOptions {
   /** Answer id per row; default each record's `answer`, else the model's top prediction there. */
   answers?: readonly number[];

@@ -13,8 +13,11 @@ import { whereOf } from './useBatch.js';
  * `release()` yourself, or the batch is never disposed and the stream stalls.
  */
 export interface LazyBatch<B extends LeasedBatch = LeasedBatch> {
+  /** The batch the lazy result reads (held until released). */
   readonly batch: B;
+  /** Index of the batch in the stream. */
   readonly index: number;
+  /** The unmaterialized result for this batch. */
   readonly lazy: Lazy;
   /** Releases the hold on the batch (idempotent). */
   release(): void;

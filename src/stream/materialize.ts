@@ -12,16 +12,24 @@ export type NestedNumbers = number | NestedNumbers[];
 
 /** A materialized result: plain arrays, owned by whoever receives it. */
 export interface Materialized<B extends LeasedBatch = LeasedBatch> {
+  /** Index of the batch in the stream. */
   readonly index: number;
   /** Stream index of the batch's first prompt. */
   readonly start: number;
   /** Prompts in the batch (the weight `meanOver` gives it). */
   readonly size: number;
   /** The batch's prompts (`records` of a CacheBatch), when it has them. */
-  readonly records: B extends { records: infer R } ? R : undefined;
+  readonly records: B extends {
+    /** The batch's prompts. */
+    records: infer R;
+  }
+    ? R
+    : undefined;
   /** Stack labels of the lazy result (dim 0), when it has them. */
   readonly labels?: readonly string[];
+  /** Shape of `value`. */
   readonly shape: readonly number[];
+  /** The result as nested arrays. */
   readonly value: NestedNumbers;
 }
 

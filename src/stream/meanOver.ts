@@ -6,6 +6,7 @@ import { addInto, axisOf, fromNested, sumAxis, toNested, type Dense } from './de
 import type { NestedNumbers } from './materialize.js';
 import { sizeOf, valueOf, type Reducible } from './reducible.js';
 
+/** Options of {@link meanOver}. */
 export interface MeanOverOptions {
   /**
    * The batch axis of each result (e.g. 1 for `[components, batch]`): the mean is over every row of

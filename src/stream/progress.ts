@@ -19,6 +19,7 @@ export interface ProgressInfo {
   done: boolean;
 }
 
+/** Options of {@link progress}. */
 export interface ProgressOptions {
   /** Expected number of prompts, passed through for percentages. */
   total?: number;

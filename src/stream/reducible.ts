@@ -4,7 +4,14 @@
 import type { NestedNumbers } from './materialize.js';
 
 /** A batch result: `materialize()`'s output, any `{ value, size? }`, or a bare nested array. */
-export type Reducible = NestedNumbers | { readonly value: NestedNumbers; readonly size?: number };
+export type Reducible =
+  | NestedNumbers
+  | {
+      /** The batch's result. */
+      readonly value: NestedNumbers;
+      /** Prompts it covers (its weight in a mean); 1 when absent. */
+      readonly size?: number;
+    };
 
 /** The value of an item. */
 export function valueOf(item: Reducible): NestedNumbers {

@@ -45,14 +45,23 @@ export interface DlaLine {
   position: number;
   /** Σ of every component's attribution. */
   total: number;
-  top: { component: string; attribution: number }[];
+  /** The components with the largest |attribution|, largest first. */
+  top: {
+    /** The component's label (`L1H0`, `0_mlp_out`, …). */
+    component: string;
+    /** Its direct logit attribution to the answer. */
+    attribution: number;
+  }[];
   [field: string]: unknown;
 }
 
 /** Mean attribution per component over all prompts. */
 export interface DlaTable {
+  /** One label per component. */
   labels: string[];
+  /** Mean attribution of each component over every prompt. */
   mean: number[];
+  /** Number of prompts averaged. */
   prompts: number;
 }
 

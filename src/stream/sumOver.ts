@@ -6,6 +6,7 @@ import { addInto, fromNested, sumAxis, toNested, type Dense } from './dense.js';
 import type { NestedNumbers } from './materialize.js';
 import { valueOf, type Reducible } from './reducible.js';
 
+/** Options of {@link sumOver}. */
 export interface SumOverOptions {
   /** Also sum within each result along this axis (its batch axis, e.g. 1 for `[components, batch]`). */
   axis?: number;
