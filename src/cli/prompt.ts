@@ -4,6 +4,7 @@
  * previous occurrence: what an induction head copies).
  */
 import type { HookedTransformer } from '../index.js';
+import { mulberry32 } from '../util/mulberry32.js';
 
 /** Used when the model's vocabulary has too few whole words to draw from (e.g. byte-level BPE). */
 export const FALLBACK_PROMPT = 'The cat sat on the mat. The cat sat on the';
@@ -13,18 +14,6 @@ const HALF = 10;
 /** Ids scanned for whole-word tokens: enough for a word-level vocabulary, cheap for a large BPE one. */
 const SCAN = 4000;
 const SEED = 5;
-
-/** mulberry32: a small seeded PRNG returning floats in [0, 1). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * `HALF` distinct lowercase words of the model's vocabulary in a seeded random order, written
@@ -43,7 +32,7 @@ export function builtinPrompt(model: HookedTransformer): string {
     if (ids.length === 1 && ids[0] === id) words.push({ id, text });
   }
   if (half < 2 || words.length < half) return FALLBACK_PROMPT;
-  const random = rng(SEED);
+  const random = mulberry32(SEED);
   // Partial Fisher–Yates: the first `half` entries become a uniform sample without replacement.
   for (let i = 0; i < half; i++) {
     const j = i + Math.floor(random() * (words.length - i));

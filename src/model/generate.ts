@@ -10,6 +10,7 @@ import { InvalidArgumentError, TokenError } from '../errors.js';
 import { toTokens } from '../loading/tokens.js';
 import type { HookedTransformerConfig } from './config.js';
 import type { ModelTokenizer } from './ModelTokenizer.js';
+import { mulberry32 } from '../util/mulberry32.js';
 
 /** Options of {@link HookedTransformer.generate}; defaults as TransformerLens's `generate`. */
 export interface GenerateOptions {
@@ -39,18 +40,6 @@ export interface GenerativeModel {
   readonly tokenizer?: ModelTokenizer;
   /** Logits [batch, pos, d_vocab_out] for token ids; the caller disposes them. */
   forward(input: number[][]): Promise<tf.Tensor>;
-}
-
-/** mulberry32: a small seeded generator, enough for reproducible sampling. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function argmax(row: Float32Array): number {
@@ -138,7 +127,7 @@ export async function generate(
   const maxNew = options.maxNewTokens ?? 10;
   const temperature = options.temperature ?? 1;
   const greedy = options.doSample === false || temperature === 0;
-  const random = seededRandom(options.seed ?? Math.floor(Math.random() * 2 ** 32));
+  const random = mulberry32(options.seed ?? Math.floor(Math.random() * 2 ** 32));
   const eos = options.eosTokenId ?? tokenizer?.eosTokenId ?? null;
   const stopAtEos = (options.stopAtEos ?? true) && eos !== null;
 
