@@ -176,7 +176,12 @@ export function runForward(
     padMask,
     rotary: cfg.positionalEmbeddingType === 'rotary' ? rotaryTables(cfg, batch, pos, padMask) : undefined,
   };
-  for (let l = 0; l < stop; l++) resid = block(resid, cfg, params, l, ctx, emit);
+  for (let l = 0; l < stop; l++) {
+    const input = resid;
+    // One tidy per block: its intermediates are freed as soon as the block is done, so a forward
+    // holds one block's temporaries at a time (cached activations are kept by the cache's hook).
+    resid = tf.tidy(() => block(input, cfg, params, l, ctx, emit));
+  }
   if (options.stopAtLayer !== undefined) return resid;
   const normed = normalize(resid, cfg, params, 'ln_final', emit);
   return linear(normed, param(params, 'unembed.W_U'), param(params, 'unembed.b_U'));
