@@ -22,7 +22,8 @@ interface Row {
   batch: number;
   pos: number;
   tokPerSec: number;
-  peakMiB: number;
+  /** Peak tf bytes in MiB (the model's weights included); null where not measured. */
+  peakMiB: number | null;
 }
 
 function randomTokens(batch: number, pos: number, vocab: number): number[][] {
@@ -96,7 +97,7 @@ export async function main(): Promise<void> {
   console.log('|---|---|---|---|');
   for (const r of [...rows, ...(torch ?? [])]) {
     console.log(
-      `| ${r.what} | ${r.batch} × ${r.pos} | ${r.tokPerSec.toFixed(0)} | ${r.peakMiB.toFixed(0)} |`,
+      `| ${r.what} | ${r.batch} × ${r.pos} | ${r.tokPerSec.toFixed(0)} | ${r.peakMiB === null ? '—' : r.peakMiB.toFixed(0)} |`,
     );
   }
   if (torch) {
