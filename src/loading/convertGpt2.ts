@@ -47,13 +47,13 @@ export function convertGpt2(
   const sd: StateDict = new Map();
   const wte = src.get('wte.weight', [dVocab, d], 'embed.W_E');
   sd.set('embed.W_E', copyArray(wte));
-  sd.set('pos_embed.W_pos', copyArray(src.get('wpe.weight', [nCtx, d], 'pos_embed.W_pos')));
+  src.copyTo(sd, 'wpe.weight', 'pos_embed.W_pos', [nCtx, d]);
 
   for (let l = 0; l < nLayers; l++) {
     const p = `h.${l}.`;
     const b = `blocks.${l}.`;
-    sd.set(`${b}ln1.w`, copyArray(src.get(`${p}ln_1.weight`, [d], `${b}ln1.w`)));
-    sd.set(`${b}ln1.b`, copyArray(src.get(`${p}ln_1.bias`, [d], `${b}ln1.b`)));
+    src.copyTo(sd, `${p}ln_1.weight`, `${b}ln1.w`, [d]);
+    src.copyTo(sd, `${p}ln_1.bias`, `${b}ln1.b`, [d]);
 
     const qkv = src.get(`${p}attn.c_attn.weight`, [d, 3 * d], `${b}attn.W_Q/W_K/W_V`);
     const qkvBias = src.get(`${p}attn.c_attn.bias`, [3 * d], `${b}attn.b_Q/b_K/b_V`);
@@ -67,7 +67,7 @@ export function convertGpt2(
     // c_proj is [(head, d_head), d] in Conv1D layout: W_O [h, dh, d] is the same memory.
     const wO = src.get(`${p}attn.c_proj.weight`, [d, d], `${b}attn.W_O`);
     sd.set(`${b}attn.W_O`, { shape: [h, dh, d], data: wO.data.slice() });
-    sd.set(`${b}attn.b_O`, copyArray(src.get(`${p}attn.c_proj.bias`, [d], `${b}attn.b_O`)));
+    src.copyTo(sd, `${p}attn.c_proj.bias`, `${b}attn.b_O`, [d]);
 
     // lazylens's attn_only extension: no ln_2 and no MLP, so none may be in the checkpoint.
     if (cfg.attnOnly) {
@@ -77,16 +77,16 @@ export function convertGpt2(
       );
       continue;
     }
-    sd.set(`${b}ln2.w`, copyArray(src.get(`${p}ln_2.weight`, [d], `${b}ln2.w`)));
-    sd.set(`${b}ln2.b`, copyArray(src.get(`${p}ln_2.bias`, [d], `${b}ln2.b`)));
-    sd.set(`${b}mlp.W_in`, copyArray(src.get(`${p}mlp.c_fc.weight`, [d, m], `${b}mlp.W_in`)));
-    sd.set(`${b}mlp.b_in`, copyArray(src.get(`${p}mlp.c_fc.bias`, [m], `${b}mlp.b_in`)));
-    sd.set(`${b}mlp.W_out`, copyArray(src.get(`${p}mlp.c_proj.weight`, [m, d], `${b}mlp.W_out`)));
-    sd.set(`${b}mlp.b_out`, copyArray(src.get(`${p}mlp.c_proj.bias`, [d], `${b}mlp.b_out`)));
+    src.copyTo(sd, `${p}ln_2.weight`, `${b}ln2.w`, [d]);
+    src.copyTo(sd, `${p}ln_2.bias`, `${b}ln2.b`, [d]);
+    src.copyTo(sd, `${p}mlp.c_fc.weight`, `${b}mlp.W_in`, [d, m]);
+    src.copyTo(sd, `${p}mlp.c_fc.bias`, `${b}mlp.b_in`, [m]);
+    src.copyTo(sd, `${p}mlp.c_proj.weight`, `${b}mlp.W_out`, [m, d]);
+    src.copyTo(sd, `${p}mlp.c_proj.bias`, `${b}mlp.b_out`, [d]);
   }
 
-  sd.set('ln_final.w', copyArray(src.get('ln_f.weight', [d], 'ln_final.w')));
-  sd.set('ln_final.b', copyArray(src.get('ln_f.bias', [d], 'ln_final.b')));
+  src.copyTo(sd, 'ln_f.weight', 'ln_final.w', [d]);
+  src.copyTo(sd, 'ln_f.bias', 'ln_final.b', [d]);
   const head = src.has('lm_head.weight') ? src.get('lm_head.weight', [vOut, d], 'unembed.W_U') : wte;
   if (head === wte && vOut !== dVocab) {
     throw new CheckpointError(

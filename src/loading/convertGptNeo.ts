@@ -35,12 +35,12 @@ export function convertGptNeo(
   const sd: StateDict = new Map();
   const wte = src.get('wte.weight', [dVocab, d], 'embed.W_E');
   sd.set('embed.W_E', copyArray(wte));
-  sd.set('pos_embed.W_pos', copyArray(src.get('wpe.weight', [nCtx, d], 'pos_embed.W_pos')));
+  src.copyTo(sd, 'wpe.weight', 'pos_embed.W_pos', [nCtx, d]);
   for (let l = 0; l < nLayers; l++) {
     const p = `h.${l}.`;
     const b = `blocks.${l}.`;
-    sd.set(`${b}ln1.w`, copyArray(src.get(`${p}ln_1.weight`, [d], `${b}ln1.w`)));
-    sd.set(`${b}ln1.b`, copyArray(src.get(`${p}ln_1.bias`, [d], `${b}ln1.b`)));
+    src.copyTo(sd, `${p}ln_1.weight`, `${b}ln1.w`, [d]);
+    src.copyTo(sd, `${p}ln_1.bias`, `${b}ln1.b`, [d]);
     for (const [hf, tl] of [
       ['q_proj', 'Q'],
       ['k_proj', 'K'],
@@ -52,16 +52,16 @@ export function convertGptNeo(
     }
     const wO = src.get(`${p}attn.attention.out_proj.weight`, [d, h * dh], `${b}attn.W_O`);
     sd.set(`${b}attn.W_O`, linearToOutHeads(wO, h, dh));
-    sd.set(`${b}attn.b_O`, copyArray(src.get(`${p}attn.attention.out_proj.bias`, [d], `${b}attn.b_O`)));
-    sd.set(`${b}ln2.w`, copyArray(src.get(`${p}ln_2.weight`, [d], `${b}ln2.w`)));
-    sd.set(`${b}ln2.b`, copyArray(src.get(`${p}ln_2.bias`, [d], `${b}ln2.b`)));
+    src.copyTo(sd, `${p}attn.attention.out_proj.bias`, `${b}attn.b_O`, [d]);
+    src.copyTo(sd, `${p}ln_2.weight`, `${b}ln2.w`, [d]);
+    src.copyTo(sd, `${p}ln_2.bias`, `${b}ln2.b`, [d]);
     sd.set(`${b}mlp.W_in`, transposeArray(src.get(`${p}mlp.c_fc.weight`, [m, d], `${b}mlp.W_in`)));
-    sd.set(`${b}mlp.b_in`, copyArray(src.get(`${p}mlp.c_fc.bias`, [m], `${b}mlp.b_in`)));
+    src.copyTo(sd, `${p}mlp.c_fc.bias`, `${b}mlp.b_in`, [m]);
     sd.set(`${b}mlp.W_out`, transposeArray(src.get(`${p}mlp.c_proj.weight`, [d, m], `${b}mlp.W_out`)));
-    sd.set(`${b}mlp.b_out`, copyArray(src.get(`${p}mlp.c_proj.bias`, [d], `${b}mlp.b_out`)));
+    src.copyTo(sd, `${p}mlp.c_proj.bias`, `${b}mlp.b_out`, [d]);
   }
-  sd.set('ln_final.w', copyArray(src.get('ln_f.weight', [d], 'ln_final.w')));
-  sd.set('ln_final.b', copyArray(src.get('ln_f.bias', [d], 'ln_final.b')));
+  src.copyTo(sd, 'ln_f.weight', 'ln_final.w', [d]);
+  src.copyTo(sd, 'ln_f.bias', 'ln_final.b', [d]);
   const head = src.has('lm_head.weight') ? src.get('lm_head.weight', [dVocabOut, d], 'unembed.W_U') : wte;
   sd.set('unembed.W_U', transposeArray(head));
   sd.set('unembed.b_U', zerosArray([dVocabOut]));

@@ -62,6 +62,16 @@ export class HfTensorSource {
     return { shape: [...t.shape], data: t.data };
   }
 
+  /** Copies tensor `name` (checked against `shape`) into `sd` under TransformerLens's name `tlName`. */
+  copyTo(
+    sd: Map<string, HostArray<Float32Array>>,
+    name: string,
+    tlName: string,
+    shape: readonly number[],
+  ): void {
+    sd.set(tlName, copyArray(this.get(name, shape, tlName)));
+  }
+
   /**
    * Fails when a tensor (under any prefix) starts with one of `names`: weights the config says do
    * not exist. `why` completes the message.
