@@ -13,23 +13,17 @@ import type { CacheBatch, PromptInput, StreamCachesOptions } from '../stream/Cac
 import type { PromptSource } from '../stream/promptReader.js';
 import { streamCaches } from '../stream/streamCaches.js';
 import type { LensModel } from '../cache/LensModel.js';
-import {
-  BadLayerError,
-  BatchDimError,
-  CheckpointError,
-  InvalidArgumentError,
-  LazylensError,
-  TokenError,
-} from '../errors.js';
+import { BadLayerError, BatchDimError, InvalidArgumentError, LazylensError } from '../errors.js';
 import { makeConfig, stripUndefined, type HookedTransformerConfig, type PartialConfig } from './config.js';
 import { runForward } from './forward.js';
 import { generate, type GenerateOptions } from './generate.js';
 import { allHookNames } from './hookPoints.js';
-import { compileMatcher, hookLayer, type HookFn, type NameMatcher } from './hooks.js';
+import { checkHookReplacement, compileMatcher, hookLayer, type HookFn, type NameMatcher } from './hooks.js';
 import { initWeights } from './initWeights.js';
-import { param } from './layers.js';
+import { lmCrossEntropy } from './loss.js';
+import { ModelWeights, validateStateDict, type StackedWeight } from './ModelWeights.js';
 import { DEFAULT_PROCESSING, processWeights, type ProcessingOptions } from './processWeights.js';
-import { expectedParamShapes, type StateDict } from './stateDict.js';
+import type { StateDict } from './stateDict.js';
 import type { ModelTokenizer } from './ModelTokenizer.js';
 import { prepareTokens, type ModelInput, type TokenOptions } from './prepareTokens.js';
 import { toSingleToken, toStrTokens, toString, toTokens, type ToTokensOptions } from '../loading/tokens.js';
@@ -100,22 +94,6 @@ type ForwardResult<R extends ReturnType | undefined> = R extends 'loss'
     ? LogitsAndLoss
     : tf.Tensor;
 
-const STACKED = {
-  W_Q: 'attn.W_Q',
-  W_K: 'attn.W_K',
-  W_V: 'attn.W_V',
-  W_O: 'attn.W_O',
-  b_Q: 'attn.b_Q',
-  b_K: 'attn.b_K',
-  b_V: 'attn.b_V',
-  b_O: 'attn.b_O',
-  W_in: 'mlp.W_in',
-  W_gate: 'mlp.W_gate',
-  b_in: 'mlp.b_in',
-  W_out: 'mlp.W_out',
-  b_out: 'mlp.b_out',
-} as const;
-
 /**
  * A transformer with TransformerLens's hook points (GPT-2, GPT-Neo, GPT-NeoX/Pythia, Llama,
  * llama2.c). Build one with {@link HookedTransformer.fromPretrained} (a shipped name, a Hugging Face
@@ -124,8 +102,7 @@ const STACKED = {
  * The model owns its weights until {@link HookedTransformer.dispose}.
  */
 export class HookedTransformer implements LensModel {
-  private readonly params: StateDict;
-  private readonly stackedMemo = new Map<string, tf.Tensor>();
+  private readonly weights: ModelWeights;
   private readonly hookNameList: readonly string[];
   private disposed = false;
 
@@ -140,7 +117,7 @@ export class HookedTransformer implements LensModel {
     params: StateDict,
     readonly tokenizer?: ModelTokenizer,
   ) {
-    this.params = params;
+    this.weights = new ModelWeights(cfg, params);
     this.hookNameList = Object.freeze(allHookNames(cfg));
   }
 
@@ -268,20 +245,13 @@ export class HookedTransformer implements LensModel {
    */
   getParam(name: string): tf.Tensor {
     this.assertLive();
-    const grouped = /^blocks\.(\d+)\.attn\.([Wb]_[KV])$/.exec(name);
-    if (grouped && this.cfg.nKeyValueHeads !== null) {
-      return this.memo(name, () => {
-        const stored = param(this.params, `blocks.${grouped[1]}.attn._${grouped[2]}`);
-        return repeatHeads(stored, this.cfg.nHeads);
-      });
-    }
-    return param(this.params, name);
+    return this.weights.get(name);
   }
 
   /** The parameters under TransformerLens's names (owned by the model: do not dispose). */
   stateDict(): ReadonlyMap<string, tf.Tensor> {
     this.assertLive();
-    return this.params;
+    return this.weights.params;
   }
 
   /**
@@ -430,7 +400,7 @@ export class HookedTransformer implements LensModel {
       return tf.tidy(() =>
         runForward(
           this.cfg,
-          this.params,
+          this.weights.params,
           prepared.tokens,
           (name, x) => {
             let a = x;
@@ -439,7 +409,7 @@ export class HookedTransformer implements LensModel {
               if (!match(name)) continue;
               const r = fn(a, ctx);
               if (r !== undefined && r !== null) {
-                checkReplacement(name, a, r);
+                checkHookReplacement(name, a, r);
                 a = r;
               }
             }
@@ -612,29 +582,9 @@ export class HookedTransformer implements LensModel {
   }
 
   /** A per-layer parameter stacked over layers, built once and owned by the model. */
-  private stacked(key: keyof typeof STACKED): tf.Tensor {
+  private stacked(key: StackedWeight): tf.Tensor {
     this.assertLive();
-    const suffix = STACKED[key];
-    if (this.cfg.attnOnly && suffix.startsWith('mlp.')) {
-      throw new InvalidArgumentError(`${key} does not exist: this model is attention-only.`);
-    }
-    if (key === 'W_gate' && !this.cfg.gatedMlp) {
-      throw new InvalidArgumentError('W_gate does not exist: this model has no gated MLP.');
-    }
-    return this.memo(key, () =>
-      tf.stack(Array.from({ length: this.cfg.nLayers }, (_, l) => this.getParam(`blocks.${l}.${suffix}`))),
-    );
-  }
-
-  /** A tensor derived from the weights, built once and owned by the model. */
-  private memo(key: string, build: () => tf.Tensor): tf.Tensor {
-    let t = this.stackedMemo.get(key);
-    if (!t) {
-      // keep(): a memo may be built inside another memo's tidy (stacking grouped W_K per layer).
-      t = tf.keep(tf.tidy(build));
-      this.stackedMemo.set(key, t);
-    }
-    return t;
+    return this.weights.stacked(key);
   }
 
   /**
@@ -643,14 +593,7 @@ export class HookedTransformer implements LensModel {
    */
   tokensToResidualDirections(tokens: string | number | number[] | number[][] | tf.Tensor): tf.Tensor {
     this.assertLive();
-    const ids = typeof tokens === 'string' ? this.toSingleToken(tokens) : tokens;
-    return tf.tidy(() => {
-      const t = ids instanceof tf.Tensor ? tf.cast(ids, 'int32') : tf.tensor(ids, undefined, 'int32');
-      checkIds(t, this.cfg.dVocabOut);
-      const flat = tf.reshape(t, [-1]);
-      const dirs = tf.gather(tf.transpose(this.W_U), flat);
-      return tf.reshape(dirs, [...t.shape, this.cfg.dModel]);
-    });
+    return this.weights.residualDirections(typeof tokens === 'string' ? this.toSingleToken(tokens) : tokens);
   }
 
   /**
@@ -659,22 +602,7 @@ export class HookedTransformer implements LensModel {
    */
   accumulatedBias(layer: number, mlpInput = false, includeMlpBiases = true): tf.Tensor {
     this.assertLive();
-    const n = this.cfg.nLayers;
-    if (!Number.isInteger(layer) || layer < 0 || layer > n || (mlpInput && layer === n)) {
-      throw new BadLayerError(
-        `accumulatedBias layer ${layer} given; expected an integer in [0, ${mlpInput ? n - 1 : n}].`,
-      );
-    }
-    return tf.tidy(() => {
-      let total: tf.Tensor = tf.zeros([this.cfg.dModel]);
-      for (let l = 0; l < layer; l++) {
-        total = tf.add(total, this.getParam(`blocks.${l}.attn.b_O`));
-        if (includeMlpBiases && !this.cfg.attnOnly)
-          total = tf.add(total, this.getParam(`blocks.${l}.mlp.b_out`));
-      }
-      if (mlpInput) total = tf.add(total, this.getParam(`blocks.${layer}.attn.b_O`));
-      return total;
-    });
+    return this.weights.accumulatedBias(layer, mlpInput, includeMlpBiases);
   }
 
   /**
@@ -697,71 +625,11 @@ export class HookedTransformer implements LensModel {
   /** Frees every parameter. */
   dispose(): void {
     if (this.disposed) return;
-    for (const t of this.params.values()) t.dispose();
-    for (const t of this.stackedMemo.values()) t.dispose();
-    this.stackedMemo.clear();
+    this.weights.dispose();
     this.disposed = true;
   }
 
   private assertLive(): void {
     if (this.disposed) throw new LazylensError('This HookedTransformer was disposed; its weights are gone.');
-  }
-}
-
-/** [g, …] → [h, …]: row i is group ⌊i / (h/g)⌋ (TL's repeat_interleave of key/value heads). */
-function repeatHeads(t: tf.Tensor, nHeads: number): tf.Tensor {
-  const g = t.shape[0];
-  return tf.gather(
-    t,
-    tf.tensor1d(
-      Array.from({ length: nHeads }, (_, i) => Math.floor(i / (nHeads / g))),
-      'int32',
-    ),
-  );
-}
-
-/** Mean cross-entropy of predicting token t+1 from position t (TransformerLens's lm_cross_entropy_loss). */
-function lmCrossEntropy(logits: tf.Tensor, tokens: tf.Tensor): tf.Scalar {
-  const [b, p, v] = logits.shape;
-  if (p < 2) throw new TokenError(`The loss needs at least 2 tokens per sequence; given ${p}.`);
-  const logProbs = tf.logSoftmax(tf.slice(logits, [0, 0, 0], [b, p - 1, v]));
-  const targets = tf.slice(tokens, [0, 1], [b, p - 1]);
-  const picked = tf.sum(tf.mul(logProbs, tf.oneHot(tf.cast(targets, 'int32'), v)), -1);
-  return tf.neg(tf.mean(picked));
-}
-
-function checkIds(t: tf.Tensor, vocab: number): void {
-  const ids = t.dataSync();
-  for (const id of ids) {
-    if (!Number.isInteger(id) || id < 0 || id >= vocab) {
-      throw new TokenError(`Token id ${id} given; expected an integer in [0, ${vocab - 1}].`);
-    }
-  }
-}
-
-function checkReplacement(name: string, old: tf.Tensor, r: unknown): void {
-  if (!(r instanceof tf.Tensor)) {
-    throw new InvalidArgumentError(
-      `The hook at '${name}' returned ${typeof r}; expected a tf.Tensor or nothing.`,
-    );
-  }
-  const shape: number[] = (r as tf.Tensor).shape;
-  if (shape.join() !== old.shape.join()) {
-    throw new InvalidArgumentError(
-      `The hook at '${name}' returned shape [${shape.join(', ')}]; expected [${old.shape.join(', ')}].`,
-    );
-  }
-}
-
-function validateStateDict(cfg: HookedTransformerConfig, params: StateDict): void {
-  for (const [name, shape] of expectedParamShapes(cfg)) {
-    const t = params.get(name);
-    if (!t)
-      throw new CheckpointError(`Parameter '${name}' is missing; expected shape [${shape.join(', ')}].`);
-    if (t.shape.join() !== shape.join()) {
-      throw new CheckpointError(
-        `Parameter '${name}' has shape [${t.shape.join(', ')}]; expected [${shape.join(', ')}].`,
-      );
-    }
   }
 }

@@ -3,7 +3,7 @@
  * activations are cached. Names are checked against the model's hook points up front, so a typo
  * fails before any compute with the nearest names suggested.
  */
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import { getActName } from '../cache/getActName.js';
 import { InvalidArgumentError, UnknownKeyError } from '../errors.js';
 
@@ -51,4 +51,19 @@ export function compileMatcher(
 export function hookLayer(name: string): number | undefined {
   const m = /^blocks\.(\d+)\./.exec(name);
   return m ? Number(m[1]) : undefined;
+}
+
+/** @throws InvalidArgumentError unless a hook's return value `r` can replace `old`. */
+export function checkHookReplacement(name: string, old: tf.Tensor, r: unknown): void {
+  if (!(r instanceof tf.Tensor)) {
+    throw new InvalidArgumentError(
+      `The hook at '${name}' returned ${typeof r}; expected a tf.Tensor or nothing.`,
+    );
+  }
+  const shape: number[] = (r as tf.Tensor).shape;
+  if (shape.join() !== old.shape.join()) {
+    throw new InvalidArgumentError(
+      `The hook at '${name}' returned shape [${shape.join(', ')}]; expected [${old.shape.join(', ')}].`,
+    );
+  }
 }
