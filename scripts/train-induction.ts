@@ -20,6 +20,7 @@ import {
   halfAccuracies,
   inductionConfig,
   initParams,
+  type PosInit,
   lmCrossEntropy,
   repeatedBatch,
   mixedBatchWithTargets,
@@ -28,6 +29,12 @@ import {
   writeModelFolder,
 } from './induction/model.js';
 import { WORDS } from './induction/words.js';
+import {
+  mechanismSummary,
+  mechanismTable,
+  measureMechanism,
+  type HeadMechanism,
+} from './induction/mechanism.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -54,6 +61,8 @@ const { values: args } = parseArgs({
     data: { type: 'string', default: 'mixed' },
     // weight of the targets induction cannot predict (first copies, filler) in the mixed loss
     'unpredictable-weight': { type: 'string', default: '1' },
+    // 'sinusoid' (the default) or 'normal' (TransformerLens's init, like every other weight)
+    'pos-init': { type: 'string', default: 'sinusoid' },
     out: { type: 'string', default: 'models/induction-2l' },
   },
 });
@@ -75,6 +84,10 @@ const PROBE_HALVES = args['probe-halves'].split(',').map(Number);
 const EVAL_SEQS = num('eval-seqs');
 const LOG_EVERY = num('log-every');
 const OUT = resolve(args.out);
+if (args['pos-init'] !== 'sinusoid' && args['pos-init'] !== 'normal') {
+  throw new Error(`--pos-init ${args['pos-init']} given; expected sinusoid or normal`);
+}
+const POS_INIT: PosInit = args['pos-init'];
 const CFG = inductionConfig({
   dModel: num('d-model'),
   nHeads: num('heads'),
@@ -86,6 +99,8 @@ const BETA2 = 0.999;
 const ADAM_EPS = 1e-8;
 const CLIP = 1;
 const FINAL_LR_FRACTION = 0.1;
+/** Held-out sequences the model card's mechanism table averages over. */
+const MECHANISM_SEQS = 16;
 
 /** Linear warm-up, then cosine decay to FINAL_LR_FRACTION·LR. */
 function learningRate(step: number): number {
@@ -164,7 +179,7 @@ const pct = (x: number): string => `${(100 * x).toFixed(2)}%`;
 async function main(): Promise<void> {
   const backend = await selectBackend({ backend: 'wasm' });
   const cfg = CFG;
-  const init = initParams(cfg, SEED);
+  const init = initParams(cfg, SEED, POS_INIT);
   const vars = new Map<string, tf.Variable>();
   for (const [name, t] of init) vars.set(name, tf.variable(t, true, `induction.${name}`));
   tf.dispose([...init.values()]);
@@ -269,13 +284,29 @@ async function main(): Promise<void> {
   if (!(maxDiff < 1e-4))
     throw new Error(`saved model differs from the trained one (max |Δlogit| ${maxDiff})`);
 
+  // Which circuit the run learnt, measured on the saved folder as a user loads it.
+  const shipped = await HookedTransformer.fromPretrained(OUT);
+  const heads = await measureMechanism(shipped, { half: EVAL_HALF, seed: EVAL_SEED, seqs: MECHANISM_SEQS });
+  shipped.dispose();
+  console.log(mechanismTable(heads));
+
   const totalSeconds = (Date.now() - started) / 1000;
   console.log(
     `training ${trainSeconds.toFixed(0)} s wall (${cpuSeconds.toFixed(0)} s CPU), total ${totalSeconds.toFixed(0)} s`,
   );
   await writeFile(
     join(OUT, 'MODEL.md'),
-    modelCard({ trainSeconds, cpuSeconds, totalSeconds, evals, finalTrainLoss, stepsRun, nParams, maxDiff }),
+    modelCard({
+      trainSeconds,
+      cpuSeconds,
+      totalSeconds,
+      evals,
+      finalTrainLoss,
+      stepsRun,
+      nParams,
+      maxDiff,
+      heads,
+    }),
   );
   tf.dispose([...vars.values()]);
 }
@@ -315,6 +346,7 @@ function modelCard(r: {
   stepsRun: number;
   nParams: number;
   maxDiff: number;
+  heads: HeadMechanism[];
 }): string {
   const cfg = CFG;
   const chance = 1 / WORDS.length;
@@ -376,9 +408,11 @@ ${args.data === 'mixed' ? MIXED_DATA_TEXT : REPEAT_DATA_TEXT}
   seed) measures top-1 accuracy on the repeated half; after the fixed-L phase, training stops at
   the first probe whose lower accuracy is ≥ ${pct(STOP_AT)}. Deterministic, so the run is reproducible.
   **Steps run: ${r.stepsRun}** (${(r.stepsRun * BATCH).toLocaleString('en')} sequences).
-- Init: TransformerLens's default (weights N(0, 0.8/√d_model), biases 0, LN weights 1), except
-  the learned positional embedding, which starts from sinusoids of the same scale (speeds up the
-  previous-token head); mulberry32, seed ${SEED} (init), ${SEED + 1} (data), ${SEED + 2}
+- Init: TransformerLens's default (weights N(0, 0.8/√d_model), biases 0, LN weights 1)${
+    POS_INIT === 'sinusoid'
+      ? ', except the learned positional embedding, which starts from sinusoids of the same scale'
+      : ', the positional embedding included'
+  }; mulberry32, seed ${SEED} (init), ${SEED + 1} (data), ${SEED + 2}
   (evaluation), ${SEED + 3} (probe).
 - Backend: TensorFlow.js wasm, single thread, on a shared 2-core machine.
   Wall time: **${(r.trainSeconds / 60).toFixed(1)} min** training
@@ -406,8 +440,24 @@ ${rows}
 
 The weights were reloaded through \`HookedTransformer.fromPretrainedNoProcessing\` after saving:
 max |Δlogit| against the training forward pass = ${r.maxDiff.toExponential(2)}.
+
+## Mechanism (measured)
+
+Per head, on ${MECHANISM_SEQS} held-out sequences of BOS + ${EVAL_HALF} + ${EVAL_HALF}, queries at the
+repeated-half positions ${EVAL_HALF + 1} … ${2 * EVAL_HALF - 1}: the direct logit attribution to the correct
+next token (\`cache.logitAttrs(cache.stackHeadResults(...), answers)\`, mean), the mean attention
+to the token after the query's previous occurrence (the induction target), the mean attention to
+the token right before the query (a previous-token head's target), and the two offsets with the
+most attention (key position − query position). Measured by \`scripts/induction/mechanism.ts\`
+(\`npx tsx scripts/induction/mechanism.ts models/induction-2l\` reprints it).
+
+${mechanismTable(r.heads)}
+
+${mechanismSummary(r.heads)}
+
 \`test/model/induction.test.ts\` checks the accuracies and that the heads with the largest direct
-logit attribution on the repeated half are layer-1 induction heads.
+logit attribution on the repeated half are layer-1 heads putting more than half their attention
+on the token after the previous occurrence.
 `;
 }
 

@@ -136,12 +136,20 @@ function sinusoids(nCtx: number, d: number, std: number): Float32Array {
   return out;
 }
 
+/** How the learned positional embedding starts: {@link sinusoids} or TransformerLens's normal init. */
+export type PosInit = 'sinusoid' | 'normal';
+
 /**
  * TransformerLens's default initialization (weights ~ N(0, initRange), biases 0, LN weights 1),
- * except W_pos, which starts from {@link sinusoids}; from a seeded PRNG so it is the same on every backend. `unembed.b_U` is left out: a GPT-2
- * checkpoint has no unembedding bias, so it stays zero.
+ * except W_pos, which by default starts from {@link sinusoids}; from a seeded PRNG so it is the
+ * same on every backend. `unembed.b_U` is left out: a GPT-2 checkpoint has no unembedding bias, so
+ * it stays zero.
  */
-export function initParams(cfg: HookedTransformerConfig, seed: number): StateDict {
+export function initParams(
+  cfg: HookedTransformerConfig,
+  seed: number,
+  posInit: PosInit = 'sinusoid',
+): StateDict {
   const random = rng(seed);
   const params: StateDict = new Map();
   for (const [name, shape] of expectedParamShapes(cfg)) {
@@ -149,7 +157,7 @@ export function initParams(cfg: HookedTransformerConfig, seed: number): StateDic
     const n = shape.reduce((a, b) => a * b, 1);
     const leaf = name.slice(name.lastIndexOf('.') + 1);
     const data =
-      name === 'pos_embed.W_pos'
+      name === 'pos_embed.W_pos' && posInit === 'sinusoid'
         ? sinusoids(shape[0], shape[1], cfg.initRange)
         : leaf.startsWith('W_')
           ? normals(random, n, cfg.initRange)
