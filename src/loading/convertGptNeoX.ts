@@ -42,8 +42,8 @@ export function convertGptNeoX(
   for (let l = 0; l < nLayers; l++) {
     const p = `layers.${l}.`;
     const b = `blocks.${l}.`;
-    sd.set(`${b}ln1.w`, copyArray(src.get(`${p}input_layernorm.weight`, [d], `${b}ln1.w`)));
-    sd.set(`${b}ln1.b`, copyArray(src.get(`${p}input_layernorm.bias`, [d], `${b}ln1.b`)));
+    src.copyTo(sd, `${p}input_layernorm.weight`, `${b}ln1.w`, [d]);
+    src.copyTo(sd, `${p}input_layernorm.bias`, `${b}ln1.b`, [d]);
     const qkv = src.get(`${p}attention.query_key_value.weight`, [3 * h * dh, d], `${b}attn.W_Q/W_K/W_V`);
     const qkvBias = src.get(`${p}attention.query_key_value.bias`, [3 * h * dh], `${b}attn.b_Q/b_K/b_V`);
     ['Q', 'K', 'V'].forEach((name, which) => {
@@ -53,16 +53,16 @@ export function convertGptNeoX(
     });
     const wO = src.get(`${p}attention.dense.weight`, [d, h * dh], `${b}attn.W_O`);
     sd.set(`${b}attn.W_O`, linearToOutHeads(wO, h, dh));
-    sd.set(`${b}attn.b_O`, copyArray(src.get(`${p}attention.dense.bias`, [d], `${b}attn.b_O`)));
-    sd.set(`${b}ln2.w`, copyArray(src.get(`${p}post_attention_layernorm.weight`, [d], `${b}ln2.w`)));
-    sd.set(`${b}ln2.b`, copyArray(src.get(`${p}post_attention_layernorm.bias`, [d], `${b}ln2.b`)));
-    sd.set(`${b}mlp.W_in`, transposeArray(src.get(`${p}mlp.dense_h_to_4h.weight`, [m, d], `${b}mlp.W_in`)));
-    sd.set(`${b}mlp.b_in`, copyArray(src.get(`${p}mlp.dense_h_to_4h.bias`, [m], `${b}mlp.b_in`)));
-    sd.set(`${b}mlp.W_out`, transposeArray(src.get(`${p}mlp.dense_4h_to_h.weight`, [d, m], `${b}mlp.W_out`)));
-    sd.set(`${b}mlp.b_out`, copyArray(src.get(`${p}mlp.dense_4h_to_h.bias`, [d], `${b}mlp.b_out`)));
+    src.copyTo(sd, `${p}attention.dense.bias`, `${b}attn.b_O`, [d]);
+    src.copyTo(sd, `${p}post_attention_layernorm.weight`, `${b}ln2.w`, [d]);
+    src.copyTo(sd, `${p}post_attention_layernorm.bias`, `${b}ln2.b`, [d]);
+    src.transposeTo(sd, `${p}mlp.dense_h_to_4h.weight`, `${b}mlp.W_in`, [m, d]);
+    src.copyTo(sd, `${p}mlp.dense_h_to_4h.bias`, `${b}mlp.b_in`, [m]);
+    src.transposeTo(sd, `${p}mlp.dense_4h_to_h.weight`, `${b}mlp.W_out`, [d, m]);
+    src.copyTo(sd, `${p}mlp.dense_4h_to_h.bias`, `${b}mlp.b_out`, [d]);
   }
-  sd.set('ln_final.w', copyArray(src.get('final_layer_norm.weight', [d], 'ln_final.w')));
-  sd.set('ln_final.b', copyArray(src.get('final_layer_norm.bias', [d], 'ln_final.b')));
+  src.copyTo(sd, 'final_layer_norm.weight', 'ln_final.w', [d]);
+  src.copyTo(sd, 'final_layer_norm.bias', 'ln_final.b', [d]);
   const head = src.has('embed_out.weight')
     ? src.get('embed_out.weight', [dVocabOut, d], 'unembed.W_U')
     : embed;

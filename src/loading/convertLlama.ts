@@ -43,7 +43,7 @@ export function convertLlama(
   for (let l = 0; l < nLayers; l++) {
     const p = `layers.${l}.`;
     const b = `blocks.${l}.`;
-    sd.set(`${b}ln1.w`, copyArray(src.get(`${p}input_layernorm.weight`, [d], `${b}ln1.w`)));
+    src.copyTo(sd, `${p}input_layernorm.weight`, `${b}ln1.w`, [d]);
     for (const [hf, tl, heads] of [
       ['q_proj', 'Q', h],
       ['k_proj', 'K', g],
@@ -64,14 +64,14 @@ export function convertLlama(
     sd.set(`${b}attn.W_O`, linearToOutHeads(wO, h, dh));
     const oBias = `${p}self_attn.o_proj.bias`;
     sd.set(`${b}attn.b_O`, src.has(oBias) ? copyArray(src.get(oBias, [d], `${b}attn.b_O`)) : zerosArray([d]));
-    sd.set(`${b}ln2.w`, copyArray(src.get(`${p}post_attention_layernorm.weight`, [d], `${b}ln2.w`)));
-    sd.set(`${b}mlp.W_gate`, transposeArray(src.get(`${p}mlp.gate_proj.weight`, [m, d], `${b}mlp.W_gate`)));
-    sd.set(`${b}mlp.W_in`, transposeArray(src.get(`${p}mlp.up_proj.weight`, [m, d], `${b}mlp.W_in`)));
+    src.copyTo(sd, `${p}post_attention_layernorm.weight`, `${b}ln2.w`, [d]);
+    src.transposeTo(sd, `${p}mlp.gate_proj.weight`, `${b}mlp.W_gate`, [m, d]);
+    src.transposeTo(sd, `${p}mlp.up_proj.weight`, `${b}mlp.W_in`, [m, d]);
     sd.set(`${b}mlp.b_in`, zerosArray([m]));
-    sd.set(`${b}mlp.W_out`, transposeArray(src.get(`${p}mlp.down_proj.weight`, [d, m], `${b}mlp.W_out`)));
+    src.transposeTo(sd, `${p}mlp.down_proj.weight`, `${b}mlp.W_out`, [d, m]);
     sd.set(`${b}mlp.b_out`, zerosArray([d]));
   }
-  sd.set('ln_final.w', copyArray(src.get('norm.weight', [d], 'ln_final.w')));
+  src.copyTo(sd, 'norm.weight', 'ln_final.w', [d]);
   const head = src.has('lm_head.weight') ? src.get('lm_head.weight', [dVocabOut, d], 'unembed.W_U') : embed;
   sd.set('unembed.W_U', transposeArray(head));
   sd.set('unembed.b_U', zerosArray([dVocabOut]));

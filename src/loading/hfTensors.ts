@@ -72,6 +72,16 @@ export class HfTensorSource {
     sd.set(tlName, copyArray(this.get(name, shape, tlName)));
   }
 
+  /** As {@link copyTo} for an `nn.Linear` weight [out, in]: stores its transpose [in, out]. */
+  transposeTo(
+    sd: Map<string, HostArray<Float32Array>>,
+    name: string,
+    tlName: string,
+    shape: readonly number[],
+  ): void {
+    sd.set(tlName, transposeArray(this.get(name, shape, tlName)));
+  }
+
   /**
    * Fails when a tensor (under any prefix) starts with one of `names`: weights the config says do
    * not exist. `why` completes the message.
