@@ -24,6 +24,7 @@ import {
   lmCrossEntropy,
   repeatedBatch,
   mixedBatchWithTargets,
+  chunkedBatchWithTargets,
   rng,
   trainForward,
   writeModelFolder,
@@ -58,7 +59,12 @@ const { values: args } = parseArgs({
     'log-every': { type: 'string', default: '250' },
     // 'mixed': every row its own repeat length and offset inside n_ctx (see mixedBatch);
     // 'repeat': BOS + L + L with one L per batch, on the curriculum below.
+    // 'chunks': as 'mixed', but a --short-share of the rows packed with short repeats (2…--short-max
+    // words, up to --max-gap words apart); see chunkedBatchWithTargets
     data: { type: 'string', default: 'mixed' },
+    'short-share': { type: 'string', default: '0.5' },
+    'short-max': { type: 'string', default: '6' },
+    'max-gap': { type: 'string', default: '8' },
     // weight of the targets induction cannot predict (first copies, filler) in the mixed loss
     'unpredictable-weight': { type: 'string', default: '1' },
     // 'sinusoid' (the default) or 'normal' (TransformerLens's init, like every other weight)
@@ -88,6 +94,10 @@ if (args['pos-init'] !== 'sinusoid' && args['pos-init'] !== 'normal') {
   throw new Error(`--pos-init ${args['pos-init']} given; expected sinusoid or normal`);
 }
 const POS_INIT: PosInit = args['pos-init'];
+if (!['mixed', 'chunks', 'repeat'].includes(args.data)) {
+  throw new Error(`--data ${args.data} given; expected mixed, chunks or repeat`);
+}
+const CHUNKS = { shortShare: num('short-share'), shortMax: num('short-max'), maxGap: num('max-gap') };
 const CFG = inductionConfig({
   dModel: num('d-model'),
   nHeads: num('heads'),
@@ -212,9 +222,11 @@ async function main(): Promise<void> {
     const hi = Math.round(EVAL_HALF + frac * (MAX_HALF - EVAL_HALF));
     const half = fixed ? EVAL_HALF : lo + Math.floor(dataRandom() * (hi - lo + 1));
     const mixed =
-      args.data === 'mixed'
-        ? mixedBatchWithTargets(dataRandom, BATCH, cfg.nCtx, MIN_HALF, MAX_HALF)
-        : undefined;
+      args.data === 'chunks'
+        ? chunkedBatchWithTargets(dataRandom, BATCH, cfg.nCtx, MIN_HALF, MAX_HALF, CHUNKS)
+        : args.data === 'mixed'
+          ? mixedBatchWithTargets(dataRandom, BATCH, cfg.nCtx, MIN_HALF, MAX_HALF)
+          : undefined;
     const rows = mixed ? mixed.rows : repeatedBatch(dataRandom, BATCH, half);
     const tokens = tf.tensor2d(rows, undefined, 'int32');
     const uw = num('unpredictable-weight');
@@ -337,6 +349,23 @@ const MIXED_DATA_TEXT = `- Data: every row is \`<|endoftext|>\`, r random filler
   (the second copy after its first word) and ${num('unpredictable-weight')} elsewhere (first copies and filler, which
   no mechanism can predict and which would otherwise dominate the gradient).`;
 
+/** The model card's data and loss paragraphs for `--data chunks`. */
+const CHUNKS_DATA_TEXT = `- Data: 64-token rows of words from the ${WORDS.length}-word list (mulberry32 PRNG), ${BATCH} per step,
+  every batch fresh (no epochs), each row starting with \`<|endoftext|>\`. ${pct(CHUNKS.shortShare)} of the rows
+  are packed with short repeats — 0–3 random words, a segment of 2…${CHUNKS.shortMax} distinct words,
+  0…${CHUNKS.maxGap} random words, the segment again, and so on to the end of the row (random words fill
+  what is left). The other rows hold one long repeat: random words, a segment of ${MIN_HALF}…${MAX_HALF}
+  distinct words, the same segment again, random words. Lengths, gaps and offsets vary per repeat,
+  so no fixed copy offset or position predicts a second copy; only matching the current word
+  against earlier ones does. Why the short repeats: trained on long repeats alone (\`--data mixed\`)
+  the model learnt to copy through an anchor several positions back (a layer-0 head looking 5–7
+  back instead of one), which works on long repeats but is not the textbook circuit; a short
+  repeat anywhere in the row can only be completed from the word right after its previous
+  occurrence.
+- Loss: next-token cross-entropy, each target weighted 1 where a repeat makes it predictable
+  (a second copy after its first word) and ${num('unpredictable-weight')} elsewhere (first copies and filler, which
+  no mechanism can predict and which would otherwise dominate the gradient).`;
+
 function modelCard(r: {
   trainSeconds: number;
   cpuSeconds: number;
@@ -400,7 +429,7 @@ punctuation attached) is an error naming it, never a silent unknown token.
 
 ## Training
 
-${args.data === 'mixed' ? MIXED_DATA_TEXT : REPEAT_DATA_TEXT}
+${args.data === 'chunks' ? CHUNKS_DATA_TEXT : args.data === 'mixed' ? MIXED_DATA_TEXT : REPEAT_DATA_TEXT}
 - Optimiser: Adam (β 0.9/0.999, ε 1e-8), global-norm clipping at ${CLIP}, learning rate ${LR}
   with ${WARMUP} warm-up steps then cosine decay towards ${+(LR * FINAL_LR_FRACTION).toPrecision(3)} over at most ${STEPS}
   steps; batch ${BATCH}. Early stop: every ${LOG_EVERY} steps a probe (64 held-out sequences each

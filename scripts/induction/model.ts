@@ -106,6 +106,65 @@ export function mixedBatchWithTargets(
   return { rows, predictable };
 }
 
+/** How {@link chunkedBatchWithTargets} lays out a row. */
+export interface ChunkOptions {
+  /** Share of rows made of several short repeats; the rest hold one repeat of minHalf…maxHalf. */
+  shortShare: number;
+  /** Segment lengths of the short repeats: 2…shortMax. */
+  shortMax: number;
+  /** Random words between a short segment and its copy: 0…maxGap. */
+  maxGap: number;
+}
+
+/**
+ * Like {@link mixedBatchWithTargets}, but a `shortShare` of the rows are packed with many short
+ * repeats instead of one long one: filler, a segment of 2…shortMax distinct words, 0…maxGap filler
+ * words, the segment again, and so on to the end of the row. A short repeat anywhere in the row
+ * can only be completed by looking at the word right after the previous occurrence, so copying
+ * relative to a moved anchor (a head looking several positions back) does not pay there.
+ */
+export function chunkedBatchWithTargets(
+  random: () => number,
+  batch: number,
+  length: number,
+  minHalf: number,
+  maxHalf: number,
+  chunks: ChunkOptions,
+): { rows: number[][]; predictable: number[][] } {
+  const rows: number[][] = [];
+  const predictable: number[][] = [];
+  const int = (lo: number, hi: number): number => lo + Math.floor(random() * (hi - lo + 1));
+  const word = (): number => Math.floor(random() * WORDS.length);
+  for (let b = 0; b < batch; b++) {
+    if (random() >= chunks.shortShare) {
+      const one = mixedBatchWithTargets(random, 1, length, minHalf, maxHalf);
+      rows.push(one.rows[0]);
+      predictable.push(one.predictable[0]);
+      continue;
+    }
+    const row = [EOT_ID];
+    const target = new Array<number>(length - 1).fill(0);
+    for (;;) {
+      const lead = int(0, 3);
+      const half = int(2, chunks.shortMax);
+      const gap = int(0, chunks.maxGap);
+      if (row.length + lead + 2 * half + gap > length) break;
+      for (let i = 0; i < lead; i++) row.push(word());
+      const segment = repeatedBatch(random, 1, half)[0].slice(1, 1 + half);
+      row.push(...segment);
+      for (let i = 0; i < gap; i++) row.push(word());
+      const second = row.length;
+      row.push(...segment);
+      // target t predicts position t + 1: the copy's words after its first are predictable
+      for (let p = second + 1; p < second + half; p++) target[p - 1] = 1;
+    }
+    while (row.length < length) row.push(word());
+    rows.push(row);
+    predictable.push(target);
+  }
+  return { rows, predictable };
+}
+
 /** Standard normal samples from `random` (Box–Muller). */
 function normals(random: () => number, n: number, std: number): Float32Array {
   const out = new Float32Array(n);
