@@ -65,11 +65,13 @@ const { values: args } = parseArgs({
     'short-share': { type: 'string', default: '0.5' },
     'short-max': { type: 'string', default: '6' },
     'max-gap': { type: 'string', default: '8' },
+    'skip-share': { type: 'string', default: '0' },
     // weight of the targets induction cannot predict (first copies, filler) in the mixed loss
     'unpredictable-weight': { type: 'string', default: '1' },
     // 'sinusoid' (the default) or 'normal' (TransformerLens's init, like every other weight)
     'pos-init': { type: 'string', default: 'sinusoid' },
     out: { type: 'string', default: 'models/induction-2l' },
+    snapshot: { type: 'string' },
   },
 });
 const num = (k: keyof typeof args): number => Number(args[k]);
@@ -97,7 +99,12 @@ const POS_INIT: PosInit = args['pos-init'];
 if (!['mixed', 'chunks', 'repeat'].includes(args.data)) {
   throw new Error(`--data ${args.data} given; expected mixed, chunks or repeat`);
 }
-const CHUNKS = { shortShare: num('short-share'), shortMax: num('short-max'), maxGap: num('max-gap') };
+const CHUNKS = {
+  shortShare: num('short-share'),
+  shortMax: num('short-max'),
+  maxGap: num('max-gap'),
+  skipShare: num('skip-share'),
+};
 const CFG = inductionConfig({
   dModel: num('d-model'),
   nHeads: num('heads'),
@@ -253,9 +260,11 @@ async function main(): Promise<void> {
       };
       console.log(
         `step ${String(step + 1).padStart(5)}  loss ${fmt(recent / n)}  lr ${learningRate(step).toExponential(2)}  ` +
-          `probe acc repeated ${pct(probe.repeated)} first ${pct(probe.first)}  ` +
-          `${((Date.now() - started) / 1000).toFixed(0)} s`,
+          `probe acc repeated ${pct(probe.repeated)} (${PROBE_HALVES.map((h, i) => `L=${h}: ${pct(probes[i].repeated)}`).join(', ')}) ` +
+          `first ${pct(probe.first)}  ${((Date.now() - started) / 1000).toFixed(0)} s`,
       );
+      // a folder to inspect the run so far with (not the output: that is written only if it works)
+      if (args.snapshot) await writeModelFolder(resolve(args.snapshot), cfg, vars);
       recent = 0;
       // Early stop (deterministic: fixed probe data, deterministic maths) once induction works.
       if (step + 1 > WARM_STEPS && probe.repeated >= STOP_AT) break;

@@ -114,7 +114,27 @@ export interface ChunkOptions {
   shortMax: number;
   /** Random words between a short segment and its copy: 0…maxGap. */
   maxGap: number;
+  /**
+   * Share of rows that are skip-bigram chains instead (default 0): each word after the first two
+   * is {@link SKIP_BIGRAM} of the word two before it.
+   */
+  skipShare?: number;
 }
+
+/**
+ * A fixed permutation of the words (from its own seed): in a skip-bigram row, word t + 1 is
+ * SKIP_BIGRAM[word t − 1]. Predicting it needs the previous token at each position, which random
+ * repeats alone never reward directly (natural text does, through its bigram statistics).
+ */
+export const SKIP_BIGRAM: readonly number[] = (() => {
+  const random = rng(7);
+  const perm = Array.from({ length: WORDS.length }, (_, i) => i);
+  for (let i = perm.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [perm[i], perm[j]] = [perm[j], perm[i]];
+  }
+  return perm;
+})();
 
 /**
  * Like {@link mixedBatchWithTargets}, but a `shortShare` of the rows are packed with many short
@@ -136,6 +156,14 @@ export function chunkedBatchWithTargets(
   const int = (lo: number, hi: number): number => lo + Math.floor(random() * (hi - lo + 1));
   const word = (): number => Math.floor(random() * WORDS.length);
   for (let b = 0; b < batch; b++) {
+    if (random() < (chunks.skipShare ?? 0)) {
+      const row = [EOT_ID, word(), word()];
+      while (row.length < length) row.push(SKIP_BIGRAM[row[row.length - 2]]);
+      rows.push(row);
+      // target t predicts t + 1, which follows from position t − 1 once that is a word (t ≥ 2)
+      predictable.push(Array.from({ length: length - 1 }, (_, t) => (t >= 2 ? 1 : 0)));
+      continue;
+    }
     if (random() >= chunks.shortShare) {
       const one = mixedBatchWithTargets(random, 1, length, minHalf, maxHalf);
       rows.push(one.rows[0]);

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   EOT_ID,
+  SKIP_BIGRAM,
   chunkedBatchWithTargets,
   mixedBatchWithTargets,
   rng,
@@ -65,5 +66,23 @@ describe('induction training data', () => {
     const long = batch.predictable.filter((t) => t.join('').includes('1'.repeat(19))).length;
     expect(long).toBeGreaterThan(60);
     expect(long).toBeLessThan(140);
+  });
+
+  it('skip-bigram rows: each word is the fixed permutation of the word two before it', () => {
+    expect([...SKIP_BIGRAM].sort((a, b) => a - b)).toEqual(WORDS.map((_, i) => i));
+    const batch = chunkedBatchWithTargets(rng(4), 16, LENGTH, 2, 28, {
+      shortShare: 0,
+      shortMax: 6,
+      maxGap: 0,
+      skipShare: 1,
+    });
+    for (const [b, row] of batch.rows.entries()) {
+      expect(row).toHaveLength(LENGTH);
+      expect(row[0]).toBe(EOT_ID);
+      batch.predictable[b].forEach((v, t) => {
+        expect(v).toBe(t >= 2 ? 1 : 0);
+        if (v) expect(row[t + 1]).toBe(SKIP_BIGRAM[row[t - 1]]);
+      });
+    }
   });
 });
