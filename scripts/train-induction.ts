@@ -66,6 +66,7 @@ const { values: args } = parseArgs({
     'short-max': { type: 'string', default: '6' },
     'max-gap': { type: 'string', default: '8' },
     'skip-share': { type: 'string', default: '0' },
+    'bigram-share': { type: 'string', default: '0' },
     // weight of the targets induction cannot predict (first copies, filler) in the mixed loss
     'unpredictable-weight': { type: 'string', default: '1' },
     // 'sinusoid' (the default) or 'normal' (TransformerLens's init, like every other weight)
@@ -104,6 +105,7 @@ const CHUNKS = {
   shortMax: num('short-max'),
   maxGap: num('max-gap'),
   skipShare: num('skip-share'),
+  bigramShare: num('bigram-share'),
 };
 const CFG = inductionConfig({
   dModel: num('d-model'),

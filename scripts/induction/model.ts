@@ -115,26 +115,38 @@ export interface ChunkOptions {
   /** Random words between a short segment and its copy: 0…maxGap. */
   maxGap: number;
   /**
-   * Share of rows that are skip-bigram chains instead (default 0): each word after the first two
-   * is {@link SKIP_BIGRAM} of the word two before it.
+   * Share of rows that are skip-bigram triples instead (default 0): random a, random b,
+   * {@link SKIP_BIGRAM}[a], and again.
    */
   skipShare?: number;
+  /** Share of rows that are bigram chains (default 0): each word after the first is {@link BIGRAM} of the one before. */
+  bigramShare?: number;
 }
 
 /**
- * A fixed permutation of the words (from its own seed): in a skip-bigram row, word t + 1 is
- * SKIP_BIGRAM[word t − 1]. Predicting it needs the previous token at each position, which random
+ * A fixed permutation of the words (from its own seed): in a skip-bigram row, every third word
+ * is SKIP_BIGRAM of the word two before it. Predicting it needs the previous token at each position, which random
  * repeats alone never reward directly (natural text does, through its bigram statistics).
  */
-export const SKIP_BIGRAM: readonly number[] = (() => {
-  const random = rng(7);
+export const SKIP_BIGRAM: readonly number[] = permutation(7);
+
+/**
+ * Another fixed permutation: in a bigram row, word t + 1 is BIGRAM[word t]. Predicting it needs
+ * only the current token, read straight from its embedding, as natural text's bigram statistics
+ * reward; random repeats alone never do.
+ */
+export const BIGRAM: readonly number[] = permutation(11);
+
+/** A permutation of the word ids, shuffled from `seed` (Fisher–Yates). */
+function permutation(seed: number): number[] {
+  const random = rng(seed);
   const perm = Array.from({ length: WORDS.length }, (_, i) => i);
   for (let i = perm.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
     [perm[i], perm[j]] = [perm[j], perm[i]];
   }
   return perm;
-})();
+}
 
 /**
  * Like {@link mixedBatchWithTargets}, but a `shortShare` of the rows are packed with many short
@@ -157,11 +169,24 @@ export function chunkedBatchWithTargets(
   const word = (): number => Math.floor(random() * WORDS.length);
   for (let b = 0; b < batch; b++) {
     if (random() < (chunks.skipShare ?? 0)) {
-      const row = [EOT_ID, word(), word()];
-      while (row.length < length) row.push(SKIP_BIGRAM[row[row.length - 2]]);
+      // triples a, b, SKIP_BIGRAM[a]: the third word follows from the word before the previous
+      // one, and nothing follows from further back (a chain would also reward 3-back heads)
+      const row = [EOT_ID];
+      const target = new Array<number>(length - 1).fill(0);
+      while (row.length < length) {
+        const a = word();
+        row.push(a, word(), SKIP_BIGRAM[a]);
+        target[row.length - 2] = 1; // the target at b predicts SKIP_BIGRAM[a]
+      }
+      rows.push(row.slice(0, length));
+      predictable.push(target.slice(0, length - 1));
+      continue;
+    }
+    if (random() < (chunks.bigramShare ?? 0)) {
+      const row = [EOT_ID, word()];
+      while (row.length < length) row.push(BIGRAM[row[row.length - 1]]);
       rows.push(row);
-      // target t predicts t + 1, which follows from position t − 1 once that is a word (t ≥ 2)
-      predictable.push(Array.from({ length: length - 1 }, (_, t) => (t >= 2 ? 1 : 0)));
+      predictable.push(Array.from({ length: length - 1 }, (_, t) => (t >= 1 ? 1 : 0)));
       continue;
     }
     if (random() >= chunks.shortShare) {

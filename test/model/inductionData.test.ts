@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   EOT_ID,
+  BIGRAM,
   SKIP_BIGRAM,
   chunkedBatchWithTargets,
   mixedBatchWithTargets,
@@ -68,7 +69,7 @@ describe('induction training data', () => {
     expect(long).toBeLessThan(140);
   });
 
-  it('skip-bigram rows: each word is the fixed permutation of the word two before it', () => {
+  it('skip-bigram rows: triples a, b, SKIP_BIGRAM[a], the third word marked predictable', () => {
     expect([...SKIP_BIGRAM].sort((a, b) => a - b)).toEqual(WORDS.map((_, i) => i));
     const batch = chunkedBatchWithTargets(rng(4), 16, LENGTH, 2, 28, {
       shortShare: 0,
@@ -80,8 +81,27 @@ describe('induction training data', () => {
       expect(row).toHaveLength(LENGTH);
       expect(row[0]).toBe(EOT_ID);
       batch.predictable[b].forEach((v, t) => {
-        expect(v).toBe(t >= 2 ? 1 : 0);
+        // position t + 1 = 3, 6, 9, … holds SKIP_BIGRAM of the word at t − 1
+        expect(v).toBe((t + 1) % 3 === 0 ? 1 : 0);
         if (v) expect(row[t + 1]).toBe(SKIP_BIGRAM[row[t - 1]]);
+      });
+    }
+  });
+
+  it('bigram rows: each word is the fixed permutation of the word before it', () => {
+    expect([...BIGRAM].sort((a, b) => a - b)).toEqual(WORDS.map((_, i) => i));
+    const batch = chunkedBatchWithTargets(rng(5), 16, LENGTH, 2, 28, {
+      shortShare: 0,
+      shortMax: 6,
+      maxGap: 0,
+      bigramShare: 1,
+    });
+    for (const [b, row] of batch.rows.entries()) {
+      expect(row).toHaveLength(LENGTH);
+      expect(row[0]).toBe(EOT_ID);
+      batch.predictable[b].forEach((v, t) => {
+        expect(v).toBe(t >= 1 ? 1 : 0);
+        if (v) expect(row[t + 1]).toBe(BIGRAM[row[t]]);
       });
     }
   });
