@@ -39,38 +39,38 @@ import {
 
 const { values: args } = parseArgs({
   options: {
-    steps: { type: 'string', default: '8000' },
-    'stop-at': { type: 'string', default: '0.98' },
-    batch: { type: 'string', default: '16' },
+    steps: { type: 'string', default: '5000' },
+    'stop-at': { type: 'string', default: '0.97' },
+    batch: { type: 'string', default: '32' },
     lr: { type: 'string', default: '3e-3' },
-    warmup: { type: 'string', default: '200' },
+    warmup: { type: 'string', default: '100' },
     seed: { type: 'string', default: '1234' },
     'd-model': { type: 'string', default: '128' },
     heads: { type: 'string', default: '4' },
-    'n-ctx': { type: 'string', default: '96' },
-    'min-half': { type: 'string', default: '8' },
-    'max-half': { type: 'string', default: '47' },
-    'warm-steps': { type: 'string', default: '300' },
+    'n-ctx': { type: 'string', default: '65' },
+    'min-half': { type: 'string', default: '2' },
+    'max-half': { type: 'string', default: '28' },
+    'warm-steps': { type: 'string', default: '0' },
     'fixed-mix': { type: 'string', default: '0' },
     'widen-steps': { type: 'string', default: '600' },
-    'probe-halves': { type: 'string', default: '11,40' },
-    'eval-half': { type: 'string', default: '32' },
+    'probe-halves': { type: 'string', default: '3,20' },
+    'eval-half': { type: 'string', default: '20' },
     'eval-seqs': { type: 'string', default: '256' },
-    'log-every': { type: 'string', default: '250' },
+    'log-every': { type: 'string', default: '200' },
     // 'mixed': every row its own repeat length and offset inside n_ctx (see mixedBatch);
     // 'repeat': BOS + L + L with one L per batch, on the curriculum below.
     // 'chunks': as 'mixed', but a --short-share of the rows packed with short repeats (2…--short-max
     // words, up to --max-gap words apart); see chunkedBatchWithTargets
-    data: { type: 'string', default: 'mixed' },
+    data: { type: 'string', default: 'chunks' },
     'short-share': { type: 'string', default: '0.5' },
-    'short-max': { type: 'string', default: '6' },
+    'short-max': { type: 'string', default: '3' },
     'max-gap': { type: 'string', default: '8' },
-    'skip-share': { type: 'string', default: '0' },
-    'bigram-share': { type: 'string', default: '0' },
+    'skip-share': { type: 'string', default: '0.3' },
+    'bigram-share': { type: 'string', default: '0.2' },
     // weight of the targets induction cannot predict (first copies, filler) in the mixed loss
-    'unpredictable-weight': { type: 'string', default: '1' },
-    // 'sinusoid' (the default) or 'normal' (TransformerLens's init, like every other weight)
-    'pos-init': { type: 'string', default: 'sinusoid' },
+    'unpredictable-weight': { type: 'string', default: '0.1' },
+    // 'normal' (TransformerLens's init, like every other weight; the default) or 'sinusoid'
+    'pos-init': { type: 'string', default: 'normal' },
     out: { type: 'string', default: 'models/induction-2l' },
     snapshot: { type: 'string' },
   },
@@ -361,21 +361,29 @@ const MIXED_DATA_TEXT = `- Data: every row is \`<|endoftext|>\`, r random filler
   no mechanism can predict and which would otherwise dominate the gradient).`;
 
 /** The model card's data and loss paragraphs for `--data chunks`. */
-const CHUNKS_DATA_TEXT = `- Data: 64-token rows of words from the ${WORDS.length}-word list (mulberry32 PRNG), ${BATCH} per step,
-  every batch fresh (no epochs), each row starting with \`<|endoftext|>\`. ${pct(CHUNKS.shortShare)} of the rows
-  are packed with short repeats — 0–3 random words, a segment of 2…${CHUNKS.shortMax} distinct words,
-  0…${CHUNKS.maxGap} random words, the segment again, and so on to the end of the row (random words fill
-  what is left). The other rows hold one long repeat: random words, a segment of ${MIN_HALF}…${MAX_HALF}
-  distinct words, the same segment again, random words. Lengths, gaps and offsets vary per repeat,
-  so no fixed copy offset or position predicts a second copy; only matching the current word
-  against earlier ones does. Why the short repeats: trained on long repeats alone (\`--data mixed\`)
-  the model learnt to copy through an anchor several positions back (a layer-0 head looking 5–7
-  back instead of one), which works on long repeats but is not the textbook circuit; a short
-  repeat anywhere in the row can only be completed from the word right after its previous
-  occurrence.
-- Loss: next-token cross-entropy, each target weighted 1 where a repeat makes it predictable
-  (a second copy after its first word) and ${num('unpredictable-weight')} elsewhere (first copies and filler, which
-  no mechanism can predict and which would otherwise dominate the gradient).`;
+const CHUNKS_DATA_TEXT = `- Data: rows of ${CFG.nCtx} tokens, \`<|endoftext|>\` then words from the ${WORDS.length}-word list
+  (mulberry32 PRNG), ${BATCH} rows per step, every batch fresh (no epochs). Four kinds of row:
+  - ${pct(CHUNKS.skipShare)}: skip-bigram triples — random a, random b, then a fixed permutation of a
+    (\`SKIP_BIGRAM\` in \`scripts/induction/model.ts\`), and again;
+  - ${pct((1 - CHUNKS.skipShare) * CHUNKS.bigramShare)}: bigram chains — each word a fixed permutation (\`BIGRAM\`) of the one before;
+  - ${pct((1 - CHUNKS.skipShare) * (1 - CHUNKS.bigramShare) * CHUNKS.shortShare)}: packed short repeats — 0–3 random words, a segment of 2…${CHUNKS.shortMax} distinct
+    words, 0…${CHUNKS.maxGap} random words, the segment again, and so on to the end of the row;
+  - the rest: one long repeat — random words, a segment of ${MIN_HALF}…${MAX_HALF} distinct words, the
+    segment again, random words.
+
+  Why this mix: on repeats alone (\`--data mixed\`, the first shipped model) the model learnt to
+  copy through an anchor several positions back (layer-0 heads looking 5–7 back, layer-1 heads
+  attending 6–7 positions after the previous occurrence). Random words have no bigram statistics,
+  so nothing rewards a head that looks exactly one token back, nor reading the current token
+  straight from its embedding. The skip-bigram rows reward the first (the third word of a triple
+  follows from the word one before the query), the bigram rows the second, and the short repeats
+  can only be completed from the word right after the previous occurrence. With them the
+  textbook circuit forms (see Mechanism). Lengths, gaps and offsets vary per repeat, so no fixed
+  copy offset or position predicts a second copy.
+- Loss: next-token cross-entropy, each target weighted 1 where the row makes it predictable
+  (a second copy after its first word, the third word of a triple, a bigram successor) and
+  ${num('unpredictable-weight')} elsewhere (first copies and filler, which no mechanism can predict and which would
+  otherwise dominate the gradient).`;
 
 function modelCard(r: {
   trainSeconds: number;

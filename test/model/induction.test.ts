@@ -6,6 +6,7 @@ import { HookedTransformer, TokenError } from '../../src/index.js';
 import { tempDirs } from '../loading/synthetic.js';
 import {
   EOT_ID,
+  chunkedBatchWithTargets,
   halfAccuracies,
   inductionConfig,
   initParams,
@@ -123,6 +124,32 @@ describeBackends(
       expect(predicted.slice(9, 16).map((id) => WORDS[id])).toEqual(words.slice(1));
     });
 
+    INDUCTION('completes short repeats anywhere in the context', async () => {
+      // Rows packed with 2–3-word repeats up to 8 words apart: only the word right after the
+      // previous occurrence completes them (a copy anchored several positions back cannot).
+      const { rows, predictable } = chunkedBatchWithTargets(rng(TEST_SEED + 2), 16, model.cfg.nCtx, 2, 28, {
+        shortShare: 1,
+        shortMax: 3,
+        maxGap: 8,
+      });
+      const logits = await model.forward(rows);
+      const argMax = tf.tidy(() => tf.argMax(logits, -1));
+      logits.dispose();
+      const predicted = (await argMax.array()) as number[][];
+      argMax.dispose();
+      let right = 0;
+      let total = 0;
+      predictable.forEach((targets, b) =>
+        targets.forEach((v, t) => {
+          if (!v) return;
+          total++;
+          if (predicted[b][t] === rows[b][t + 1]) right++;
+        }),
+      );
+      expect(total).toBeGreaterThan(100);
+      expect(right / total, `${right} of ${total}`).toBeGreaterThan(0.9);
+    });
+
     INDUCTION(
       'copies with layer-1 induction heads: largest direct logit attribution, attending to the token after the previous occurrence',
       async () => {
@@ -163,26 +190,16 @@ describeBackends(
         const scores = Array.from(await dla.data());
         dla.dispose();
 
-        // Where the answer (the token after the previous occurrence, at p − HALF + 1) is available
-        // to a layer-1 head: at that position itself (the textbook circuit), or at any position k
-        // whose layer-0 heads put more than half their attention on it (the answer was moved
-        // there). The shipped model does the second: see models/induction-2l/MODEL.md.
+        // Attention of each query to the token after the previous occurrence of its token (the
+        // induction target, at q − HALF + 1), and to the token right before it (a previous-token
+        // head's target, at q − 1).
         const patterns = (await Promise.all(
           [0, 1].map((layer) => cache.get(`blocks.${layer}.attn.hook_pattern`).array()),
         )) as number[][][][][];
         cache.dispose();
-        const carriesAnswer = (b: number, k: number, answerPos: number): boolean =>
-          k === answerPos ||
-          Array.from({ length: cfg.nHeads }, (_, h) => patterns[0][b][h][k][answerPos]).some((v) => v > 0.5);
-        const inductionAttention = (layer: number, head: number): number => {
-          const pattern = patterns[layer];
+        const meanAttention = (layer: number, head: number, key: (q: number) => number): number => {
           let sum = 0;
-          for (let b = 0; b < batch; b++) {
-            for (const q of queries) {
-              const answerPos = q - HALF + 1;
-              for (let k = 0; k <= q; k++) if (carriesAnswer(b, k, answerPos)) sum += pattern[b][head][q][k];
-            }
-          }
+          for (let b = 0; b < batch; b++) for (const q of queries) sum += patterns[layer][b][head][q][key(q)];
           return sum / (batch * queries.length);
         };
         const order = scores.map((s, i) => [s, i] as const).sort((a, b) => b[0] - a[0]);
@@ -194,8 +211,15 @@ describeBackends(
           const layer = Math.floor(i / cfg.nHeads);
           const head = i % cfg.nHeads;
           expect(layer, `head ${layer}.${head} (DLA ${scores[i].toFixed(2)})`).toBe(1);
-          expect(inductionAttention(layer, head), `head ${layer}.${head}`).toBeGreaterThan(0.5);
+          const induction = meanAttention(layer, head, (q) => q - HALF + 1);
+          expect(induction, `head ${layer}.${head}: attention to the induction target`).toBeGreaterThan(0.5);
         }
+        // and what feeds them: a layer-0 previous-token head
+        const previous = Array.from({ length: cfg.nHeads }, (_, h) => meanAttention(0, h, (q) => q - 1));
+        expect(
+          Math.max(...previous),
+          `layer-0 attention to the previous token: ${previous.join(', ')}`,
+        ).toBeGreaterThan(0.5);
         expect(pos).toBe(2 * HALF + 1);
       },
     );
