@@ -59,15 +59,15 @@ const { values: args } = parseArgs({
     'log-every': { type: 'string', default: '200' },
     // 'mixed': every row its own repeat length and offset inside n_ctx (see mixedBatch);
     // 'repeat': BOS + L + L with one L per batch, on the curriculum below.
-    // 'chunks': as 'mixed', but a --short-share of the rows packed with short repeats (2…--short-max
-    // words, up to --max-gap words apart); see chunkedBatchWithTargets
+    // 'chunks': rows of four kinds (skip-bigram triples, bigram chains, packed short repeats of 2…--short-max
+    // words up to --max-gap apart, one long repeat), by the shares below; see chunkedBatchWithTargets
     data: { type: 'string', default: 'chunks' },
     'short-share': { type: 'string', default: '0.5' },
     'short-max': { type: 'string', default: '3' },
     'max-gap': { type: 'string', default: '8' },
     'skip-share': { type: 'string', default: '0.3' },
     'bigram-share': { type: 'string', default: '0.2' },
-    // weight of the targets induction cannot predict (first copies, filler) in the mixed loss
+    // weight of the targets induction cannot predict (first copies, filler) in the loss of --data mixed and chunks
     'unpredictable-weight': { type: 'string', default: '0.1' },
     // 'normal' (TransformerLens's init, like every other weight; the default) or 'sinusoid'
     'pos-init': { type: 'string', default: 'normal' },
@@ -230,17 +230,19 @@ async function main(): Promise<void> {
     const lo = Math.round(EVAL_HALF - frac * (EVAL_HALF - MIN_HALF));
     const hi = Math.round(EVAL_HALF + frac * (MAX_HALF - EVAL_HALF));
     const half = fixed ? EVAL_HALF : lo + Math.floor(dataRandom() * (hi - lo + 1));
-    const mixed =
+    const targeted =
       args.data === 'chunks'
         ? chunkedBatchWithTargets(dataRandom, BATCH, cfg.nCtx, MIN_HALF, MAX_HALF, CHUNKS)
         : args.data === 'mixed'
           ? mixedBatchWithTargets(dataRandom, BATCH, cfg.nCtx, MIN_HALF, MAX_HALF)
           : undefined;
-    const rows = mixed ? mixed.rows : repeatedBatch(dataRandom, BATCH, half);
+    const rows = targeted ? targeted.rows : repeatedBatch(dataRandom, BATCH, half);
     const tokens = tf.tensor2d(rows, undefined, 'int32');
     const uw = num('unpredictable-weight');
     const weights =
-      mixed && uw !== 1 ? tf.tensor2d(mixed.predictable.map((r) => r.map((x) => (x ? 1 : uw)))) : undefined;
+      targeted && uw !== 1
+        ? tf.tensor2d(targeted.predictable.map((r) => r.map((x) => (x ? 1 : uw))))
+        : undefined;
     const { value, grads } = tf.variableGrads(
       () => lmCrossEntropy(trainForward(cfg, vars, rows), tokens, weights),
       [...vars.values()],

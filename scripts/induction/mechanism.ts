@@ -51,7 +51,7 @@ export async function measureMechanism(
         const byOffset = new Map<number, number>();
         let induction = 0;
         let previous = 0;
-        for (const [b] of rows.entries()) {
+        for (let b = 0; b < rows.length; b++) {
           for (const q of queries) {
             const row = pattern[b][head][q];
             induction += row[q - half + 1];

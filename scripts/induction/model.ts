@@ -42,17 +42,42 @@ export function inductionConfig(overrides: Partial<HookedTransformerConfig> = {}
  */
 export function repeatedBatch(random: () => number, batch: number, half: number): number[][] {
   const rows: number[][] = [];
-  const pool = Array.from({ length: WORDS.length }, (_, i) => i);
+  const pool = wordPool();
   for (let b = 0; b < batch; b++) {
-    // partial Fisher–Yates: the first `half` entries become a uniform sample without replacement
-    for (let i = 0; i < half; i++) {
-      const j = i + Math.floor(random() * (pool.length - i));
-      [pool[i], pool[j]] = [pool[j], pool[i]];
-    }
-    const words = pool.slice(0, half);
+    const words = sampleWords(random, pool, half);
     rows.push([EOT_ID, ...words, ...words]);
   }
   return rows;
+}
+
+/** Every word id, in order: the pool {@link sampleWords} shuffles. */
+function wordPool(): number[] {
+  return Array.from({ length: WORDS.length }, (_, i) => i);
+}
+
+/** `n` distinct words: a partial Fisher–Yates of `pool` (shuffled in place), its first `n` entries. */
+function sampleWords(random: () => number, pool: number[], n: number): number[] {
+  for (let i = 0; i < n; i++) {
+    const j = i + Math.floor(random() * (pool.length - i));
+    [pool[i], pool[j]] = [pool[j], pool[i]];
+  }
+  return pool.slice(0, n);
+}
+
+/** Token rows and, per row, which next-token targets are predictable (1) or not (0): [batch, length − 1]. */
+export interface TargetBatch {
+  rows: number[][];
+  predictable: number[][];
+}
+
+/** One row of a {@link TargetBatch}. */
+interface TargetRow {
+  row: number[];
+  predictable: number[];
+}
+
+function toBatch(rows: TargetRow[]): TargetBatch {
+  return { rows: rows.map((r) => r.row), predictable: rows.map((r) => r.predictable) };
 }
 
 /** The seeded PRNG every training and evaluation stream uses. */
@@ -85,25 +110,35 @@ export function mixedBatchWithTargets(
   length: number,
   minHalf: number,
   maxHalf: number,
-): { rows: number[][]; predictable: number[][] } {
-  const rows: number[][] = [];
-  const predictable: number[][] = [];
-  const word = (): number => Math.floor(random() * WORDS.length);
+): TargetBatch {
+  return toBatch(Array.from({ length: batch }, () => longRepeatRow(random, length, minHalf, maxHalf)));
+}
+
+/** BOS, random words, a segment of minHalf…maxHalf distinct words, the segment again, random words. */
+function longRepeatRow(random: () => number, length: number, minHalf: number, maxHalf: number): TargetRow {
   const hi = Math.min(maxHalf, Math.floor((length - 1) / 2));
-  for (let b = 0; b < batch; b++) {
-    const half = minHalf + Math.floor(random() * (hi - minHalf + 1));
-    const [segment] = repeatedBatch(random, 1, half).map((r) => r.slice(1, 1 + half));
-    const prefix = Math.floor(random() * (length - 1 - 2 * half + 1));
-    const suffix = length - 1 - 2 * half - prefix;
-    const fill = (n: number): number[] => Array.from({ length: n }, word);
-    rows.push([EOT_ID, ...fill(prefix), ...segment, ...segment, ...fill(suffix)]);
-    // target t predicts position t+1; the second copy starts at position 1 + prefix + half
-    const second = 1 + prefix + half;
-    predictable.push(
-      Array.from({ length: length - 1 }, (_, t) => (t + 1 > second && t + 1 < second + half ? 1 : 0)),
-    );
-  }
-  return { rows, predictable };
+  const half = minHalf + Math.floor(random() * (hi - minHalf + 1));
+  const segment = sampleWords(random, wordPool(), half);
+  const prefix = Math.floor(random() * (length - 1 - 2 * half + 1));
+  const suffix = length - 1 - 2 * half - prefix;
+  const row = [
+    EOT_ID,
+    ...randomWords(random, prefix),
+    ...segment,
+    ...segment,
+    ...randomWords(random, suffix),
+  ];
+  // target t predicts position t+1; the second copy starts at position 1 + prefix + half
+  const second = 1 + prefix + half;
+  const predictable = Array.from({ length: length - 1 }, (_, t) =>
+    t + 1 > second && t + 1 < second + half ? 1 : 0,
+  );
+  return { row, predictable };
+}
+
+/** `n` words drawn independently (repeats allowed). */
+function randomWords(random: () => number, n: number): number[] {
+  return Array.from({ length: n }, () => Math.floor(random() * WORDS.length));
 }
 
 /** How {@link chunkedBatchWithTargets} lays out a row. */
@@ -140,7 +175,7 @@ export const BIGRAM: readonly number[] = permutation(11);
 /** A permutation of the word ids, shuffled from `seed` (Fisher–Yates). */
 function permutation(seed: number): number[] {
   const random = rng(seed);
-  const perm = Array.from({ length: WORDS.length }, (_, i) => i);
+  const perm = wordPool();
   for (let i = perm.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
     [perm[i], perm[j]] = [perm[j], perm[i]];
@@ -149,11 +184,12 @@ function permutation(seed: number): number[] {
 }
 
 /**
- * Like {@link mixedBatchWithTargets}, but a `shortShare` of the rows are packed with many short
- * repeats instead of one long one: filler, a segment of 2…shortMax distinct words, 0…maxGap filler
- * words, the segment again, and so on to the end of the row. A short repeat anywhere in the row
- * can only be completed by looking at the word right after the previous occurrence, so copying
- * relative to a moved anchor (a head looking several positions back) does not pay there.
+ * Rows of four kinds, chosen per row: skip-bigram triples (`skipShare`), bigram chains (a
+ * `bigramShare` of the rest), rows packed with short repeats (a `shortShare` of what remains:
+ * filler, a segment of 2…shortMax distinct words, 0…maxGap filler words, the segment again, to
+ * the end of the row), and otherwise one long repeat as {@link mixedBatchWithTargets}. A short
+ * repeat anywhere in the row can only be completed from the word right after the previous
+ * occurrence, so copying relative to a moved anchor does not pay there.
  */
 export function chunkedBatchWithTargets(
   random: () => number,
@@ -162,60 +198,61 @@ export function chunkedBatchWithTargets(
   minHalf: number,
   maxHalf: number,
   chunks: ChunkOptions,
-): { rows: number[][]; predictable: number[][] } {
-  const rows: number[][] = [];
-  const predictable: number[][] = [];
-  const int = (lo: number, hi: number): number => lo + Math.floor(random() * (hi - lo + 1));
-  const word = (): number => Math.floor(random() * WORDS.length);
-  for (let b = 0; b < batch; b++) {
-    if (random() < (chunks.skipShare ?? 0)) {
-      // triples a, b, SKIP_BIGRAM[a]: the third word follows from the word before the previous
-      // one, and nothing follows from further back (a chain would also reward 3-back heads)
-      const row = [EOT_ID];
-      const target = new Array<number>(length - 1).fill(0);
-      while (row.length < length) {
-        const a = word();
-        row.push(a, word(), SKIP_BIGRAM[a]);
-        target[row.length - 2] = 1; // the target at b predicts SKIP_BIGRAM[a]
-      }
-      rows.push(row.slice(0, length));
-      predictable.push(target.slice(0, length - 1));
-      continue;
-    }
-    if (random() < (chunks.bigramShare ?? 0)) {
-      const row = [EOT_ID, word()];
-      while (row.length < length) row.push(BIGRAM[row[row.length - 1]]);
-      rows.push(row);
-      predictable.push(Array.from({ length: length - 1 }, (_, t) => (t >= 1 ? 1 : 0)));
-      continue;
-    }
-    if (random() >= chunks.shortShare) {
-      const one = mixedBatchWithTargets(random, 1, length, minHalf, maxHalf);
-      rows.push(one.rows[0]);
-      predictable.push(one.predictable[0]);
-      continue;
-    }
-    const row = [EOT_ID];
-    const target = new Array<number>(length - 1).fill(0);
-    for (;;) {
-      const lead = int(0, 3);
-      const half = int(2, chunks.shortMax);
-      const gap = int(0, chunks.maxGap);
-      if (row.length + lead + 2 * half + gap > length) break;
-      for (let i = 0; i < lead; i++) row.push(word());
-      const segment = repeatedBatch(random, 1, half)[0].slice(1, 1 + half);
-      row.push(...segment);
-      for (let i = 0; i < gap; i++) row.push(word());
-      const second = row.length;
-      row.push(...segment);
-      // target t predicts position t + 1: the copy's words after its first are predictable
-      for (let p = second + 1; p < second + half; p++) target[p - 1] = 1;
-    }
-    while (row.length < length) row.push(word());
-    rows.push(row);
-    predictable.push(target);
+): TargetBatch {
+  // one draw per kind, in this order, whatever the shares (the stream of draws fixes the data)
+  const row = (): TargetRow =>
+    random() < (chunks.skipShare ?? 0)
+      ? skipBigramRow(random, length)
+      : random() < (chunks.bigramShare ?? 0)
+        ? bigramRow(random, length)
+        : random() >= chunks.shortShare
+          ? longRepeatRow(random, length, minHalf, maxHalf)
+          : shortRepeatsRow(random, length, chunks);
+  return toBatch(Array.from({ length: batch }, row));
+}
+
+/**
+ * Triples a, b, SKIP_BIGRAM[a]: the third word follows from the word before the previous one,
+ * and nothing follows from further back (a chain would also reward 3-back heads).
+ */
+function skipBigramRow(random: () => number, length: number): TargetRow {
+  const row = [EOT_ID];
+  const predictable = new Array<number>(length - 1).fill(0);
+  while (row.length < length) {
+    const [a, b] = randomWords(random, 2);
+    row.push(a, b, SKIP_BIGRAM[a]);
+    predictable[row.length - 2] = 1; // the target at b predicts SKIP_BIGRAM[a]
   }
-  return { rows, predictable };
+  return { row: row.slice(0, length), predictable: predictable.slice(0, length - 1) };
+}
+
+/** A chain: each word BIGRAM of the one before. */
+function bigramRow(random: () => number, length: number): TargetRow {
+  const row = [EOT_ID, ...randomWords(random, 1)];
+  while (row.length < length) row.push(BIGRAM[row[row.length - 1]]);
+  return { row, predictable: Array.from({ length: length - 1 }, (_, t) => (t >= 1 ? 1 : 0)) };
+}
+
+/** Short repeats (0–3 random words, a segment, 0…maxGap random words, the segment again) to the end. */
+function shortRepeatsRow(random: () => number, length: number, chunks: ChunkOptions): TargetRow {
+  const int = (lo: number, hi: number): number => lo + Math.floor(random() * (hi - lo + 1));
+  const row = [EOT_ID];
+  const predictable = new Array<number>(length - 1).fill(0);
+  for (;;) {
+    const lead = int(0, 3);
+    const half = int(2, chunks.shortMax);
+    const gap = int(0, chunks.maxGap);
+    if (row.length + lead + 2 * half + gap > length) break;
+    row.push(...randomWords(random, lead));
+    const segment = sampleWords(random, wordPool(), half);
+    row.push(...segment, ...randomWords(random, gap));
+    const second = row.length;
+    row.push(...segment);
+    // target t predicts position t + 1: the copy's words after its first are predictable
+    for (let p = second + 1; p < second + half; p++) predictable[p - 1] = 1;
+  }
+  row.push(...randomWords(random, length - row.length));
+  return { row, predictable };
 }
 
 /** Standard normal samples from `random` (Box–Muller). */
