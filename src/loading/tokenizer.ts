@@ -112,11 +112,23 @@ export class LensTokenizer {
     const { ids, tokens } = this.inner.encode(text, { add_special_tokens: false });
     const bad = ids.findIndex((id) => !Number.isInteger(id));
     if (bad >= 0) {
+      const word = this.unencodableWord(text);
       throw new TokenError(
-        `Text ${JSON.stringify(text)} has token '${tokens[bad]}' that is not in the vocabulary.`,
+        `Text ${JSON.stringify(text)} has ${word === undefined ? '' : `${JSON.stringify(word)}, which becomes `}` +
+          `token '${tokens[bad]}', not in the vocabulary; expected text made of the vocabulary's tokens.`,
       );
     }
     return ids;
+  }
+
+  /** The first whitespace-separated piece of `text` that does not encode on its own (error path only). */
+  private unencodableWord(text: string): string | undefined {
+    return text
+      .split(/\s+/)
+      .filter(Boolean)
+      .find((w) =>
+        this.inner.encode(w, { add_special_tokens: false }).ids.some((id) => !Number.isInteger(id)),
+      );
   }
 
   /** The text of `ids` decoded together, special tokens kept, spaces not cleaned up. */

@@ -69,6 +69,7 @@ describeBackends(
       ids.dispose();
       // a word outside the list is an error, never a silent unknown token
       expect(() => model.toTokens('the dog can run')).toThrow(TokenError);
+      expect(() => model.toTokens('the dog can run')).toThrow(/"can", which becomes token '\[UNK\]'/);
     });
 
     it('reproduces the training forward pass exactly after a save and load', async () => {
