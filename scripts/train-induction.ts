@@ -15,7 +15,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { selectBackend } from '../src/backend/index.js';
 import { HookedTransformer } from '../src/model/HookedTransformer.js';
-import type { StateDict } from '../src/model/stateDict.js';
+import type { StateDict } from '../src/core/stateDict.js';
 import {
   halfAccuracies,
   inductionConfig,

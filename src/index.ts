@@ -16,28 +16,29 @@ export type {
   FromConfigOptions,
   FromStateDictOptions,
   FromPretrainedOptions,
-} from './model/HookedTransformer.js';
-export { makeConfig } from './model/config.js';
+} from './model/options.js';
+export { makeConfig } from './core/config.js';
 export type {
   HookedTransformerConfig,
   PartialConfig,
   NormalizationType,
   ActFn,
   PositionalEmbeddingType,
-} from './model/config.js';
+} from './core/config.js';
 export type { HookFn, HookContext, NameMatcher } from './model/hooks.js';
-export type { ModelInput } from './model/prepareTokens.js';
+export type { ModelInput } from './core/prepareTokens.js';
 export type { GenerateOptions } from './model/generate.js';
-export type { ModelTokenizer } from './model/ModelTokenizer.js';
+export type { ModelTokenizer } from './core/ModelTokenizer.js';
 export { Llama2cTokenizer } from './loading/Llama2cTokenizer.js';
-export type { StateDict } from './model/stateDict.js';
-export { allHookNames, hookShape, HOOK_DIMS } from './model/hookPoints.js';
-export type { HookDim } from './model/hookPoints.js';
-export type { ToTokensOptions, PaddingSide } from './loading/tokens.js';
+export type { StateDict } from './core/stateDict.js';
+export { allHookNames, hookShape, HOOK_DIMS } from './core/hookPoints.js';
+export type { HookDim } from './core/hookPoints.js';
+export type { ToTokensOptions, PaddingSide } from './core/tokens.js';
 export { processWeights, DEFAULT_PROCESSING } from './model/processWeights.js';
 export type { ProcessingOptions } from './model/processWeights.js';
 export { ActivationCache } from './cache/ActivationCache.js';
-export type { CacheKey, ReturnLabels } from './cache/ActivationCache.js';
+export type { ReturnLabels } from './cache/ActivationCache.js';
+export type { CacheKey } from './core/hookKey.js';
 export type { AccumulatedResidOptions } from './cache/accumulatedResid.js';
 export type { ApplyLnOptions } from './cache/applyLnToStack.js';
 export type { DecomposeResidOptions } from './cache/decomposeResid.js';
@@ -48,7 +49,7 @@ export type { LogitAttrsOptions, TokensArg } from './cache/logitAttrs.js';
 export type { StackActivationOptions } from './cache/stackActivation.js';
 export type { StackHeadResultsOptions } from './cache/stackHeadResults.js';
 export type { StackNeuronResultsOptions } from './cache/stackNeuronResults.js';
-export { getActName } from './cache/getActName.js';
+export { getActName } from './core/getActName.js';
 export { Slice } from '../graph/slice.js';
 export type { SliceInput } from '../graph/slice.js';
 export { selectBackend, currentBackend } from './backend/index.js';

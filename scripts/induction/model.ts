@@ -9,8 +9,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { makeConfig, type HookedTransformerConfig } from '../../src/model/config.js';
-import { expectedParamShapes, type StateDict } from '../../src/model/stateDict.js';
+import { makeConfig, type HookedTransformerConfig } from '../../src/core/config.js';
+import { expectedParamShapes, type StateDict } from '../../src/core/stateDict.js';
 import { writeSafetensors, type SafetensorsTensor } from '../../src/loading/safetensors.js';
 import { WORDS } from './words.js';
 import { mulberry32 } from '../../src/util/mulberry32.js';

@@ -7,18 +7,12 @@
 import * as tf from '@tensorflow/tfjs';
 import * as g from '../../graph/index.js';
 import { selectBackend, type BackendName } from '../backend/index.js';
-import {
-  BadLayerError,
-  BatchDimError,
-  InvalidArgumentError,
-  LazylensError,
-  UnknownKeyError,
-} from '../errors.js';
+import { BatchDimError, LazylensError, UnknownKeyError } from '../errors.js';
 import { accumulatedResid, type AccumulatedResidOptions } from './accumulatedResid.js';
 import { applyLnToStack, type ApplyLnOptions } from './applyLnToStack.js';
 import { CacheGraph, type ActivationSource } from './CacheGraph.js';
 import { decomposeResid, type DecomposeResidOptions } from './decomposeResid.js';
-import { getActName } from './getActName.js';
+import { resolveHookKey, type CacheKey } from '../core/hookKey.js';
 import {
   getFullResidDecomposition,
   type FullResidDecompositionOptions,
@@ -43,9 +37,6 @@ type Labelled = [g.Lazy, string[]];
 function withLabels(lazy: g.Lazy, returnLabels: boolean | undefined): g.Lazy | Labelled {
   return returnLabels ? [lazy, [...(lazy.labels ?? [])]] : lazy;
 }
-
-/** A cache key: a full hook name, a shorthand, or `[name, layer?, layerType?]` (negative layers count from the end). */
-export type CacheKey = string | readonly [string, (number | null)?, (string | null)?];
 
 /**
  * The activations of one forward pass under TransformerLens's hook names, as returned by
@@ -97,24 +88,7 @@ export class ActivationCache implements Iterable<[string, tf.Tensor]>, Activatio
 
   /** The full hook name `key` refers to (without checking that it is cached). */
   resolveKey(key: CacheKey): string {
-    if (typeof key === 'string') return this.dict.has(key) ? key : getActName(key);
-    if (!Array.isArray(key) || typeof key[0] !== 'string') {
-      throw new InvalidArgumentError(
-        `Cache key ${JSON.stringify(key)} is not a hook name, shorthand or [name, layer?, layerType?] tuple.`,
-      );
-    }
-    const [name, rawLayer, layerType] = key;
-    let layer = rawLayer ?? undefined;
-    const n = this.model.cfg.nLayers;
-    if (layer !== undefined) {
-      if (!Number.isInteger(layer) || layer < -n || layer >= n) {
-        throw new BadLayerError(
-          `Layer ${layer} given for '${name}'; expected an integer in [${-n}, ${n - 1}].`,
-        );
-      }
-      if (layer < 0) layer += n;
-    }
-    return getActName(name, layer, layerType);
+    return resolveHookKey(key, this.model.cfg.nLayers, (name) => this.dict.has(name));
   }
 
   /**

@@ -6,8 +6,8 @@
  */
 import * as g from '../../graph/index.js';
 import { BadLayerError, LazylensError, UnknownKeyError } from '../errors.js';
-import type { HookedTransformerConfig } from '../model/config.js';
-import { hookDims } from '../model/hookPoints.js';
+import type { HookedTransformerConfig } from '../core/config.js';
+import { hookDims, posAxis } from '../core/hookPoints.js';
 import type { LensModel } from './LensModel.js';
 
 /** The batch-and-position dims of a residual-shaped activation after a position slice. */
@@ -73,9 +73,9 @@ export class CacheGraph {
     return layer;
   }
 
-  /** A residual-shaped leaf sliced to `posSlice` on its position axis (−2). */
-  resid(name: string, posSlice: g.SliceInput): g.Node {
-    return g.slice(this.act(name), -2, posSlice);
+  /** The activation under hook `name` sliced to `posSlice` on the hook's position axis. */
+  atPositions(name: string, posSlice: g.SliceInput): g.Node {
+    return g.slice(this.act(name), posAxis(name), posSlice);
   }
 
   /** Shape and dims of one residual vector stack element ([*batch_and_pos, d_model]) after `posSlice`. */
@@ -86,7 +86,7 @@ export class CacheGraph {
         'This cache holds no residual-stream activation to take the batch and position sizes from.',
       );
     }
-    const node = this.resid(name, posSlice);
+    const node = this.atPositions(name, posSlice);
     return { shape: [...node.shape], dims: [...node.dims] };
   }
 

@@ -3,7 +3,7 @@
  * interface keeps src/cache free of an import cycle with src/model.
  */
 import type * as tf from '@tensorflow/tfjs';
-import type { HookedTransformerConfig } from '../model/config.js';
+import type { HookedTransformerConfig } from '../core/config.js';
 
 export interface LensModel {
   readonly cfg: HookedTransformerConfig;

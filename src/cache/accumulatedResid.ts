@@ -38,14 +38,14 @@ export function accumulatedResid(cg: CacheGraph, options: AccumulatedResidOption
   const labels: string[] = [];
   for (let l = 0; l <= layer; l++) {
     if (l === n) {
-      parts.push(cg.resid(`blocks.${n - 1}.hook_resid_post`, options.posSlice));
+      parts.push(cg.atPositions(`blocks.${n - 1}.hook_resid_post`, options.posSlice));
       labels.push('final_post');
       continue;
     }
-    parts.push(cg.resid(`blocks.${l}.hook_resid_pre`, options.posSlice));
+    parts.push(cg.atPositions(`blocks.${l}.hook_resid_pre`, options.posSlice));
     labels.push(`${l}_pre`);
     if ((options.inclMid && l < layer) || (options.mlpInput && l === layer)) {
-      parts.push(cg.resid(`blocks.${l}.hook_resid_mid`, options.posSlice));
+      parts.push(cg.atPositions(`blocks.${l}.hook_resid_mid`, options.posSlice));
       labels.push(`${l}_mid`);
     }
   }

@@ -46,7 +46,7 @@ export function applyLnToStack(cg: CacheGraph, stack: g.Lazy, options: ApplyLnOp
     layer === cfg.nLayers
       ? 'ln_final.hook_scale'
       : `blocks.${layer}.ln${options.mlpInput ? 2 : 1}.hook_scale`;
-  let scale = g.slice(cg.act(name), -2, options.posSlice);
+  let scale = cg.atPositions(name, options.posSlice);
   if (cg.hasBatchDim) scale = g.slice(scale, 0, options.batchSlice);
   return x.applyLn(scale, variant);
 }

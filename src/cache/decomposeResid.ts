@@ -44,7 +44,7 @@ export function decomposeResid(cg: CacheGraph, options: DecomposeResidOptions = 
   const parts: g.Node[] = [];
   const labels: string[] = [];
   const add = (name: string, label: string): void => {
-    parts.push(cg.resid(name, ps));
+    parts.push(cg.atPositions(name, ps));
     labels.push(label);
   };
   if (options.inclEmbeds ?? true) {

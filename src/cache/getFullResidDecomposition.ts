@@ -71,7 +71,7 @@ export function getFullResidDecomposition(
     );
   }
   const one = (name: string): g.Node =>
-    g.reshape(cg.resid(name, ps), [1, ...element.shape], ['component', ...element.dims]);
+    g.reshape(cg.atPositions(name, ps), [1, ...element.shape], ['component', ...element.dims]);
   const extra: g.Node[] = [];
   const extraLabels: string[] = [];
   if (cg.acts.resolve('hook_embed')) {

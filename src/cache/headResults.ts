@@ -5,6 +5,7 @@
  * cache's memo so later stacks reuse the materialized values instead.
  */
 import * as g from '../../graph/index.js';
+import { posAxis } from '../core/hookPoints.js';
 import type { CacheGraph } from './CacheGraph.js';
 
 const SPEC = '...hk,hkd->...hd';
@@ -23,7 +24,7 @@ export function headResultNode(cg: CacheGraph, layer: number): g.Node {
  * Block `layer`'s head results sliced to `posSlice`, heads first: [head, *batch_and_pos, d_model].
  */
 export function headStack(cg: CacheGraph, layer: number, posSlice: g.SliceInput): g.Node {
-  const x = g.slice(headResultNode(cg, layer), -3, posSlice);
+  const x = g.slice(headResultNode(cg, layer), posAxis('attn.hook_result'), posSlice);
   const r = x.shape.length;
   // [..., head, d] → [head, ..., d]
   const perm = [r - 2, ...Array.from({ length: r - 2 }, (_, i) => i), r - 1];
@@ -33,8 +34,8 @@ export function headStack(cg: CacheGraph, layer: number, posSlice: g.SliceInput)
 /** Σ over heads of block `layer`'s results after `posSlice`, as one contraction: [*batch_and_pos, d_model]. */
 export function headSum(cg: CacheGraph, layer: number, posSlice: g.SliceInput): g.Node {
   const cached = `blocks.${layer}.attn.hook_result`;
-  if (cg.acts.resolve(cached)) return g.sum(g.slice(cg.act(cached), -3, posSlice), -2);
-  const z = g.slice(cg.act(`blocks.${layer}.attn.hook_z`), -3, posSlice);
+  if (cg.acts.resolve(cached)) return g.sum(cg.atPositions(cached, posSlice), -2);
+  const z = cg.atPositions(`blocks.${layer}.attn.hook_z`, posSlice);
   const W_O = cg.weight(`blocks.${layer}.attn.W_O`, ['head', 'd_head', 'd_model']);
   return g.einsum('...hk,hkd->...d', z, W_O);
 }

@@ -24,7 +24,7 @@ export function neuronActs(
   neuronSlice: g.SliceInput,
 ): g.Node {
   checkBlock(cg, layer, 'neuron results');
-  const post = g.slice(cg.act(`blocks.${layer}.mlp.hook_post`), -2, posSlice);
+  const post = cg.atPositions(`blocks.${layer}.mlp.hook_post`, posSlice);
   return g.slice(post, -1, neuronSlice);
 }
 

@@ -22,7 +22,7 @@ export function remainderOf(
   // TransformerLens reads resid_post of layer−1, which wraps to the last block at layer 0;
   // resid_pre of block 0 is the right residual there.
   const name = layer === 0 ? 'blocks.0.hook_resid_pre' : `blocks.${layer - 1}.hook_resid_post`;
-  const resid = cg.resid(name, posSlice);
+  const resid = cg.atPositions(name, posSlice);
   const rest = total === undefined ? resid : g.sub(resid, total);
   const row = g.reshape(rest, [1, ...element.shape], ['component', ...element.dims]);
   return new g.Lazy(g.concat(stack.shape[0] === 0 ? [row] : [stack.node, row], { labels }));

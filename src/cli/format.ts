@@ -1,6 +1,6 @@
 /** Plain-text tables for the terminal. */
 import { visibleToken } from '../report/escape.js';
-import type { Answer, PromptInfo } from './analyses.js';
+import type { Answer, PromptInfo } from '../analysis/types.js';
 
 type Cell = string | number;
 

@@ -1,6 +1,6 @@
 /** Flag value parsers: a bad value becomes commander's one-line "argument … is invalid" error. */
 import { InvalidArgumentError, Option } from 'commander';
-import { DLA_BY } from './analyses.js';
+import { DLA_BY } from '../analysis/types.js';
 
 /** An integer ≥ 1 (`--top`). */
 export function positiveInt(value: string): number {

@@ -3,7 +3,7 @@
  * and the answer that a repeated sequence predicts (the token that followed the last token's
  * previous occurrence: what an induction head copies).
  */
-import type { HookedTransformer } from '../index.js';
+import type { HookedTransformer } from '../model/HookedTransformer.js';
 import { mulberry32 } from '../util/mulberry32.js';
 
 /** Used when the model's vocabulary has too few whole words to draw from (e.g. byte-level BPE). */

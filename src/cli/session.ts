@@ -4,8 +4,9 @@
  */
 import { accessSync, constants, existsSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { HookedTransformer } from '../index.js';
-import { preparePrompt, type PromptInfo } from './analyses.js';
+import { HookedTransformer } from '../model/HookedTransformer.js';
+import { preparePrompt } from './analyses.js';
+import { type PromptInfo } from '../analysis/types.js';
 import { CliError, type Io } from './io.js';
 import { Progress } from './progress.js';
 

@@ -12,7 +12,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { CheckpointError, TokenError } from '../errors.js';
-import type { ModelTokenizer } from '../model/ModelTokenizer.js';
+import type { ModelTokenizer } from '../core/ModelTokenizer.js';
 
 // llama2.c's fixed special ids (0 is <unk>).
 const BOS = 1;

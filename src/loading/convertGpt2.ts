@@ -4,7 +4,7 @@
  * are concatenated on the out axis of `c_attn`, each head-major ((head, d_head) flattened).
  */
 import { CheckpointError } from '../errors.js';
-import type { HookedTransformerConfig } from '../model/config.js';
+import type { HookedTransformerConfig } from '../core/config.js';
 import type { SafetensorsTensor } from './safetensors.js';
 import { HfTensorSource, copyArray, transposeArray } from './hfTensors.js';
 import type { HostArray, StateDict } from './toTensor.js';

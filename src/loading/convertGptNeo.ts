@@ -3,7 +3,7 @@
  * as `nn.Linear` ([out, in]) and has separate q/k/v projections without biases: TL's b_Q, b_K
  * and b_V are zeros (fold_ln later gives them the LayerNorm bias's contribution).
  */
-import type { HookedTransformerConfig } from '../model/config.js';
+import type { HookedTransformerConfig } from '../core/config.js';
 import type { ConvertOptions } from './convertGpt2.js';
 import type { SafetensorsTensor } from './safetensors.js';
 import {

@@ -5,7 +5,7 @@
  * per head: row `head·3·dh + which·dh + e` (which = 0 q, 1 k, 2 v) — HF reshapes the output to
  * [.., heads, 3·dh] and splits the last axis. (GPT-2's fused c_attn is ordered q|k|v instead.)
  */
-import type { HookedTransformerConfig } from '../model/config.js';
+import type { HookedTransformerConfig } from '../core/config.js';
 import type { ConvertOptions } from './convertGpt2.js';
 import type { SafetensorsTensor } from './safetensors.js';
 import {

@@ -4,8 +4,8 @@
  * down → W_out). Keys and values of grouped-query models keep their n_key_value_heads heads,
  * stored as TL does under `_W_K` / `_W_V`. Biases Llama lacks are zeros in TL's layout.
  */
-import type { HookedTransformerConfig } from '../model/config.js';
-import { kvParamName } from '../model/stateDict.js';
+import type { HookedTransformerConfig } from '../core/config.js';
+import { kvParamName } from '../core/stateDict.js';
 import type { ConvertOptions } from './convertGpt2.js';
 import type { SafetensorsTensor } from './safetensors.js';
 import {

@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
-import { makeConfig, type ActFn, type HookedTransformerConfig, type PartialConfig } from '../model/config.js';
+import { makeConfig, type ActFn, type HookedTransformerConfig, type PartialConfig } from '../core/config.js';
 
 /** A parsed `config.json`. */
 export type HfConfigJson = Record<string, unknown>;

@@ -17,8 +17,8 @@
 import { access, readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { CheckpointError } from '../errors.js';
-import { makeConfig, type HookedTransformerConfig } from '../model/config.js';
-import { kvParamName } from '../model/stateDict.js';
+import { makeConfig, type HookedTransformerConfig } from '../core/config.js';
+import { kvParamName } from '../core/stateDict.js';
 import { linearToHeads, linearToOutHeads, transposeArray, zerosArray } from './hfTensors.js';
 import { Llama2cTokenizer } from './Llama2cTokenizer.js';
 import type { HostArray, StateDict } from './toTensor.js';

@@ -6,7 +6,7 @@
 import { access, readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { CheckpointError, ConfigError } from '../errors.js';
-import type { HookedTransformerConfig } from '../model/config.js';
+import type { HookedTransformerConfig } from '../core/config.js';
 import { convertGpt2, type ConvertOptions } from './convertGpt2.js';
 import { convertGptNeo } from './convertGptNeo.js';
 import { convertGptNeoX } from './convertGptNeoX.js';

@@ -1,98 +1,37 @@
 /**
  * A transformer with TransformerLens's hook points: run it, cache its activations, patch them.
+ * This class is a facade: loading lives in `loadPretrained`, the pass in `runPass`, generation in
+ * `generate`, token helpers in `modelTokens`, and the weights in `TransformerWeights`.
  */
-import * as tf from '@tensorflow/tfjs';
-import { ensureBackend, selectBackend, type BackendOptions } from '../backend/index.js';
-import { loadHfFolder } from '../loading/loadFolder.js';
-import { toTensor } from '../loading/toTensor.js';
-import { loadLlama2c } from '../loading/llama2c.js';
-import { resolveModel } from './resolveModel.js';
-import type { Observable } from 'rxjs';
+import type * as tf from '@tensorflow/tfjs';
+import { ensureBackend } from '../backend/index.js';
 import { ActivationCache } from '../cache/ActivationCache.js';
-import type { CacheBatch, PromptInput, StreamCachesOptions } from '../stream/CacheBatch.js';
-import type { PromptSource } from '../stream/promptReader.js';
-import { streamCaches } from '../stream/streamCaches.js';
 import type { LensModel } from '../cache/LensModel.js';
-import { BadLayerError, BatchDimError, InvalidArgumentError, LazylensError } from '../errors.js';
-import { makeConfig, stripUndefined, type HookedTransformerConfig, type PartialConfig } from './config.js';
-import { runForward } from './forward.js';
+import { makeConfig, type HookedTransformerConfig, type PartialConfig } from '../core/config.js';
+import { allHookNames } from '../core/hookPoints.js';
+import type { ModelTokenizer } from '../core/ModelTokenizer.js';
+import type { ModelInput } from '../core/prepareTokens.js';
+import type { StateDict } from '../core/stateDict.js';
+import type { ToTokensOptions } from '../core/tokens.js';
+import { InvalidArgumentError } from '../errors.js';
 import { generate, type GenerateOptions } from './generate.js';
-import { allHookNames } from './hookPoints.js';
-import { checkHookReplacement, compileMatcher, hookLayer, type HookFn, type NameMatcher } from './hooks.js';
+import { compileMatcher } from './hooks.js';
 import { initWeights } from './initWeights.js';
-import { lmCrossEntropy } from './loss.js';
-import { ModelWeights, validateStateDict, type StackedWeight } from './ModelWeights.js';
-import { DEFAULT_PROCESSING, processWeights, type ProcessingOptions } from './processWeights.js';
-import type { StateDict } from './stateDict.js';
-import type { ModelTokenizer } from './ModelTokenizer.js';
-import { prepareTokens, type ModelInput, type TokenOptions } from './prepareTokens.js';
-import { toSingleToken, toStrTokens, toString, toTokens, type ToTokensOptions } from '../loading/tokens.js';
-import { applyPosSlice, type PosSliceInput } from './posSlice.js';
-
-/** Options every forward pass takes: tokenization (BOS, padding) and where to stop. */
-export interface RunOptions extends TokenOptions {
-  /** Run blocks [0, stopAtLayer) and return the residual stream there instead of logits (exclusive, as TL). */
-  stopAtLayer?: number;
-}
-
-/** Options of {@link HookedTransformer.runWithCache}. */
-export interface RunWithCacheOptions extends RunOptions {
-  /** Which activations to keep: a name, names (full or shorthand) or a predicate. Default: all. */
-  namesFilter?: NameMatcher;
-  /** Drop the batch dim (batch must be 1). */
-  removeBatchDim?: boolean;
-  /** Keep only these positions in the cache (dim −3 for q/k/v/z/result, −2 otherwise, as TL). */
-  posSlice?: PosSliceInput;
-}
-
-/** What a forward pass returns: logits `[batch, pos, d_vocab_out]`, the scalar mean next-token loss, or both. */
-export type ReturnType = 'logits' | 'loss' | 'both';
-
-/** Options of {@link HookedTransformer.forward}. */
-export interface ForwardOutputOptions extends RunOptions {
-  /** `'logits'` (default), `'loss'` or `'both'`. */
-  returnType?: ReturnType;
-}
-
-/** Options of {@link HookedTransformer.runWithHooks}. */
-export interface RunWithHooksOptions extends ForwardOutputOptions {
-  /** `[nameOrPredicate, fn]` pairs; hooks at one point run in the order given. */
-  fwdHooks?: readonly (readonly [NameMatcher, HookFn])[];
-}
-
-/** Options of {@link HookedTransformer.fromPretrained}: weight processing (TransformerLens's defaults) and the backend. */
-export interface FromPretrainedOptions extends ProcessingOptions, BackendOptions {
-  /** Cache per-head outputs (`hook_result`) on every run. */
-  useAttnResult?: boolean;
-}
-
-/** Options of {@link HookedTransformer.fromConfig}. */
-export interface FromConfigOptions {
-  /** Seed of the random initialization; `cfg.seed`, else 0, by default. */
-  seed?: number;
-  /** A tokenizer for string inputs; without one the model takes token ids only. */
-  tokenizer?: ModelTokenizer;
-}
-
-/** Options of {@link HookedTransformer.fromStateDict}: weight processing (all off by default) and a tokenizer. */
-export interface FromStateDictOptions extends ProcessingOptions {
-  /** A tokenizer for string inputs; without one the model takes token ids only. */
-  tokenizer?: ModelTokenizer;
-}
-
-/** `{ logits, loss }` for returnType 'both'; the caller owns both tensors. */
-export interface LogitsAndLoss {
-  /** Logits `[batch, pos, d_vocab_out]`. */
-  logits: tf.Tensor;
-  /** Mean next-token cross-entropy, a scalar `[]`. */
-  loss: tf.Tensor;
-}
-
-type ForwardResult<R extends ReturnType | undefined> = R extends 'loss'
-  ? tf.Scalar
-  : R extends 'both'
-    ? LogitsAndLoss
-    : tf.Tensor;
+import { loadPretrained, NO_PROCESSING, processStateDict } from './loadPretrained.js';
+import { modelToSingleToken, modelToStrTokens, modelToString, modelToTokens } from './modelTokens.js';
+import type {
+  ForwardOutputOptions,
+  ForwardResult,
+  FromConfigOptions,
+  FromPretrainedOptions,
+  FromStateDictOptions,
+  ReturnType,
+  RunWithCacheOptions,
+  RunWithHooksOptions,
+} from './options.js';
+import { DEFAULT_PROCESSING, type ProcessingOptions } from './processWeights.js';
+import { runCaching, runForOutput, type PassModel } from './runPass.js';
+import { TransformerWeights } from './TransformerWeights.js';
 
 /**
  * A transformer with TransformerLens's hook points (GPT-2, GPT-Neo, GPT-NeoX/Pythia, Llama,
@@ -101,10 +40,8 @@ type ForwardResult<R extends ReturnType | undefined> = R extends 'loss'
  * {@link HookedTransformer.fromStateDict}; run it with `forward`, `runWithCache` or `runWithHooks`.
  * The model owns its weights until {@link HookedTransformer.dispose}.
  */
-export class HookedTransformer implements LensModel {
-  private readonly weights: ModelWeights;
+export class HookedTransformer extends TransformerWeights implements LensModel {
   private readonly hookNameList: readonly string[];
-  private disposed = false;
 
   /**
    * Use a factory (`fromConfig`, `fromStateDict`, `fromPretrained`): the model takes ownership of `params`.
@@ -113,16 +50,18 @@ export class HookedTransformer implements LensModel {
    * @param tokenizer turns text into ids and back; absent for models built from token ids only.
    */
   protected constructor(
-    readonly cfg: HookedTransformerConfig,
+    cfg: HookedTransformerConfig,
     params: StateDict,
     readonly tokenizer?: ModelTokenizer,
   ) {
-    this.weights = new ModelWeights(cfg, params);
+    super(cfg, params);
     this.hookNameList = Object.freeze(allHookNames(cfg));
   }
 
   /**
    * A randomly initialized model (TransformerLens's default init) from a partial config.
+   * @param cfg the configuration; missing fields take TransformerLens's defaults.
+   * @param options the seed and an optional tokenizer.
    * @example
    * ```ts
    * const model = HookedTransformer.fromConfig({ nLayers: 2, dModel: 32, nCtx: 16, dHead: 8, dVocab: 50 }, { seed: 0 });
@@ -144,6 +83,9 @@ export class HookedTransformer implements LensModel {
   /**
    * A model from parameters under TransformerLens's names, processed as asked. Takes ownership
    * of the tensors in `params` (they are disposed with the model, or now if processing replaces them).
+   * @param cfg the configuration the parameters were made for.
+   * @param params the parameters under TransformerLens's names.
+   * @param options weight processing (all off by default) and a tokenizer.
    * @throws CheckpointError for a missing parameter or one of the wrong shape.
    */
   static fromStateDict(
@@ -151,28 +93,9 @@ export class HookedTransformer implements LensModel {
     params: StateDict,
     options: FromStateDictOptions = {},
   ): HookedTransformer {
-    try {
-      validateStateDict(cfg, params);
-    } catch (e) {
-      for (const t of params.values()) t.dispose();
-      throw e;
-    }
-    const processing = {
-      foldLn: options.foldLn ?? false,
-      centerWritingWeights: options.centerWritingWeights ?? false,
-      centerUnembed: options.centerUnembed ?? false,
-      foldValueBiases: options.foldValueBiases ?? false,
-    };
-    let out: { cfg: HookedTransformerConfig; params: StateDict };
-    try {
-      out = processWeights(cfg, params, processing);
-    } catch (e) {
-      for (const t of params.values()) t.dispose();
-      throw e;
-    }
-    const kept = new Set(out.params.values());
-    for (const t of params.values()) if (!kept.has(t)) t.dispose();
-    return new HookedTransformer(out.cfg, out.params, options.tokenizer);
+    const { tokenizer, ...processing } = options;
+    const out = processStateDict(cfg, params, { ...NO_PROCESSING, ...processing });
+    return new HookedTransformer(out.cfg, out.params, tokenizer);
   }
 
   /**
@@ -180,9 +103,11 @@ export class HookedTransformer implements LensModel {
    * tokenizer.json; GPT-2, GPT-Neo, GPT-NeoX and Llama), or a llama2.c checkpoint (a `.bin` file
    * with `tokenizer.bin` or `tok{vocab}.bin` beside it, or a folder holding `model.bin` and
    * `tokenizer.bin`), with TransformerLens's `from_pretrained` processing (each step can be turned off).
+   * @param nameOrPath a shipped model's name (`'induction-2l'`) or a path.
+   * @param options weight processing, `useAttnResult` and the backend.
    * @example
    * ```ts
-   * const model = await HookedTransformer.fromPretrained('test/fixtures/gpt2-tiny');
+   * const model = await HookedTransformer.fromPretrained('induction-2l');
    * model.cfg.normalizationType;   // 'LNPre' (LayerNorm folded)
    * model.dispose();
    * ```
@@ -191,41 +116,20 @@ export class HookedTransformer implements LensModel {
     nameOrPath: string,
     options: FromPretrainedOptions = {},
   ): Promise<HookedTransformer> {
-    if (options.backend) await selectBackend({ backend: options.backend });
-    else await ensureBackend();
-    const where = resolveModel(nameOrPath);
-    const loaded =
-      where.kind === 'hf' ? await loadHfFolder(where.folder) : await loadLlama2c(where.checkpoint);
-    const cfg =
-      options.useAttnResult === undefined
-        ? loaded.cfg
-        : { ...loaded.cfg, useAttnResult: options.useAttnResult };
-    const params: StateDict = new Map();
-    try {
-      for (const [name, host] of loaded.stateDict) params.set(name, toTensor(host));
-    } catch (e) {
-      for (const t of params.values()) t.dispose();
-      throw e;
-    }
-    return HookedTransformer.fromStateDict(Object.freeze(cfg), params, {
-      ...DEFAULT_PROCESSING,
-      ...stripUndefined(options),
-      tokenizer: loaded.tokenizer,
-    });
+    const { cfg, params, tokenizer } = await loadPretrained(nameOrPath, options);
+    return new HookedTransformer(cfg, params, tokenizer);
   }
 
-  /** {@link fromPretrained} with every weight-processing step off (TransformerLens's `from_pretrained_no_processing`). */
+  /**
+   * {@link fromPretrained} with every weight-processing step off (TransformerLens's `from_pretrained_no_processing`).
+   * @param nameOrPath a shipped model's name or a path.
+   * @param options `useAttnResult` and the backend.
+   */
   static fromPretrainedNoProcessing(
     nameOrPath: string,
     options: Omit<FromPretrainedOptions, keyof ProcessingOptions> = {},
   ): Promise<HookedTransformer> {
-    return HookedTransformer.fromPretrained(nameOrPath, {
-      ...options,
-      foldLn: false,
-      centerWritingWeights: false,
-      centerUnembed: false,
-      foldValueBiases: false,
-    });
+    return HookedTransformer.fromPretrained(nameOrPath, { ...options, ...NO_PROCESSING });
   }
 
   /** TransformerLens's `from_pretrained` processing defaults. */
@@ -236,26 +140,16 @@ export class HookedTransformer implements LensModel {
     return this.hookNameList;
   }
 
-  /**
-   * A parameter under its TransformerLens name (owned by the model: do not dispose). For
-   * grouped-query models `blocks.L.attn.W_K` (and `W_V`, `b_K`, `b_V`) give TL's
-   * repeat-interleaved [n_heads, …] view of the stored `_W_K` [n_key_value_heads, …].
-   * @returns the parameter in TransformerLens's shape, e.g. `blocks.0.attn.W_Q` [n_heads, d_model, d_head],
-   *   `blocks.0.mlp.W_in` [d_model, d_mlp], `unembed.W_U` [d_model, d_vocab_out].
-   */
-  getParam(name: string): tf.Tensor {
+  /** What a forward pass needs of this model. */
+  private get pass(): PassModel {
     this.assertLive();
-    return this.weights.get(name);
-  }
-
-  /** The parameters under TransformerLens's names (owned by the model: do not dispose). */
-  stateDict(): ReadonlyMap<string, tf.Tensor> {
-    this.assertLive();
-    return this.weights.params;
+    return { cfg: this.cfg, params: this.weights.params, tokenizer: this.tokenizer };
   }
 
   /**
    * Runs the model and caches activations.
+   * @param input text, texts, token ids [pos] or [batch][pos], or an int32 tensor [batch, pos].
+   * @param options which activations to keep, positions, batch dim, tokenization, stopAtLayer.
    * @returns logits [batch, pos, d_vocab_out] (or the residual at `stopAtLayer`), owned by the caller, and the cache.
    * @example
    * ```ts
@@ -275,36 +169,18 @@ export class HookedTransformer implements LensModel {
     cache: ActivationCache;
   }> {
     await ensureBackend();
-    this.assertLive();
     const keep =
       options.namesFilter === undefined
         ? () => true
         : compileMatcher(options.namesFilter, this.hookNameList, 'namesFilter');
-    const store = new Map<string, tf.Tensor>();
-    const capture: HookFn = (a, { name }) => {
-      if (!keep(name)) return;
-      // Inside the forward's tidy: keep() lets the stored copy outlive it; the cache owns it.
-      const stored = tf.tidy(() => {
-        const sliced = options.posSlice === undefined ? a.clone() : applyPosSlice(a, name, options.posSlice);
-        return options.removeBatchDim ? sliced.squeeze([0]) : sliced;
-      });
-      store.set(name, tf.keep(stored));
-    };
-    try {
-      const logits = this.run(input, options, [[() => true, capture]], (tokens) => {
-        if (options.removeBatchDim && tokens.shape[0] !== 1) {
-          throw new BatchDimError(`removeBatchDim needs a batch of 1; given a batch of ${tokens.shape[0]}.`);
-        }
-      });
-      return { logits, cache: new ActivationCache(store, this, !options.removeBatchDim) };
-    } catch (e) {
-      for (const t of store.values()) if (!t.isDisposed) t.dispose();
-      throw e;
-    }
+    const { logits, store } = runCaching(this.pass, input, options, keep);
+    return { logits, cache: new ActivationCache(store, this, !options.removeBatchDim) };
   }
 
   /**
    * Runs the model with forward hooks; a hook that returns a tensor patches that activation.
+   * @param input text, texts, token ids or an int32 tensor, as {@link runWithCache}.
+   * @param options `fwdHooks`, `returnType` and the run options.
    * @returns as {@link HookedTransformer.forward}: logits [batch, pos, d_vocab_out], the loss [] or both; the caller owns them.
    * @example
    * ```ts
@@ -319,17 +195,18 @@ export class HookedTransformer implements LensModel {
     options: RunWithHooksOptions & { returnType?: R } = {},
   ): Promise<ForwardResult<R>> {
     await ensureBackend();
-    this.assertLive();
     const hooks = (options.fwdHooks ?? []).map(([m, fn]) => {
       if (typeof fn !== 'function')
         throw new InvalidArgumentError(`A hook for ${String(m)} is ${typeof fn}; expected a function.`);
       return [compileMatcher(m, this.hookNameList, 'fwdHooks'), fn] as const;
     });
-    return this.withLoss<R>(input, options, hooks);
+    return runForOutput<R>(this.pass, input, options, hooks);
   }
 
   /**
    * Logits, the mean next-token cross-entropy loss, or both (TransformerLens's `return_type`).
+   * @param input text, texts, token ids or an int32 tensor, as {@link runWithCache}.
+   * @param options `returnType` and the run options.
    * @returns logits [batch, pos, d_vocab_out] (the residual [batch, pos, d_model] with `stopAtLayer`),
    *   the loss as a scalar [], or `{ logits, loss }`; the caller owns them.
    * @example
@@ -344,99 +221,15 @@ export class HookedTransformer implements LensModel {
     options: ForwardOutputOptions & { returnType?: R } = {},
   ): Promise<ForwardResult<R>> {
     await ensureBackend();
-    this.assertLive();
-    return this.withLoss<R>(input, options, []);
-  }
-
-  private withLoss<R extends ReturnType | undefined>(
-    input: ModelInput,
-    options: ForwardOutputOptions,
-    hooks: readonly (readonly [(name: string) => boolean, HookFn])[],
-  ): ForwardResult<R> {
-    const returnType = options.returnType ?? 'logits';
-    if (!['logits', 'loss', 'both'].includes(returnType)) {
-      throw new InvalidArgumentError(
-        `returnType '${String(returnType)}' given; expected 'logits', 'loss' or 'both'.`,
-      );
-    }
-    if (returnType !== 'logits' && options.stopAtLayer !== undefined) {
-      throw new InvalidArgumentError(
-        `returnType '${returnType}' needs logits, but stopAtLayer returns the residual stream.`,
-      );
-    }
-    let tokensSeen: tf.Tensor | undefined;
-    const logits = this.run(input, options, hooks, (t) => {
-      if (returnType !== 'logits') tokensSeen = t.clone();
-    });
-    if (returnType === 'logits') return logits as ForwardResult<R>;
-    const tokens = tokensSeen as tf.Tensor;
-    try {
-      const loss = tf.tidy(() => lmCrossEntropy(logits, tokens));
-      if (returnType === 'loss') {
-        logits.dispose();
-        return loss as ForwardResult<R>;
-      }
-      return { logits, loss } as ForwardResult<R>;
-    } finally {
-      tokens.dispose();
-    }
+    return runForOutput<R>(this.pass, input, options, []);
   }
 
   /**
-   * Tokenizes, validates and runs one forward pass inside `tf.tidy`, calling `hooks` at each hook
-   * point. Returns logits (or the residual at stopAtLayer). A hook that stores a tensor it made
-   * must `tf.keep` it, or the tidy frees it.
-   */
-  private run(
-    input: ModelInput,
-    options: RunOptions,
-    hooks: readonly (readonly [(name: string) => boolean, HookFn])[],
-    inspect: (tokens: tf.Tensor) => void,
-  ): tf.Tensor {
-    const stopAtLayer = this.normalizeStopAtLayer(options.stopAtLayer);
-    const prepared = prepareTokens(input, this.cfg, this.tokenizer, options);
-    try {
-      inspect(prepared.tokens);
-      return tf.tidy(() =>
-        runForward(
-          this.cfg,
-          this.weights.params,
-          prepared.tokens,
-          (name, x) => {
-            let a = x;
-            const ctx = { name, layer: hookLayer(name) };
-            for (const [match, fn] of hooks) {
-              if (!match(name)) continue;
-              const r = fn(a, ctx);
-              if (r !== undefined && r !== null) {
-                checkHookReplacement(name, a, r);
-                a = r;
-              }
-            }
-            return a;
-          },
-          { stopAtLayer, attentionMask: prepared.attentionMask },
-        ),
-      );
-    } finally {
-      prepared.dispose();
-    }
-  }
-
-  private normalizeStopAtLayer(stop: number | undefined): number | undefined {
-    if (stop === undefined) return undefined;
-    const n = this.cfg.nLayers;
-    if (!Number.isInteger(stop) || stop < -n || stop > n) {
-      throw new BadLayerError(`stopAtLayer ${stop} given; expected an integer in [${-n}, ${n}].`);
-    }
-    return stop < 0 ? n + stop : stop;
-  }
-
-  /**
-   * Generates a continuation, as TransformerLens's `generate` (no key/value cache: each step
-   * re-runs the forward pass). A string gives back the text, prompt included (without a
-   * prepended BOS); token ids [batch][pos] give back the ids, prompt included. Greedy at
-   * `temperature: 0`; sampling is reproducible with `seed`.
+   * Generates a continuation, as TransformerLens's `generate`. A string gives back the text,
+   * prompt included (without a prepended BOS); token ids [batch][pos] give back the ids, prompt
+   * included. Greedy at `temperature: 0`; sampling is reproducible with `seed`.
+   * @param input a text prompt or token ids [batch][pos].
+   * @param options length, sampling and stopping (TransformerLens's defaults).
    * @example
    * ```ts
    * const model = HookedTransformer.fromConfig({ nLayers: 1, dModel: 16, nCtx: 8, dHead: 4, dVocab: 20 });
@@ -461,175 +254,50 @@ export class HookedTransformer implements LensModel {
     return typeof input === 'string' ? generate(self, input, options) : generate(self, input, options);
   }
 
-  // ---- tokens (TransformerLens's helpers) ----
-
-  private requireTokenizer(what: string): ModelTokenizer {
-    if (!this.tokenizer) throw new InvalidArgumentError(`${what} needs a tokenizer; this model has none.`);
-    return this.tokenizer;
-  }
-
   /**
    * Tokens [batch, pos] (int32, owned by the caller) of a prompt or prompts, BOS first by
    * default (`cfg.defaultPrependBos`), padded (right by default), truncated to n_ctx as TransformerLens.
+   * @param input a prompt or prompts.
+   * @param options BOS, padding side, truncation.
    */
   toTokens(input: string | readonly string[], options: ToTokensOptions = {}): tf.Tensor2D {
-    const { ids } = toTokens(this.requireTokenizer('toTokens'), this.cfg, input, options);
-    return tf.tensor2d(ids, [ids.length, ids[0].length], 'int32');
+    return modelToTokens(this, input, options);
   }
 
-  /** Each token of `input` as text; a string is tokenized first (BOS by default). */
+  /**
+   * Each token of `input` as text.
+   * @param input a string (tokenized first, BOS by default), ids [pos] or a tensor of ids.
+   * @param options `prependBos` for a string input.
+   */
   toStrTokens(
     input: string | readonly number[] | tf.Tensor,
     options: { prependBos?: boolean } = {},
   ): string[] {
-    const tok = this.requireTokenizer('toStrTokens');
-    if (typeof input === 'string') return toStrTokens(tok, this.cfg, input, options);
-    const ids = input instanceof tf.Tensor ? (input.arraySync() as number[] | number[][]) : input;
-    return toStrTokens(tok, this.cfg, ids);
+    return modelToStrTokens(this, input, options);
   }
 
-  /** Text of tokens: [pos] gives a string, [batch, pos] one string per row. */
-  toString(
+  /**
+   * Text of tokens: [pos] gives a string, [batch, pos] one string per row; without an argument,
+   * a one-line description of the model.
+   * @param tokens an id, ids [pos] or [batch][pos], or a tensor of ids.
+   */
+  override toString(
     tokens: number | readonly number[] | readonly (readonly number[])[] | tf.Tensor,
   ): string | string[];
-  toString(): string;
-  toString(
+  override toString(): string;
+  override toString(
     tokens?: number | readonly number[] | readonly (readonly number[])[] | tf.Tensor,
   ): string | string[] {
     if (tokens === undefined) return `HookedTransformer(${this.cfg.modelName}, ${this.cfg.nLayers} layers)`;
-    const data =
-      tokens instanceof tf.Tensor ? (tokens.arraySync() as number | number[] | number[][]) : tokens;
-    return toString(this.requireTokenizer('toString'), this.cfg, data as number[]);
+    return modelToString(this, tokens);
   }
 
   /**
    * The id of `text`, which must be exactly one token (no BOS).
+   * @param text one token's text.
    * @throws TokenError naming the tokens the text became.
    */
-  toSingleToken(text: string): number {
-    return toSingleToken(this.requireTokenizer('toSingleToken'), this.cfg, text);
-  }
-
-  // ---- weights, as TransformerLens's properties (owned by the model: do not dispose) ----
-
-  /** Token embedding [d_vocab, d_model]. */
-  get W_E(): tf.Tensor {
-    return this.getParam('embed.W_E');
-  }
-  /** Positional embedding [n_ctx, d_model] (standard positions only). */
-  get W_pos(): tf.Tensor {
-    return this.getParam('pos_embed.W_pos');
-  }
-  /** Unembedding [d_model, d_vocab_out]. */
-  get W_U(): tf.Tensor {
-    return this.getParam('unembed.W_U');
-  }
-  /** Unembedding bias [d_vocab_out]. */
-  get b_U(): tf.Tensor {
-    return this.getParam('unembed.b_U');
-  }
-  /** [n_layers, n_heads, d_model, d_head] */
-  get W_Q(): tf.Tensor {
-    return this.stacked('W_Q');
-  }
-  /** [n_layers, n_heads, d_model, d_head] */
-  get W_K(): tf.Tensor {
-    return this.stacked('W_K');
-  }
-  /** [n_layers, n_heads, d_model, d_head] */
-  get W_V(): tf.Tensor {
-    return this.stacked('W_V');
-  }
-  /** [n_layers, n_heads, d_head, d_model] */
-  get W_O(): tf.Tensor {
-    return this.stacked('W_O');
-  }
-  /** [n_layers, n_heads, d_head] */
-  get b_Q(): tf.Tensor {
-    return this.stacked('b_Q');
-  }
-  /** [n_layers, n_heads, d_head] */
-  get b_K(): tf.Tensor {
-    return this.stacked('b_K');
-  }
-  /** [n_layers, n_heads, d_head] */
-  get b_V(): tf.Tensor {
-    return this.stacked('b_V');
-  }
-  /** [n_layers, d_model] */
-  get b_O(): tf.Tensor {
-    return this.stacked('b_O');
-  }
-  /** [n_layers, d_model, d_mlp] */
-  get W_in(): tf.Tensor {
-    return this.stacked('W_in');
-  }
-  /** [n_layers, d_model, d_mlp], gated MLPs only (TL returns None otherwise; this throws). */
-  get W_gate(): tf.Tensor {
-    return this.stacked('W_gate');
-  }
-  /** [n_layers, d_mlp] */
-  get b_in(): tf.Tensor {
-    return this.stacked('b_in');
-  }
-  /** [n_layers, d_mlp, d_model] */
-  get W_out(): tf.Tensor {
-    return this.stacked('W_out');
-  }
-  /** [n_layers, d_model] */
-  get b_out(): tf.Tensor {
-    return this.stacked('b_out');
-  }
-
-  /** A per-layer parameter stacked over layers, built once and owned by the model. */
-  private stacked(key: StackedWeight): tf.Tensor {
-    this.assertLive();
-    return this.weights.stacked(key);
-  }
-
-  /**
-   * The unembedding direction(s) of `tokens`: `W_U[:, t]`. A string (one token), an id or a 0-d
-   * tensor gives [d_model]; ids [batch] or [batch, pos] give [..., d_model]. The caller owns the result.
-   */
-  tokensToResidualDirections(tokens: string | number | number[] | number[][] | tf.Tensor): tf.Tensor {
-    this.assertLive();
-    return this.weights.residualDirections(typeof tokens === 'string' ? this.toSingleToken(tokens) : tokens);
-  }
-
-  /**
-   * Σ of the biases written to the residual stream before block `layer` (b_O, and b_out when
-   * `includeMlpBiases`), plus `b_O[layer]` when `mlpInput`. [d_model], owned by the caller.
-   */
-  accumulatedBias(layer: number, mlpInput = false, includeMlpBiases = true): tf.Tensor {
-    this.assertLive();
-    return this.weights.accumulatedBias(layer, mlpInput, includeMlpBiases);
-  }
-
-  /**
-   * Caches over a stream of prompt batches (an array, iterable, async iterable or Observable of
-   * prompts, token arrays or `{ prompt, answer? }` records). Each batch's tensors are borrowed:
-   * they are disposed once the subscriber's work on the batch is done (see {@link CacheBatch}).
-   */
-  streamCaches<P extends PromptInput>(
-    prompts: PromptSource<P>,
-    options?: StreamCachesOptions,
-  ): Observable<CacheBatch<P>> {
-    return streamCaches(this, prompts, options);
-  }
-
-  /** True once {@link dispose} ran. */
-  get isDisposed(): boolean {
-    return this.disposed;
-  }
-
-  /** Frees every parameter. */
-  dispose(): void {
-    if (this.disposed) return;
-    this.weights.dispose();
-    this.disposed = true;
-  }
-
-  private assertLive(): void {
-    if (this.disposed) throw new LazylensError('This HookedTransformer was disposed; its weights are gone.');
+  override toSingleToken(text: string): number {
+    return modelToSingleToken(this, text);
   }
 }

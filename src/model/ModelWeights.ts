@@ -5,9 +5,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { BadLayerError, CheckpointError, InvalidArgumentError, TokenError } from '../errors.js';
-import type { HookedTransformerConfig } from './config.js';
+import type { HookedTransformerConfig } from '../core/config.js';
 import { param } from './layers.js';
-import { expectedParamShapes, type StateDict } from './stateDict.js';
+import { expectedParamShapes, type StateDict } from '../core/stateDict.js';
 
 /** TransformerLens's stacked properties and the per-layer parameter each stacks. */
 export const STACKED = {

@@ -3,10 +3,10 @@
  * Pure function of (config, parameters, tokens); the caller wraps it in `tf.tidy`.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { HookedTransformerConfig } from './config.js';
+import type { HookedTransformerConfig } from '../core/config.js';
 import { activation, attentionMask, headProjection, linear, normalize, param, type Emit } from './layers.js';
 import { applyRotary, rotaryTables, type RotaryTables } from './rotary.js';
-import { kvParamName, type StateDict } from './stateDict.js';
+import { kvParamName, type StateDict } from '../core/stateDict.js';
 
 export interface ForwardOptions {
   /** Run blocks [0, stopAtLayer) only and return the residual stream there (exclusive, as TL). */

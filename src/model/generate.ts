@@ -7,9 +7,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { InvalidArgumentError, TokenError } from '../errors.js';
-import { toTokens } from '../loading/tokens.js';
-import type { HookedTransformerConfig } from './config.js';
-import type { ModelTokenizer } from './ModelTokenizer.js';
+import { toTokens } from '../core/tokens.js';
+import type { HookedTransformerConfig } from '../core/config.js';
+import type { ModelTokenizer } from '../core/ModelTokenizer.js';
 import { mulberry32 } from '../util/mulberry32.js';
 
 /** Options of {@link HookedTransformer.generate}; defaults as TransformerLens's `generate`. */

@@ -4,7 +4,7 @@
  * fails before any compute with the nearest names suggested.
  */
 import * as tf from '@tensorflow/tfjs';
-import { getActName } from '../cache/getActName.js';
+import { resolveHookName } from '../core/hookKey.js';
 import { InvalidArgumentError, UnknownKeyError } from '../errors.js';
 
 /** Context passed to a hook function. */
@@ -40,7 +40,7 @@ export function compileMatcher(
   const known = new Set(hookNames);
   const wanted = new Set<string>();
   for (const raw of list) {
-    const name = known.has(raw) ? raw : getActName(raw);
+    const name = resolveHookName(raw, (n) => known.has(n));
     if (!known.has(name)) throw new UnknownKeyError(raw, hookNames, `hook name in ${what}`);
     wanted.add(name);
   }

@@ -3,8 +3,8 @@
  * (a name containing `W_`) ~ N(0, initRange), biases zero, norm weights one.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { HookedTransformerConfig } from './config.js';
-import { expectedParamShapes, type StateDict } from './stateDict.js';
+import type { HookedTransformerConfig } from '../core/config.js';
+import { expectedParamShapes, type StateDict } from '../core/stateDict.js';
 
 /** Builds a fresh state dict for `cfg`; the caller owns every tensor in it. */
 export function initWeights(cfg: HookedTransformerConfig, seed: number): StateDict {

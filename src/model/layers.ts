@@ -4,8 +4,8 @@
  * (a hook may have replaced it). Callers run them inside `tf.tidy`.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { ActFn, HookedTransformerConfig } from './config.js';
-import type { StateDict } from './stateDict.js';
+import type { ActFn, HookedTransformerConfig } from '../core/config.js';
+import type { StateDict } from '../core/stateDict.js';
 
 /** Reports an activation at hook point `name`; returns the activation downstream code must use. */
 export type Emit = (name: string, activation: tf.Tensor) => tf.Tensor;

@@ -3,10 +3,10 @@
  * model's log-probabilities (the logits change only by a per-position constant).
  */
 import * as tf from '@tensorflow/tfjs';
-import type { HookedTransformerConfig } from './config.js';
+import type { HookedTransformerConfig } from '../core/config.js';
 import { param } from './layers.js';
 import { InvalidArgumentError } from '../errors.js';
-import { kvParamName, type StateDict } from './stateDict.js';
+import { kvParamName, type StateDict } from '../core/stateDict.js';
 
 /** Weight-processing steps, as TransformerLens's `from_pretrained` flags. */
 export interface ProcessingOptions {

@@ -10,7 +10,7 @@
  * Pair j turns by the angle `pos · base^(−2j / r)` either way.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { HookedTransformerConfig } from './config.js';
+import type { HookedTransformerConfig } from '../core/config.js';
 
 /** cos and sin of every pair's angle, [batch or 1, pos, 1, rotaryDim / 2], ready to broadcast over heads. */
 export interface RotaryTables {

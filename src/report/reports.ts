@@ -11,7 +11,7 @@ import type {
   LensResult,
   PromptInfo,
   RunResult,
-} from '../cli/analyses.js';
+} from '../analysis/types.js';
 import { visibleToken } from './escape.js';
 import { renderPage } from './page.js';
 

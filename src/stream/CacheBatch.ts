@@ -4,10 +4,10 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import type { ActivationCache } from '../cache/ActivationCache.js';
-import type { PaddingSide } from '../loading/tokens.js';
-import type { HookedTransformerConfig } from '../model/config.js';
+import type { PaddingSide } from '../core/tokens.js';
+import type { HookedTransformerConfig } from '../core/config.js';
 import type { NameMatcher } from '../model/hooks.js';
-import type { ModelTokenizer } from '../model/ModelTokenizer.js';
+import type { ModelTokenizer } from '../core/ModelTokenizer.js';
 import type { LeasedBatch } from './BatchLease.js';
 
 /** A prompt with data of its own; `answer` is a single-token string or a token id. */

@@ -2,7 +2,7 @@
  * Pads token rows of different lengths into one rectangle, with the attention mask and each row's
  * last real position — the bookkeeping that keeps a padded batch equal to its prompts run alone.
  */
-import type { PaddingSide } from '../loading/tokens.js';
+import type { PaddingSide } from '../core/tokens.js';
 
 export interface PaddedRows {
   ids: number[][];

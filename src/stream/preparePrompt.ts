@@ -3,7 +3,7 @@
  * by its index before any batch containing it runs.
  */
 import { InvalidArgumentError, TokenError } from '../errors.js';
-import { checkTokenIds, toTokens } from '../loading/tokens.js';
+import { checkTokenIds, toTokens } from '../core/tokens.js';
 import type { PromptInput, StreamModel } from './CacheBatch.js';
 
 /** A prompt as token ids, with its answer's id when the record has one. */

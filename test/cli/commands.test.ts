@@ -3,7 +3,13 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import type { AttentionResult, DlaResult, HeadScore, LensResult, RunResult } from '../../src/cli/analyses.js';
+import type {
+  AttentionResult,
+  DlaResult,
+  HeadScore,
+  LensResult,
+  RunResult,
+} from '../../src/analysis/types.js';
 import { HookedTransformer } from '../../src/index.js';
 import { describeBackends, WASM_ONLY } from '../helpers/backends.js';
 import { cli, cliJson, FIXTURE, HAS_SHIPPED, SHIPPED, SHIPPED_TRAINED } from './helpers.js';

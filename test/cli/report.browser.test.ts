@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AttentionResult, DlaResult, LensResult, RunResult } from '../../src/cli/analyses.js';
+import type { AttentionResult, DlaResult, LensResult, RunResult } from '../../src/analysis/types.js';
 import { visibleToken } from '../../src/report/escape.js';
 import { describeBackends, WASM_ONLY } from '../helpers/backends.js';
 import { cliJson, FIXTURE, XSS_PROMPT } from './helpers.js';

@@ -6,7 +6,7 @@ import { convertGpt2 } from '../../src/loading/convertGpt2.js';
 import { hfConfigToConfig } from '../../src/loading/hfConfig.js';
 import { loadHfFolder } from '../../src/loading/loadFolder.js';
 import type { SafetensorsTensor } from '../../src/loading/safetensors.js';
-import { expectedParamShapes } from '../../src/model/stateDict.js';
+import { expectedParamShapes } from '../../src/core/stateDict.js';
 import {
   expectedGpt2Shapes,
   gpt2ConfigJson,

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { CheckpointError, ConfigError } from '../../src/errors.js';
 import { loadHfFolder } from '../../src/loading/loadFolder.js';
 import { loadSafetensorsFile, writeSafetensors } from '../../src/loading/safetensors.js';
-import { toStrTokens, toTokens } from '../../src/loading/tokens.js';
+import { toStrTokens, toTokens } from '../../src/core/tokens.js';
 import {
   EOT,
   expectedGpt2Shapes,

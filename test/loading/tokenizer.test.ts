@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CheckpointError, TokenError } from '../../src/errors.js';
 import { LensTokenizer } from '../../src/loading/tokenizer.js';
-import { checkTokenIds, toSingleToken, toStrTokens, toString, toTokens } from '../../src/loading/tokens.js';
+import { checkTokenIds, toSingleToken, toStrTokens, toString, toTokens } from '../../src/core/tokens.js';
 import { byteTokenizerJson, EOT, tempDirs } from './synthetic.js';
 
 // Byte-level BPE: 'the' is [t=83, he=257], ' the' is one token (258), EOS/BOS/PAD are 259.

@@ -9,8 +9,8 @@ import {
   type HookedTransformerConfig,
   type StateDict,
 } from '../../src/index.js';
-import { hookShape } from '../../src/model/hookPoints.js';
-import { expectedParamShapes } from '../../src/model/stateDict.js';
+import { hookShape } from '../../src/core/hookPoints.js';
+import { expectedParamShapes } from '../../src/core/stateDict.js';
 import { describeBackends } from '../helpers/backends.js';
 import { familyFolder } from '../helpers/familyGolden.js';
 import { maxAbsDiff } from '../helpers/golden.js';

@@ -11,7 +11,7 @@ import {
   makeConfig,
   type StateDict,
 } from '../../src/index.js';
-import { expectedParamShapes } from '../../src/model/stateDict.js';
+import { expectedParamShapes } from '../../src/core/stateDict.js';
 import { describeBackends } from '../helpers/backends.js';
 
 const CFG = makeConfig({ nLayers: 2, dModel: 16, nCtx: 8, dHead: 4, dVocab: 23 });

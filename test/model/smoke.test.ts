@@ -1,6 +1,6 @@
 import { expect, it } from 'vitest';
 import { HookedTransformer } from '../../src/index.js';
-import { hookShape } from '../../src/model/hookPoints.js';
+import { hookShape } from '../../src/core/hookPoints.js';
 import { describeBackends } from '../helpers/backends.js';
 
 describeBackends('HookedTransformer.fromConfig', () => {

@@ -1,7 +1,8 @@
 /** `lazylens dla`: direct logit attribution of the answer to heads, layers, neurons or all components. */
 import type { Command } from 'commander';
 import { dlaReport } from '../../report/reports.js';
-import { directLogitAttribution, type DlaBy, type DlaResult } from '../analyses.js';
+import { directLogitAttribution } from '../analyses.js';
+import { type DlaBy, type DlaResult } from '../../analysis/types.js';
 import { answerLine, header, table } from '../format.js';
 import { UsageError, type Io } from '../io.js';
 import { streamDla, type DlaTable } from '../../stream/streamDla.js';

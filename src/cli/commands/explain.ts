@@ -1,7 +1,8 @@
 /** `lazylens explain`: the plan of the DLA attribution — naive and planned — before it runs. */
 import type { Command } from 'commander';
 import { explainReport } from '../../report/reports.js';
-import { explainAttribution, type DlaBy } from '../analyses.js';
+import { explainAttribution } from '../analyses.js';
+import { type DlaBy } from '../../analysis/types.js';
 import { answerLine, header } from '../format.js';
 import type { Io } from '../io.js';
 import { answerOption, byOption } from '../parse.js';

@@ -1,7 +1,8 @@
 /** `lazylens lens`: the logit lens — the answer's rank and probability after each layer. */
 import type { Command } from 'commander';
 import { lensReport } from '../../report/reports.js';
-import { logitLens, type LensResult } from '../analyses.js';
+import { logitLens } from '../analyses.js';
+import { type LensResult } from '../../analysis/types.js';
 import { answerLine, header, table } from '../format.js';
 import type { Io } from '../io.js';
 import { answerOption } from '../parse.js';

@@ -3,8 +3,8 @@
  * as pure functions of a tokenizer and a config; `HookedTransformer` delegates to them.
  */
 import { TokenError } from '../errors.js';
-import type { HookedTransformerConfig } from '../model/config.js';
-import type { ModelTokenizer } from '../model/ModelTokenizer.js';
+import type { HookedTransformerConfig } from './config.js';
+import type { ModelTokenizer } from './ModelTokenizer.js';
 
 /** The config fields the token helpers read. */
 export type TokenConfig = Pick<HookedTransformerConfig, 'nCtx' | 'dVocab' | 'defaultPrependBos'>;

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { InvalidArgumentError } from '../errors.js';
-import { checkTokenIds, toTokens, type PaddingSide } from '../loading/tokens.js';
+import { checkTokenIds, toTokens, type PaddingSide } from './tokens.js';
 import type { HookedTransformerConfig } from './config.js';
 import type { ModelTokenizer } from './ModelTokenizer.js';
 

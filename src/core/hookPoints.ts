@@ -2,6 +2,7 @@
  * TransformerLens's hook points for the families lazylens runs, in execution order, with the
  * shape of the activation each one sees. The table is documentation and a runtime check.
  */
+import { LazylensError } from '../errors.js';
 import type { HookedTransformerConfig } from './config.js';
 
 /** Symbolic dims an activation can have. */
@@ -84,6 +85,19 @@ export function allHookNames(cfg: HookedTransformerConfig): string[] {
 /** The dims of hook `name` (any layer), or undefined for a name that is not a hook point. */
 export function hookDims(name: string): readonly HookDim[] | undefined {
   return HOOK_DIMS[name.replace(/^blocks\.\d+\./, '')];
+}
+
+/**
+ * The position axis of hook `name`, counted from the end: −2 for residual-shaped activations,
+ * −3 for per-head ones ([..., pos, head, d]), and the query axis (−2) for attention scores and
+ * patterns. `runWithCache({ posSlice })` and every cache method slice positions on this axis.
+ * @throws LazylensError for a name that is not a hook point.
+ */
+export function posAxis(name: string): number {
+  const dims = hookDims(name);
+  const at = dims ? dims.findIndex((d) => d === 'pos' || d === 'query') : -1;
+  if (!dims || at < 0) throw new LazylensError(`Hook '${name}' given; it has no position axis.`);
+  return at - dims.length;
 }
 
 /** The concrete shape hook `name` has for a batch of `batch` sequences of `pos` tokens. */

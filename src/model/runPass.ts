@@ -1,0 +1,152 @@
+/**
+ * One forward pass with hooks: tokenize and validate the input, run the blocks inside `tf.tidy`
+ * with each hook point calling the hooks that match it, and turn the logits into the loss when
+ * asked. `forward`, `runWithHooks` and `runWithCache` are this with different hooks.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { HookedTransformerConfig } from '../core/config.js';
+import type { ModelTokenizer } from '../core/ModelTokenizer.js';
+import { prepareTokens, type ModelInput } from '../core/prepareTokens.js';
+import type { StateDict } from '../core/stateDict.js';
+import { BadLayerError, BatchDimError, InvalidArgumentError } from '../errors.js';
+import { runForward } from './forward.js';
+import { checkHookReplacement, hookLayer, type HookFn } from './hooks.js';
+import { lmCrossEntropy } from './loss.js';
+import type {
+  ForwardOutputOptions,
+  ForwardResult,
+  ReturnType,
+  RunOptions,
+  RunWithCacheOptions,
+} from './options.js';
+import { applyPosSlice } from './posSlice.js';
+
+/** What a pass needs of the model: its config, parameters and tokenizer. */
+export interface PassModel {
+  readonly cfg: HookedTransformerConfig;
+  readonly params: StateDict;
+  readonly tokenizer?: ModelTokenizer;
+}
+
+/** Hooks after name matching: a predicate over hook names and the function to call. */
+export type CompiledHooks = readonly (readonly [(name: string) => boolean, HookFn])[];
+
+/**
+ * Tokenizes, validates and runs one forward pass inside `tf.tidy`, calling `hooks` at each hook
+ * point, and returns the logits (or the residual at stopAtLayer), owned by the caller. `inspect`
+ * sees the prepared tokens before the pass. A hook that stores a tensor it made must `tf.keep`
+ * it, or the tidy frees it.
+ */
+export function runPass(
+  m: PassModel,
+  input: ModelInput,
+  options: RunOptions,
+  hooks: CompiledHooks,
+  inspect: (tokens: tf.Tensor) => void = () => undefined,
+): tf.Tensor {
+  const stopAtLayer = normalizeStopAtLayer(m.cfg, options.stopAtLayer);
+  const prepared = prepareTokens(input, m.cfg, m.tokenizer, options);
+  try {
+    inspect(prepared.tokens);
+    const atHook = (name: string, x: tf.Tensor): tf.Tensor => {
+      let a = x;
+      const ctx = { name, layer: hookLayer(name) };
+      for (const [match, fn] of hooks) {
+        if (!match(name)) continue;
+        const r = fn(a, ctx);
+        if (r !== undefined && r !== null) {
+          checkHookReplacement(name, a, r);
+          a = r;
+        }
+      }
+      return a;
+    };
+    return tf.tidy(() =>
+      runForward(m.cfg, m.params, prepared.tokens, atHook, {
+        stopAtLayer,
+        attentionMask: prepared.attentionMask,
+      }),
+    );
+  } finally {
+    prepared.dispose();
+  }
+}
+
+/** The logits, the mean next-token loss or both, as `returnType` asks (TransformerLens's `return_type`). */
+export function runForOutput<R extends ReturnType | undefined>(
+  m: PassModel,
+  input: ModelInput,
+  options: ForwardOutputOptions,
+  hooks: CompiledHooks,
+): ForwardResult<R> {
+  const returnType = options.returnType ?? 'logits';
+  if (!['logits', 'loss', 'both'].includes(returnType)) {
+    throw new InvalidArgumentError(
+      `returnType '${String(returnType)}' given; expected 'logits', 'loss' or 'both'.`,
+    );
+  }
+  if (returnType !== 'logits' && options.stopAtLayer !== undefined) {
+    throw new InvalidArgumentError(
+      `returnType '${returnType}' needs logits, but stopAtLayer returns the residual stream.`,
+    );
+  }
+  let tokensSeen: tf.Tensor | undefined;
+  const logits = runPass(m, input, options, hooks, (t) => {
+    if (returnType !== 'logits') tokensSeen = t.clone();
+  });
+  if (returnType === 'logits') return logits as ForwardResult<R>;
+  const tokens = tokensSeen as tf.Tensor;
+  try {
+    const loss = tf.tidy(() => lmCrossEntropy(logits, tokens));
+    if (returnType === 'loss') {
+      logits.dispose();
+      return loss as ForwardResult<R>;
+    }
+    return { logits, loss } as ForwardResult<R>;
+  } finally {
+    tokens.dispose();
+  }
+}
+
+/**
+ * Runs a pass that stores every activation `keep` accepts (sliced to `posSlice`, without the
+ * batch dim with `removeBatchDim`). Returns the logits and the store, both owned by the caller;
+ * on an error nothing stored survives.
+ */
+export function runCaching(
+  m: PassModel,
+  input: ModelInput,
+  options: RunWithCacheOptions,
+  keep: (name: string) => boolean,
+): { logits: tf.Tensor; store: Map<string, tf.Tensor> } {
+  const store = new Map<string, tf.Tensor>();
+  const capture: HookFn = (a, { name }) => {
+    if (!keep(name)) return;
+    // Inside the forward's tidy: keep() lets the stored copy outlive it; the store owns it.
+    const stored = tf.tidy(() => {
+      const sliced = options.posSlice === undefined ? a.clone() : applyPosSlice(a, name, options.posSlice);
+      return options.removeBatchDim ? sliced.squeeze([0]) : sliced;
+    });
+    store.set(name, tf.keep(stored));
+  };
+  try {
+    const logits = runPass(m, input, options, [[() => true, capture]], (tokens) => {
+      if (options.removeBatchDim && tokens.shape[0] !== 1) {
+        throw new BatchDimError(`removeBatchDim needs a batch of 1; given a batch of ${tokens.shape[0]}.`);
+      }
+    });
+    return { logits, store };
+  } catch (e) {
+    for (const t of store.values()) if (!t.isDisposed) t.dispose();
+    throw e;
+  }
+}
+
+function normalizeStopAtLayer(cfg: HookedTransformerConfig, stop: number | undefined): number | undefined {
+  if (stop === undefined) return undefined;
+  const n = cfg.nLayers;
+  if (!Number.isInteger(stop) || stop < -n || stop > n) {
+    throw new BadLayerError(`stopAtLayer ${stop} given; expected an integer in [${-n}, ${n}].`);
+  }
+  return stop < 0 ? n + stop : stop;
+}
