@@ -3,33 +3,17 @@
  * graph/ owns the root class and its own errors; they are re-exported here so users
  * have one place to import from.
  */
-import { LazylensError } from '../graph/errors.js';
+import {
+  DisposedError,
+  LazylensError,
+  PlanError,
+  ShapeError,
+  SliceError,
+  UnresolvedLeafError,
+} from '../graph/errors.js';
+import { closestNames } from './util/closestNames.js';
 
-export { LazylensError };
-
-/** Up to `n` candidates nearest to `given` by edit distance, nearest first. */
-export function closestNames(given: string, candidates: Iterable<string>, n = 3): string[] {
-  // Also compare against the short form (`blocks.3.attn.hook_z` → `z`), so shorthand finds its hooks.
-  const short = (s: string): string => s.replace(/^blocks\.\d+\./, '').replace(/(^|\.)hook_/, '$1');
-  const scored = [...new Set(candidates)].map((c) => ({
-    c,
-    d: Math.min(editDistance(given, c), editDistance(short(given), short(c)) + 0.5),
-  }));
-  scored.sort((a, b) => a.d - b.d || a.c.localeCompare(b.c));
-  return scored.slice(0, n).map((s) => s.c);
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = cur;
-  }
-  return prev[b.length];
-}
+export { DisposedError, LazylensError, PlanError, ShapeError, SliceError, UnresolvedLeafError };
 
 function suggestion(given: string, candidates: Iterable<string>): string {
   const near = closestNames(given, candidates);
@@ -72,6 +56,21 @@ export class InvalidArgumentError extends LazylensError {}
 
 /** Removing the batch dim of a cache whose batch is not 1, or slicing a batchless cache. */
 export class BatchDimError extends LazylensError {}
+
+// ---- the command line ----
+
+/**
+ * A bad flag value or combination found after parsing (e.g. `--layer 9` on a 2-layer model).
+ * The command reports it as one line and exits with code 2, as for its own usage errors.
+ */
+export class UsageError extends LazylensError {
+  override readonly name = 'UsageError';
+}
+
+/** A command's failure outside the library's own errors (e.g. an unwritable `--html` path); exit code 1. */
+export class CliError extends LazylensError {
+  override readonly name = 'CliError';
+}
 
 // ---- streams: where in a stream of prompts an error happened ----
 

@@ -2,22 +2,32 @@
  * lazylens: TransformerLens's hook points and ActivationCache for TensorFlow.js. Load a model with
  * {@link HookedTransformer.fromPretrained}, cache its activations with
  * {@link HookedTransformer.runWithCache}, and analyse the {@link ActivationCache} through lazy,
- * planned expressions (see the `lazylens/graph` module).
+ * planned expressions ({@link Lazy}; the engine itself is the `lazylens/graph` module).
  * @module lazylens
  */
+
+// ---- the model ----
 export { HookedTransformer } from './model/HookedTransformer.js';
 export type {
   RunOptions,
   RunWithCacheOptions,
   RunWithHooksOptions,
   ForwardOutputOptions,
+  ForwardResult,
   ReturnType,
   LogitsAndLoss,
   FromConfigOptions,
   FromStateDictOptions,
   FromPretrainedOptions,
 } from './model/options.js';
-export { makeConfig } from './core/config.js';
+export type { HookFn, HookContext, NameMatcher } from './model/hooks.js';
+export type { PosSliceInput } from './model/posSlice.js';
+export type { GenerateOptions } from './model/generate.js';
+export { processWeights, DEFAULT_PROCESSING } from './model/processWeights.js';
+export type { ProcessingOptions } from './model/processWeights.js';
+
+// ---- configs, hook points, tokens (the shared vocabulary) ----
+export { makeConfig, deriveConfig } from './core/config.js';
 export type {
   HookedTransformerConfig,
   PartialConfig,
@@ -25,20 +35,19 @@ export type {
   ActFn,
   PositionalEmbeddingType,
 } from './core/config.js';
-export type { HookFn, HookContext, NameMatcher } from './model/hooks.js';
-export type { ModelInput } from './core/prepareTokens.js';
-export type { GenerateOptions } from './model/generate.js';
-export type { ModelTokenizer } from './core/ModelTokenizer.js';
-export { Llama2cTokenizer } from './loading/Llama2cTokenizer.js';
-export type { StateDict } from './core/stateDict.js';
-export { allHookNames, hookShape, HOOK_DIMS } from './core/hookPoints.js';
+export { allHookNames, hookDims, hookShape, posAxis, HOOK_DIMS } from './core/hookPoints.js';
 export type { HookDim } from './core/hookPoints.js';
+export { getActName } from './core/getActName.js';
+export type { CacheKey } from './core/hookKey.js';
+export type { ModelInput, TokenOptions } from './core/prepareTokens.js';
+export type { ModelTokenizer } from './core/ModelTokenizer.js';
 export type { ToTokensOptions, PaddingSide } from './core/tokens.js';
-export { processWeights, DEFAULT_PROCESSING } from './model/processWeights.js';
-export type { ProcessingOptions } from './model/processWeights.js';
+export type { StateDict } from './core/stateDict.js';
+export { Llama2cTokenizer } from './loading/Llama2cTokenizer.js';
+
+// ---- the cache and its analyses ----
 export { ActivationCache } from './cache/ActivationCache.js';
 export type { ReturnLabels } from './cache/ActivationCache.js';
-export type { CacheKey } from './core/hookKey.js';
 export type { AccumulatedResidOptions } from './cache/accumulatedResid.js';
 export type { ApplyLnOptions } from './cache/applyLnToStack.js';
 export type { DecomposeResidOptions } from './cache/decomposeResid.js';
@@ -49,10 +58,78 @@ export type { LogitAttrsOptions, TokensArg } from './cache/logitAttrs.js';
 export type { StackActivationOptions } from './cache/stackActivation.js';
 export type { StackHeadResultsOptions } from './cache/stackHeadResults.js';
 export type { StackNeuronResultsOptions } from './cache/stackNeuronResults.js';
-export { getActName } from './core/getActName.js';
+
+// ---- lazy results and the planner ----
+export { Lazy } from '../graph/Lazy.js';
+export type { MaterializeOptions, Operand } from '../graph/Lazy.js';
+export { PlanOptions } from '../graph/PlanOptions.js';
 export { Slice } from '../graph/slice.js';
-export type { SliceInput } from '../graph/slice.js';
+export type { SliceInput, SliceRange } from '../graph/slice.js';
+
+// ---- streams of prompt batches ----
+export {
+  streamCaches,
+  streamDla,
+  lastTokenIndex,
+  lastTokenDla,
+  answerIds,
+  useBatch,
+  mapToLazy,
+  materialize,
+  keep,
+  sumOver,
+  meanOver,
+  concatOver,
+  progress,
+} from './stream/index.js';
+export type {
+  CacheBatch,
+  PromptInput,
+  PromptRecord,
+  StreamCachesOptions,
+  StreamModel,
+  LeasedBatch,
+  PromptSource,
+  LastTokenDlaOptions,
+  LazyBatch,
+  Materialized,
+  NestedNumbers,
+  Kept,
+  KeptValue,
+  SumOverOptions,
+  MeanOverOptions,
+  ConcatOverOptions,
+  ProgressInfo,
+  ProgressOptions,
+  Reducible,
+  DlaComponents,
+  StreamDlaOptions,
+  DlaTable,
+  DlaLine,
+} from './stream/index.js';
+
+// ---- backends ----
 export { selectBackend, currentBackend } from './backend/index.js';
 export type { BackendName, BackendOptions } from './backend/index.js';
-export * from './errors.js';
-export * from './stream/index.js';
+
+// ---- errors: every class the library throws ----
+export {
+  LazylensError,
+  UnknownKeyError,
+  BadLayerError,
+  BackendError,
+  CheckpointError,
+  ConfigError,
+  TokenError,
+  InvalidArgumentError,
+  BatchDimError,
+  StreamError,
+  UsageError,
+  CliError,
+  ShapeError,
+  SliceError,
+  UnresolvedLeafError,
+  DisposedError,
+  PlanError,
+} from './errors.js';
+export type { StreamErrorWhere } from './errors.js';

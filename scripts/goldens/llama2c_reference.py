@@ -1,5 +1,5 @@
-"""An independent reference for llama2.c checkpoints and tokenizers, written from the format
-description in /work/shared/models/stories260K/README.md and llama2.c's algorithm (run.c):
+"""An independent reference for llama2.c checkpoints and tokenizers, written from llama2.c's
+checkpoint format (a header of seven int32s, then float32 weights) and its algorithm (run.c):
 one token at a time with a key/value cache, exactly as the C program steps, in float64 numpy.
 It shares no code with the TransformerLens-style reference (family_reference.py).
 """

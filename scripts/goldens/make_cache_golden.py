@@ -10,7 +10,7 @@ Writes, under test/fixtures/gpt2-tiny-golden/:
                             and dir.p3 [64,3]
 
 The methods below follow the semantics of TL's ActivationCache (seed: v2.18, plus main's
-project_output_onto), written from the spec in /work/shared/TL-FACTS.md §1-2, not from TL code.
+project_output_onto), written from TransformerLens's documented semantics, not from its code.
 Where TL crashes or is wrong we compute the right answer and say so in the case's note. The maths
 runs in float64 on the caches of tl_reference.run_with_cache (hook_result included) and is stored as
 float32. See scripts/goldens/README.md.
@@ -256,7 +256,7 @@ class Cache:
         layer = self._layer(layer)
         if Slice(neuron_slice).is_int:
             deviate('int neuron_slice: TL collapses the neuron dim and then concatenates along the '
-                    'pos dim (wrong shape, TL-FACTS 1.3); we treat int n as [n], so the stack has one row '
+                    'pos dim (wrong shape); we treat int n as [n], so the stack has one row '
                     'per layer, labelled L{l}N{n}')
             neuron_slice = [neuron_slice]
         ns = Slice(neuron_slice)

@@ -1,6 +1,6 @@
 """Reference GPT-2 forward pass and weight processing with TransformerLens semantics.
 
-Written from the maths (see /work/shared/TL-FACTS.md §3.1 and §4), not from TransformerLens code.
+Written from the maths of the GPT-2 block and TransformerLens's weight processing, not from TransformerLens code.
 All computation is in float64; callers round to float32 for storage.
 
 Conventions (TL names and shapes; b=batch, p=pos, h=n_heads, d=d_model, dh=d_head, m=d_mlp, V=vocab):

@@ -1,7 +1,7 @@
 /**
  * How the cache's analysis methods reach the lazy graph: leaves for cached activations and model
  * weights (with TransformerLens's dim names), slices on TransformerLens's axes, layer arguments
- * normalised once (STYLE 18), and empty stacks shaped from declared dims rather than borrowed
+ * normalised once at the boundary, and empty stacks shaped from declared dims rather than borrowed
  * tensors. One CacheGraph per ActivationCache.
  */
 import * as g from '../../graph/index.js';

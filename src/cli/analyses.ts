@@ -6,8 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Lazy } from '../../graph/index.js';
 import type { ActivationCache } from '../cache/ActivationCache.js';
 import type { HookedTransformer } from '../model/HookedTransformer.js';
-import { TokenError } from '../errors.js';
-import { UsageError } from './io.js';
+import { TokenError, UsageError } from '../errors.js';
 import {
   DLA_BY,
   type PromptInfo,

@@ -44,16 +44,3 @@ export function captureIo(errIsTTY = false): CapturedIo {
     },
   };
 }
-
-/**
- * A bad flag value or combination found after parsing (e.g. `--layer 9` on a 2-layer model).
- * Reported as one line; exit code 2, as commander's own usage errors.
- */
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
-
-/** A failure outside the library's own errors (e.g. an unwritable --html path); exit code 1. */
-export class CliError extends Error {
-  override readonly name = 'CliError';
-}

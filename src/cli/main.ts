@@ -5,14 +5,14 @@
 import { Command, CommanderError } from 'commander';
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { LazylensError } from '../errors.js';
+import { CliError, LazylensError, UsageError } from '../errors.js';
 import { registerAttention } from './commands/attention.js';
 import { registerDemo } from './commands/demo.js';
 import { registerDla } from './commands/dla.js';
 import { registerExplain } from './commands/explain.js';
 import { registerLens } from './commands/lens.js';
 import { registerRun } from './commands/run.js';
-import { CliError, processIo, UsageError, type Io } from './io.js';
+import { processIo, type Io } from './io.js';
 import { DEFAULT_MODEL } from './session.js';
 
 /** Exit codes: 1 for a failure, 2 for bad usage (as commander's own errors). */

@@ -7,7 +7,8 @@ import { dirname, resolve } from 'node:path';
 import { HookedTransformer } from '../model/HookedTransformer.js';
 import { preparePrompt } from './analyses.js';
 import { type PromptInfo } from '../analysis/types.js';
-import { CliError, type Io } from './io.js';
+import { type Io } from './io.js';
+import { CliError } from '../errors.js';
 import { Progress } from './progress.js';
 
 /** The shipped model every command uses by default. */

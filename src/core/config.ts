@@ -2,6 +2,7 @@
  * The configuration of a {@link HookedTransformer}: TransformerLens's `HookedTransformerConfig`
  * fields, camelCased, with the same defaults where TransformerLens has them.
  */
+import { produce, type Draft } from 'immer';
 import { ConfigError } from '../errors.js';
 
 /** The normalization before each sublayer and the unembed: LayerNorm, RMSNorm, their weight-folded `Pre` forms (no gain/bias), or none. */
@@ -151,4 +152,26 @@ function checkConfig(cfg: HookedTransformerConfig): void {
 /** `o` without its undefined entries, so spreading it does not erase defaults. */
 export function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/**
+ * A config derived from `cfg` by `recipe`, which edits a draft: `cfg` itself never changes, the
+ * result is checked like a new config and frozen, and fields the recipe left alone are shared.
+ * Weight processing (LN folded → `LNPre`) and loaders (a tokenizer's BOS habit, `useAttnResult`)
+ * derive configs this way.
+ * @example
+ * ```ts
+ * const cfg = makeConfig({ nLayers: 1, dModel: 16, nCtx: 8, dHead: 4, dVocab: 20 });
+ * const withResults = deriveConfig(cfg, (c) => { c.useAttnResult = true; });
+ * cfg.useAttnResult;           // false
+ * withResults.useAttnResult;   // true
+ * ```
+ */
+export function deriveConfig(
+  cfg: HookedTransformerConfig,
+  recipe: (draft: Draft<HookedTransformerConfig>) => void,
+): HookedTransformerConfig {
+  const out = produce(cfg, recipe);
+  if (out !== cfg) checkConfig(out);
+  return out;
 }

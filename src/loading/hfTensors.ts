@@ -3,7 +3,8 @@
  * prefixes with dtype and shape checks, and the layout changes between PyTorch `nn.Linear`
  * weights ([out, in]) and TransformerLens's per-head layouts.
  */
-import { CheckpointError, closestNames } from '../errors.js';
+import { CheckpointError } from '../errors.js';
+import { closestNames } from '../util/closestNames.js';
 import type { SafetensorsTensor } from './safetensors.js';
 import type { HostArray } from './toTensor.js';
 

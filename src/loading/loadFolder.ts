@@ -6,7 +6,7 @@
 import { access, readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { CheckpointError, ConfigError } from '../errors.js';
-import type { HookedTransformerConfig } from '../core/config.js';
+import { deriveConfig, type HookedTransformerConfig } from '../core/config.js';
 import { convertGpt2, type ConvertOptions } from './convertGpt2.js';
 import { convertGptNeo } from './convertGptNeo.js';
 import { convertGptNeoX } from './convertGptNeoX.js';
@@ -62,7 +62,9 @@ export async function loadHfFolder(path: string): Promise<LoadedFolder> {
   const stateDict = convert(tensors, base, { source });
   if (!(await exists(join(path, 'tokenizer.json')))) return { cfg: base, stateDict };
   const tokenizer = await LensTokenizer.fromFolder(path);
-  const cfg = Object.freeze({ ...base, tokenizerPrependsBos: tokenizer.prependsBos });
+  const cfg = deriveConfig(base, (c) => {
+    c.tokenizerPrependsBos = tokenizer.prependsBos;
+  });
   return { cfg, stateDict, tokenizer };
 }
 

@@ -4,7 +4,7 @@
  * weight processing. Every error path disposes what was already built.
  */
 import { ensureBackend, selectBackend } from '../backend/index.js';
-import { stripUndefined, type HookedTransformerConfig } from '../core/config.js';
+import { deriveConfig, stripUndefined, type HookedTransformerConfig } from '../core/config.js';
 import type { ModelTokenizer } from '../core/ModelTokenizer.js';
 import type { StateDict } from '../core/stateDict.js';
 import { loadLlama2c } from '../loading/llama2c.js';
@@ -65,10 +65,13 @@ export async function loadPretrained(
   else await ensureBackend();
   const where = resolveModel(nameOrPath);
   const loaded = where.kind === 'hf' ? await loadHfFolder(where.folder) : await loadLlama2c(where.checkpoint);
+  const { useAttnResult } = options;
   const cfg =
-    options.useAttnResult === undefined
+    useAttnResult === undefined
       ? loaded.cfg
-      : { ...loaded.cfg, useAttnResult: options.useAttnResult };
+      : deriveConfig(loaded.cfg, (c) => {
+          c.useAttnResult = useAttnResult;
+        });
   const params: StateDict = new Map();
   try {
     for (const [name, host] of loaded.stateDict) params.set(name, toTensor(host));
@@ -77,7 +80,7 @@ export async function loadPretrained(
     throw e;
   }
   const { backend: _backend, useAttnResult: _useAttnResult, ...processing } = options;
-  const out = processStateDict(Object.freeze(cfg), params, {
+  const out = processStateDict(cfg, params, {
     ...DEFAULT_PROCESSING,
     ...stripUndefined(processing),
   });

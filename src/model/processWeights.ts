@@ -3,7 +3,7 @@
  * model's log-probabilities (the logits change only by a per-position constant).
  */
 import * as tf from '@tensorflow/tfjs';
-import type { HookedTransformerConfig } from '../core/config.js';
+import { deriveConfig, type HookedTransformerConfig } from '../core/config.js';
 import { param } from './layers.js';
 import { InvalidArgumentError } from '../errors.js';
 import { kvParamName, type StateDict } from '../core/stateDict.js';
@@ -112,7 +112,9 @@ export function processWeights(
         }
       }
       foldNorm(sd, cfg, 'ln_final', [{ weight: 'unembed.W_U', bias: 'unembed.b_U', axis: 0 }]);
-      outCfg = { ...outCfg, normalizationType: cfg.normalizationType === 'LN' ? 'LNPre' : 'RMSPre' };
+      outCfg = deriveConfig(outCfg, (c) => {
+        c.normalizationType = cfg.normalizationType === 'LN' ? 'LNPre' : 'RMSPre';
+      });
     }
     if (opts.centerWritingWeights && isLnKind(cfg) && !cfg.finalRms) {
       const writers = ['embed.W_E', 'pos_embed.W_pos'];
@@ -148,5 +150,5 @@ export function processWeights(
     return [...sd.values()].filter((t) => ![...params.values()].includes(t));
   });
   void kept;
-  return { cfg: Object.freeze(outCfg), params: sd };
+  return { cfg: outCfg, params: sd };
 }

@@ -1,4 +1,4 @@
-// getActName must stay byte-compatible with TransformerLens (outputs verified from its algorithm; TL-FACTS §2.1).
+// getActName must stay byte-compatible with TransformerLens (outputs verified from its algorithm).
 import { expect, it } from 'vitest';
 import { describe } from 'vitest';
 import { getActName } from '../../src/index.js';

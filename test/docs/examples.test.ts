@@ -1,8 +1,9 @@
-// Every `@example` in the public TSDoc runs here (STYLE 12): an example that drifts from the code fails.
+// Every `@example` in the public TSDoc runs here: an example that drifts from the code fails.
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { expect, it } from 'vitest';
+import * as lazylens from '../../src/index.js';
 import { describeBackends, WASM_ONLY } from '../helpers/backends.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -40,9 +41,11 @@ function examplesOf(file: string): Example[] {
 
 const EXAMPLES = [...sourceFiles(join(ROOT, 'src')), ...sourceFiles(join(ROOT, 'graph'))].flatMap(examplesOf);
 
+// Every export of the package is in scope, as if the example had imported what it uses from 'lazylens'.
 const HEADER = `import * as tf from '@tensorflow/tfjs';
-import { HookedTransformer, ActivationCache, Slice, getActName } from '../src/index.js';
-void tf; void ActivationCache; void Slice; void getActName; void HookedTransformer;
+import * as lazylens from '../src/index.js';
+const { ${Object.keys(lazylens).join(', ')} } = lazylens;
+void tf;
 export default async function run(): Promise<void> {
 `;
 

@@ -1,4 +1,4 @@
-// One property test per rewrite rule (STYLE 8): build the rule's pattern over random shapes, plan
+// One property test per rewrite rule: build the rule's pattern over random shapes, plan
 // with only that rule's family enabled, check the rule fired and the result equals the naive one.
 import fc from 'fast-check';
 import { expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-// Runs a describe block once per backend (STYLE 10): wasm always, cpu where the suite is cheap.
+// Runs a describe block once per backend (one suite, every backend): wasm always, cpu where the suite is cheap.
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe } from 'vitest';
 import { selectBackend, type BackendName } from '../../src/backend/index.js';

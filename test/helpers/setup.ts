@@ -1,4 +1,4 @@
-// Global test hooks: every test must leave tf's tensor count where it found it (STYLE 11).
+// Global test hooks: every test must leave tf's tensor count where it found it.
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeEach, expect } from 'vitest';
 

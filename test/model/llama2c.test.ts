@@ -1,6 +1,7 @@
 // llama2.c models through HookedTransformer against the run.c-style PyTorch reference
-// (scripts/goldens/llama2c_reference.py): the tiny fixture always, the real stories260K when
-// ../shared/models/stories260K exists beside the repository.
+// (scripts/goldens/llama2c_reference.py): the tiny fixture always, the real stories260K when a
+// copy of it is at hand (LAZYLENS_STORIES260K, else the project's shared models folder beside
+// the repository; the checkpoint is never copied into the repository).
 import * as tf from '@tensorflow/tfjs';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,7 +13,9 @@ import { describeBackends, WASM_ONLY } from '../helpers/backends.js';
 import { goldenTensor, maxAbsDiff } from '../helpers/golden.js';
 
 const fixture = (rel: string): string => fileURLToPath(new URL(`../fixtures/${rel}`, import.meta.url));
-const STORIES = fileURLToPath(new URL('../../../shared/models/stories260K', import.meta.url));
+const STORIES =
+  process.env.LAZYLENS_STORIES260K ??
+  fileURLToPath(new URL('../../../shared/models/stories260K', import.meta.url));
 const HAVE_STORIES = existsSync(join(STORIES, 'stories260K.bin'));
 
 interface Meta {
@@ -105,7 +108,7 @@ describeBackends('llama2c-tiny (folder with model.bin + tokenizer.bin)', () => {
 
 if (HAVE_STORIES) {
   describeBackends(
-    'stories260K (../shared/models/stories260K)',
+    'stories260K (LAZYLENS_STORIES260K)',
     () => llama2cSuite('stories260K', () => join(STORIES, 'stories260K.bin'), 2e-4),
     WASM_ONLY,
   );

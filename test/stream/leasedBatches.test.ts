@@ -1,4 +1,4 @@
-// The batch engine on virtual time (STYLE 13): order, completion, errors, backpressure and when
+// The batch engine on virtual time: order, completion, errors, backpressure and when
 // each batch's tensors are disposed.
 import { map, of, take, timer, toArray, from, lastValueFrom, throwError, concat } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
