@@ -7,6 +7,7 @@ import { loadHfFolder } from '../loading/loadFolder.js';
 import { toTensor } from '../loading/toTensor.js';
 import { loadLlama2c } from '../loading/llama2c.js';
 import { resolveModel } from './resolveModel.js';
+import type { HubOptions } from '../loading/hub/HubOptions.js';
 import type { Observable } from 'rxjs';
 import { ActivationCache } from '../cache/ActivationCache.js';
 import type { CacheBatch, PromptInput, StreamCachesOptions } from '../stream/CacheBatch.js';
@@ -64,6 +65,8 @@ export interface RunWithHooksOptions extends ForwardOutputOptions {
 export interface FromPretrainedOptions extends ProcessingOptions, BackendOptions {
   /** Cache per-head outputs (`hook_result`) on every run. */
   useAttnResult?: boolean;
+  /** How a model named on the Hugging Face Hub is downloaded (progress, token, cache, offline). */
+  hub?: HubOptions;
 }
 
 /** Options of {@link HookedTransformer.fromConfig}. */
@@ -193,9 +196,9 @@ export class HookedTransformer implements LensModel {
   ): Promise<HookedTransformer> {
     if (options.backend) await selectBackend({ backend: options.backend });
     else await ensureBackend();
-    const where = resolveModel(nameOrPath);
+    const where = await resolveModel(nameOrPath, options.hub);
     const loaded =
-      where.kind === 'hf' ? await loadHfFolder(where.folder) : await loadLlama2c(where.checkpoint);
+      where.kind === 'hf' ? await loadHfFolder(where.folder, where) : await loadLlama2c(where.checkpoint);
     const cfg =
       options.useAttnResult === undefined
         ? loaded.cfg
