@@ -15,6 +15,9 @@ export interface LoggedRequest {
   path: string;
   range?: string;
   authorization?: string;
+  /** When the request arrived, and (GET) when its body was finished or cut (ms since the epoch). */
+  at: number;
+  doneAt?: number;
 }
 
 interface Repo {
@@ -112,12 +115,15 @@ export class LocalHub {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = decodeURI((req.url ?? '/').split('?')[0]);
-    this.requests.push({
+    const logged: LoggedRequest = {
+      at: Date.now(),
       method: req.method ?? '',
       path,
       ...(req.headers.range ? { range: req.headers.range } : {}),
       ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}),
-    });
+    };
+    this.requests.push(logged);
+    res.on('close', () => (logged.doneAt = Date.now()));
     if (this.failAll) return void res.writeHead(this.failAll).end();
     const cdn = /^\/cdn\/(.+)\/([0-9a-f]{64})\/(.+)$/.exec(path);
     if (cdn) {
