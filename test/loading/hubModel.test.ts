@@ -19,6 +19,8 @@ import { GPT2_TINY, maxAbsDiff } from '../helpers/golden.js';
 import { useHubEnv } from '../helpers/hubEnv.js';
 import { folderFiles } from '../helpers/localHub.js';
 import { shardedFiles } from './hubShards.js';
+import { captureIo } from '../../src/cli/io.js';
+import { main } from '../../src/cli/main.js';
 
 const NEOX_TINY = fileURLToPath(new URL('../fixtures/neox-tiny', import.meta.url));
 const gpt2Files = folderFiles(GPT2_TINY);
@@ -84,6 +86,28 @@ describeBackends(
       expect(await sameLogits(byAlias, local)).toBe(0);
       expect(await sameLogits(sharded, local)).toBe(0);
       [byId, byAlias, sharded, local].forEach((m) => m.dispose());
+    });
+
+    it('the CLI: --model org/name downloads through the same path, its progress on the command line', async () => {
+      env.hub.addRepo('EleutherAI/pythia-160m', neoxFiles);
+      env.hub.chunkDelayMs = 5; // ~0.7 s for the weights: the progress line (every 100 ms) shows them
+      const io = captureIo(true); // stderr as a terminal: progress is drawn
+      const code = await main(
+        ['run', '--model', 'EleutherAI/pythia-160m', '--top', '3', '--prompt', 'a b'],
+        io,
+      );
+      expect(code).toBe(0);
+      expect(io.stdout).toMatch(/EleutherAI\/pythia-160m/);
+      expect(io.stderr).toMatch(/loading EleutherAI\/pythia-160m/);
+      expect(io.stderr).toMatch(
+        /downloading EleutherAI\/pythia-160m: model\.safetensors \d\.\d MB \/ 0\.6 MB/,
+      );
+      const local = captureIo();
+      await main(['run', '--model', NEOX_TINY, '--top', '3', '--prompt', 'a b', '--json'], local);
+      const viaHub = captureIo();
+      await main(['run', '--model', 'pythia-160m', '--top', '3', '--prompt', 'a b', '--json'], viaHub);
+      const preds = (out: string): unknown => (JSON.parse(out) as { predictions: unknown }).predictions;
+      expect(preds(viaHub.stdout)).toEqual(preds(local.stdout));
     });
 
     it('loads offline from the cache with no request, and says what is missing when it is not there', async () => {
