@@ -53,5 +53,8 @@ export { Slice } from '../graph/slice.js';
 export type { SliceInput } from '../graph/slice.js';
 export { selectBackend, currentBackend } from './backend/index.js';
 export type { BackendName, BackendOptions } from './backend/index.js';
+export type { HubOptions } from './loading/hub/HubOptions.js';
+export type { DownloadProgress } from './loading/hub/DownloadProgressBar.js';
+export { officialModelName } from './loading/hub/modelAliases.js';
 export * from './errors.js';
 export * from './stream/index.js';

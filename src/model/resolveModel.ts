@@ -88,10 +88,6 @@ export function hubModelRef(nameOrPath: string): HubModelRef | undefined {
  * Hub repo `org/name`, optionally `@revision`, downloaded (or found) in the Hub cache.
  * @throws ConfigError for something that is none of these, suggesting close names; the Hub
  *   errors of {@link downloadModel}.
- * @example
- * ```ts
- * await resolveModel('induction-2l'); // { kind: 'hf', folder: '…/models/induction-2l' }
- * ```
  */
 export async function resolveModel(nameOrPath: string, hub: HubOptions = {}): Promise<ModelLocation> {
   const dir = shippedModelsDir();

@@ -81,10 +81,6 @@ async function otherWeights(settings: HubSettings, repoId: string, commit: strin
  * safetensors weights of a Hub model.
  * @throws ModelNotFoundError, HubAuthError, HubUnreachableError, HubIntegrityError as the Hub or
  *   the cache answer; CheckpointError for a repository without safetensors weights.
- * @example
- * ```ts
- * const { folder } = await downloadModel({ repoId: 'EleutherAI/pythia-70m', revision: 'main' });
- * ```
  */
 export async function downloadModel(ref: HubModelRef, options: HubOptions = {}): Promise<DownloadedModel> {
   const settings = hubSettings(options);

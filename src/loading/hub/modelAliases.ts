@@ -163,12 +163,8 @@ function aliasMap(): Map<string, string> {
 
 /**
  * The Hub repository TransformerLens means by `name` (an official name or an alias, any case),
- * or undefined for a name not in the table.
- * @example
- * ```ts
- * officialModelName('gpt2-small'); // 'gpt2'
- * officialModelName('pythia-70m'); // 'EleutherAI/pythia-70m'
- * ```
+ * or undefined for a name not in the table: `'gpt2-small'` gives `'gpt2'`, `'pythia-70m'` gives
+ * `'EleutherAI/pythia-70m'`.
  */
 export function officialModelName(name: string): string | undefined {
   return aliasMap().get(name.toLowerCase());

@@ -19,11 +19,8 @@ export function isRepoId(s: string): boolean {
 
 /**
  * `org/name@revision` (the revision optional) as a repo id and revision, or undefined when `spec`
- * is not shaped like one (so the caller can treat it as a path).
- * @example
- * ```ts
- * parseHubName('EleutherAI/pythia-160m@step3000'); // { repoId: 'EleutherAI/pythia-160m', revision: 'step3000' }
- * ```
+ * is not shaped like one (so the caller can treat it as a path). `'EleutherAI/pythia-160m@step3000'`
+ * gives `{ repoId: 'EleutherAI/pythia-160m', revision: 'step3000' }`.
  */
 export function parseHubName(spec: string): HubModelRef | undefined {
   const at = spec.indexOf('@');
