@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
 import { closestNames, ConfigError } from '../errors.js';
 import { downloadModel } from '../loading/hub/downloadModel.js';
-import type { HubOptions } from '../loading/hub/HubOptions.js';
+import { hubSettings, type HubOptions } from '../loading/hub/HubOptions.js';
 import { knownModelNames, officialModelName } from '../loading/hub/modelAliases.js';
 import { parseHubName, type HubModelRef } from '../loading/hub/parseHubName.js';
 
@@ -90,6 +90,7 @@ export function hubModelRef(nameOrPath: string): HubModelRef | undefined {
  *   errors of {@link downloadModel}.
  */
 export async function resolveModel(nameOrPath: string, hub: HubOptions = {}): Promise<ModelLocation> {
+  hubSettings(hub); // unknown Hub options are an error whatever the model turns out to be
   const dir = shippedModelsDir();
   if (dir && isShippedModelName(nameOrPath) && existsSync(join(dir, nameOrPath, 'config.json'))) {
     return { kind: 'hf', folder: join(dir, nameOrPath) };

@@ -7,6 +7,7 @@ import { afterEach, beforeEach } from 'vitest';
 import { LocalHub } from './localHub.js';
 
 const VARS = [
+  'HF_TOKEN_PATH',
   'HF_ENDPOINT',
   'HF_HOME',
   'HF_HUB_CACHE',

@@ -207,6 +207,16 @@ describe('hubDownloadFile', () => {
     expect(await get('tokenizer.json')).toEqual({ missing: true });
   });
 
+  it('offline, a cached snapshot without its tokenizer files still resolves (they are optional)', async () => {
+    const commit = env.hub.addRepo(REPO, files);
+    await get('config.json');
+    await get('model.safetensors');
+    process.env.HF_HUB_OFFLINE = '1';
+    const { folder } = await downloadModel({ repoId: REPO, revision: 'main' }, { progressBar: false });
+    expect(folder).toBe(join(env.cacheDir, 'models--lazylens-test--gpt2-tiny', 'snapshots', commit));
+    expect(readdirSync(folder).sort()).toEqual(['config.json', 'model.safetensors']);
+  });
+
   it('downloads a sharded checkpoint: the index and every shard it lists', async () => {
     env.hub.addRepo(REPO, shardedFiles(files));
     const { folder } = await downloadModel({ repoId: REPO, revision: 'main' }, { progressBar: false });

@@ -1,6 +1,8 @@
 // fromPretrained by name — TransformerLens names and aliases, `org/name`, `@revision` — from a
 // local stand-in for the Hub, with the errors a user meets: unknown, gated, offline, no safetensors.
 import * as tf from '@tensorflow/tfjs';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
 import {
@@ -174,7 +176,9 @@ describeBackends(
       await expect(resolveModel('Llama-2-7b')).rejects.toThrow(
         /HTTP 403, GatedRepo.*the token in HF_TOKEN has no access/,
       );
-      process.env.HF_TOKEN = 'hf_secret';
+      // the token `huggingface-cli login` saved in $HF_HOME/token is used when HF_TOKEN is unset
+      delete process.env.HF_TOKEN;
+      writeFileSync(join(env.home, 'token'), 'hf_secret\n');
       const where = await resolveModel('Llama-2-7b', { progressBar: false });
       expect(where).toMatchObject({ kind: 'hf', modelName: 'Llama-2-7b-hf' });
       expect(env.hub.requests.at(-1)?.authorization).toBe('Bearer hf_secret');

@@ -19,6 +19,8 @@ import type { HubSettings } from './hubSettings.js';
 
 /** Tries per download; each retry resumes where the last one stopped. */
 export const MAX_ATTEMPTS = 3;
+/** A download that receives nothing for this long is dropped and resumed. */
+const IDLE_TIMEOUT_MS = 30_000;
 
 /** Called as bytes arrive: `bytes` so far out of `total` (undefined when the Hub did not say). */
 export type BytesCallback = (bytes: number, total: number | undefined) => void;
@@ -60,49 +62,72 @@ async function getOnce(
     have = 0;
   }
   if (meta.size !== undefined && have === meta.size) return;
-  let url = meta.url;
-  let res: Response | undefined;
-  for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
-    const range: Record<string, string> = have > 0 ? { range: `bytes=${have}-` } : {};
-    res = await fetch(url, { headers: hubHeaders(settings, url, range), redirect: 'manual' });
-    const location = res.headers.get('location');
-    if (res.status >= 300 && res.status < 400 && location) {
-      await res.body?.cancel();
-      url = new URL(location, url).href;
-      res = undefined;
-      continue;
-    }
-    break;
-  }
-  if (!res) throw new HubUnreachableError(`${ctx.file}: more than ${MAX_REDIRECTS} redirects.`);
-  if (res.status === 416) {
-    // Our partial file does not fit the server's: start again.
-    await res.body?.cancel();
-    await truncate(partial, 0);
-    throw new RetryableError('the server refused the resume range');
-  }
-  if (!res.ok) {
-    await res.body?.cancel();
-    const err = hubResponseError(settings, ctx, res.status, res.headers.get('x-error-code'));
-    throw err === 'missing'
-      ? new HubError(`${ctx.file}: HTTP ${res.status} on download, after the Hub said it exists.`)
-      : err;
-  }
-  // 206 continues the partial file; 200 (a server that ignores Range) sends it all again.
-  const resumed =
-    res.status === 206 && new RegExp(`^bytes ${have}-`).test(res.headers.get('content-range') ?? '');
-  if (!resumed) have = 0;
-  const handle = await open(partial, resumed ? 'a' : 'w');
+  // A connection that goes silent is dropped (and resumed) rather than waited on forever.
+  const abort = new AbortController();
+  let idle = setTimeout(() => abort.abort(), IDLE_TIMEOUT_MS);
+  const alive = (): void => {
+    clearTimeout(idle);
+    idle = setTimeout(() => abort.abort(), IDLE_TIMEOUT_MS);
+  };
   try {
-    if (!res.body) return;
-    for await (const chunk of res.body) {
-      await handle.write(chunk);
-      have += chunk.byteLength;
-      onBytes(have, meta.size);
+    const res = await follow(settings, ctx, meta.url, have, abort.signal);
+    if (res.status === 416) {
+      // Our partial file does not fit the server's: start again.
+      await res.body?.cancel();
+      await truncate(partial, 0);
+      throw new RetryableError('the server refused the resume range');
     }
+    if (!res.ok) {
+      await res.body?.cancel();
+      const err = hubResponseError(settings, ctx, res.status, res.headers.get('x-error-code'));
+      throw err === 'missing'
+        ? new HubError(`${ctx.file}: HTTP ${res.status} on download, after the Hub said it exists.`)
+        : err;
+    }
+    // 206 continues the partial file; 200 (a server that ignores Range) sends it all again.
+    const resumed =
+      res.status === 206 && new RegExp(`^bytes ${have}-`).test(res.headers.get('content-range') ?? '');
+    if (!resumed) have = 0;
+    const handle = await open(partial, resumed ? 'a' : 'w');
+    try {
+      if (!res.body) return;
+      for await (const chunk of res.body) {
+        alive();
+        await handle.write(chunk);
+        have += chunk.byteLength;
+        onBytes(have, meta.size);
+      }
+    } finally {
+      await handle.close();
+    }
+  } catch (e) {
+    if (abort.signal.aborted) throw new RetryableError(`no data for ${IDLE_TIMEOUT_MS / 1000} s`);
+    throw e;
   } finally {
-    await handle.close();
+    clearTimeout(idle);
   }
+}
+
+/** GETs `url` from byte `from` on, following redirects (at most {@link MAX_REDIRECTS}). */
+async function follow(
+  settings: HubSettings,
+  ctx: FileContext,
+  start: string,
+  from: number,
+  signal: AbortSignal,
+): Promise<Response> {
+  let url = start;
+  for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+    const range: Record<string, string> = from > 0 ? { range: `bytes=${from}-` } : {};
+    const res = await fetch(url, { headers: hubHeaders(settings, url, range), redirect: 'manual', signal });
+    const location = res.headers.get('location');
+    if (!(res.status >= 300 && res.status < 400 && location)) return res;
+    await res.body?.cancel();
+    url = new URL(location, url).href;
+  }
+  throw new HubError(
+    `${ctx.file} of ${ctx.repoId}: more than ${MAX_REDIRECTS} redirects; expected at most ${MAX_REDIRECTS}.`,
+  );
 }
 
 /** A failure worth another attempt (the partial file is kept and resumed). */

@@ -109,8 +109,12 @@ export async function downloadModel(ref: HubModelRef, options: HubOptions = {}):
     const commit = folder.split(/[\\/]/).pop() ?? '';
     // The rest comes from the commit config.json came from, even if the branch moves meanwhile.
     revision = commit;
-    await get('tokenizer.json');
-    await get('tokenizer_config.json');
+    // Without the Hub, a cached snapshot that lacks the tokenizer still loads (token ids only).
+    for (const optional of ['tokenizer.json', 'tokenizer_config.json']) {
+      await get(optional).catch((e: unknown) => {
+        if (!(e instanceof HubUnreachableError)) throw e;
+      });
+    }
     const weights = await firstPresent(get, ['model.safetensors', 'model.safetensors.index.json']);
     if (!weights) {
       const other = await otherWeights(settings, repoId, commit);

@@ -11,7 +11,7 @@
  * ```
  */
 import { existsSync, statSync } from 'node:fs';
-import { lstat, mkdir, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { isCommitHash } from './parseHubName.js';
 
@@ -95,8 +95,11 @@ export class RepoCache {
     try {
       await symlink(target, pointer);
     } catch (e) {
-      // Another process made the same link between our check and ours: that is fine.
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const code = (e as NodeJS.ErrnoException).code;
+      // EEXIST: another process made the same link meanwhile. EPERM: no symlinks here (Windows
+      // without developer mode), where huggingface_hub copies the blob instead; so do we.
+      if (code === 'EPERM') await copyFile(this.blobPath(etag), pointer);
+      else if (code !== 'EEXIST') throw e;
     }
     return pointer;
   }
