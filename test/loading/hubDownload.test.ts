@@ -217,6 +217,14 @@ describe('hubDownloadFile', () => {
     expect(readdirSync(folder).sort()).toEqual(['config.json', 'model.safetensors']);
   });
 
+  it('a tokenizer download that keeps being cut off fails the load (it is not taken as absent)', async () => {
+    env.hub.addRepo(REPO, files);
+    env.hub.cutAfter('tokenizer.json', 1000, 3);
+    await expect(downloadModel({ repoId: REPO, revision: 'main' }, { progressBar: false })).rejects.toThrow(
+      /Downloading tokenizer\.json of lazylens-test\/gpt2-tiny: cut off 3 times/,
+    );
+  });
+
   it('downloads a sharded checkpoint: the index and every shard it lists', async () => {
     env.hub.addRepo(REPO, shardedFiles(files));
     const { folder } = await downloadModel({ repoId: REPO, revision: 'main' }, { progressBar: false });

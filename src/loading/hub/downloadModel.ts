@@ -8,7 +8,7 @@ import { dirname } from 'node:path';
 import { CheckpointError, HubUnreachableError, ModelNotFoundError } from '../../errors.js';
 import { DownloadProgressBar, type DownloadProgress } from './DownloadProgressBar.js';
 import { fetchFileMetadata } from './fetchFileMetadata.js';
-import { hubDownloadFile } from './hubDownloadFile.js';
+import { hubDownloadFile, isNotCachedError } from './hubDownloadFile.js';
 import { hubSettings, type HubOptions } from './HubOptions.js';
 import type { HubSettings } from './hubSettings.js';
 import type { HubModelRef } from './parseHubName.js';
@@ -112,7 +112,7 @@ export async function downloadModel(ref: HubModelRef, options: HubOptions = {}):
     // Without the Hub, a cached snapshot that lacks the tokenizer still loads (token ids only).
     for (const optional of ['tokenizer.json', 'tokenizer_config.json']) {
       await get(optional).catch((e: unknown) => {
-        if (!(e instanceof HubUnreachableError)) throw e;
+        if (!isNotCachedError(e)) throw e;
       });
     }
     const weights = await firstPresent(get, ['model.safetensors', 'model.safetensors.index.json']);

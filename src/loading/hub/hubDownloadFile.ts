@@ -14,6 +14,22 @@ import { withFileLock } from './withFileLock.js';
 /** Where a file request ended: a local path, or the file's absence from the repository. */
 export type FileResult = { path: string } | { missing: true };
 
+const NOT_CACHED = new WeakSet<Error>();
+
+function notCached(message: string): HubUnreachableError {
+  const e = new HubUnreachableError(message);
+  NOT_CACHED.add(e);
+  return e;
+}
+
+/**
+ * Whether `e` says a file could not be fetched (offline, or the Hub unreachable) and is not in the
+ * cache — as opposed to a download that started and failed.
+ */
+export function isNotCachedError(e: unknown): boolean {
+  return e instanceof HubUnreachableError && NOT_CACHED.has(e);
+}
+
 /** The cache-only answer (offline, or the Hub unreachable), or an error naming what is missing. */
 async function fromCache(
   settings: HubSettings,
@@ -30,7 +46,7 @@ async function fromCache(
   const where = commit
     ? `${cache.pointerPath(commit, ctx.file)} does not exist`
     : `${cache.root} has no snapshot for revision '${ctx.revision}'`;
-  throw new HubUnreachableError(
+  throw notCached(
     `${ctx.file} of ${ctx.repoId}@${ctx.revision}: ${why}, and it is not in the cache (${where}; ` +
       `cache from HF_HUB_CACHE or HF_HOME). Expected a cached copy: download it once with network access` +
       `${settings.offline ? ' (HF_HUB_OFFLINE=1 is set: unset it)' : ''}.`,
