@@ -118,3 +118,20 @@ export class StreamError extends LazylensError {
     return e instanceof StreamError ? e : new StreamError(where, e);
   }
 }
+
+// ---- the Hugging Face Hub ----
+
+/** Something went wrong fetching a model from the Hugging Face Hub (or its local cache). */
+export class HubError extends LazylensError {}
+
+/** A model name, Hub repository or revision that does not exist (or is private and no token was given). */
+export class ModelNotFoundError extends HubError {}
+
+/** A gated or private repository the request had no access to: set `HF_TOKEN`. */
+export class HubAuthError extends HubError {}
+
+/** The Hub could not be reached (or `HF_HUB_OFFLINE=1`) and the files are not in the cache. */
+export class HubUnreachableError extends HubError {}
+
+/** A downloaded file that does not match its ETag (sha256 or git hash) or its announced size. */
+export class HubIntegrityError extends HubError {}

@@ -108,6 +108,11 @@ export type {
   DlaLine,
 } from './stream/index.js';
 
+// ---- loading by name from the Hugging Face Hub ----
+export type { HubOptions } from './loading/hub/HubOptions.js';
+export type { DownloadProgress } from './loading/hub/DownloadProgressBar.js';
+export { officialModelName } from './loading/hub/modelAliases.js';
+
 // ---- backends ----
 export { selectBackend, currentBackend } from './backend/index.js';
 export type { BackendName, BackendOptions } from './backend/index.js';
@@ -124,6 +129,11 @@ export {
   InvalidArgumentError,
   BatchDimError,
   StreamError,
+  HubError,
+  ModelNotFoundError,
+  HubAuthError,
+  HubUnreachableError,
+  HubIntegrityError,
   UsageError,
   CliError,
   ShapeError,

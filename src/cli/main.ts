@@ -28,7 +28,11 @@ function buildProgram(io: Io): Command {
       writeErr: (s) => io.err(s),
       outputError: (s, write) => write(`lazylens: ${s.trim().replace(/\s*\n\s*/g, ' ')}\n`),
     })
-    .option('--model <name|folder>', 'a shipped model name or a model folder', DEFAULT_MODEL)
+    .option(
+      '--model <name|folder>',
+      'a shipped model, a model folder, or a Hugging Face Hub model (gpt2, EleutherAI/pythia-70m@main)',
+      DEFAULT_MODEL,
+    )
     .option('--prompt <text>', 'the prompt (default: a built-in sequence repeated twice)')
     .option('--html <file>', 'also write a self-contained HTML report to FILE')
     .option('--json', 'print machine-readable JSON instead of tables')

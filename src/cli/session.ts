@@ -68,6 +68,11 @@ function writeReport(path: string, html: string): void {
   }
 }
 
+function downloaded(bytes: number, total: number | undefined): string {
+  const mb = (n: number): string => `${(n / 1e6).toFixed(1)} MB`;
+  return total ? `${mb(bytes)} / ${mb(total)}` : mb(bytes);
+}
+
 /**
  * Loads the model, prepares the prompt, runs `body` as `steps` progress steps, prints its output
  * and writes the report; the model is disposed whatever happens.
@@ -84,7 +89,19 @@ export async function withSession(
   try {
     const model = await progress.step(
       `loading ${opts.model}`,
-      () => HookedTransformer.fromPretrained(opts.model),
+      // A Hub download shows on the command's own progress line rather than a second bar.
+      () =>
+        HookedTransformer.fromPretrained(opts.model, {
+          hub: {
+            progressBar: false,
+            onProgress: ({ file, bytes, total }) =>
+              progress.note(
+                bytes === total
+                  ? `loading ${opts.model}`
+                  : `downloading ${opts.model}: ${file} ${downloaded(bytes, total)}`,
+              ),
+          },
+        }),
       true,
     );
     try {

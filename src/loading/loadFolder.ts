@@ -40,17 +40,20 @@ export interface LoadedFolder {
 }
 
 /**
- * Loads a Hugging Face folder. `cfg.modelName` is the folder's name and `cfg.tokenizerPrependsBos`
+ * Loads a Hugging Face folder. `cfg.modelName` is `options.modelName`, else the folder's name, and `cfg.tokenizerPrependsBos`
  * is read from the tokenizer when there is one. No tf tensor is created.
  * @throws ConfigError for a missing/unsupported config.json; CheckpointError for missing, corrupt
  *   or mismatched weights or tokenizer files.
  */
-export async function loadHfFolder(path: string): Promise<LoadedFolder> {
+export async function loadHfFolder(
+  path: string,
+  options: { modelName?: string } = {},
+): Promise<LoadedFolder> {
   // Config first: an unsupported or broken config.json is the most basic error to report.
   const json = await readHfConfigJson(path);
   const base = hfConfigToConfig(json, {
     source: join(path, 'config.json'),
-    modelName: basename(resolve(path)),
+    modelName: options.modelName ?? basename(resolve(path)),
   });
   const architecture = base.originalArchitecture ?? '';
   const convert = Object.hasOwn(CONVERTERS, architecture) ? CONVERTERS[architecture] : undefined;

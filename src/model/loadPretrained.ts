@@ -63,8 +63,9 @@ export async function loadPretrained(
 ): Promise<LoadedModel> {
   if (options.backend) await selectBackend({ backend: options.backend });
   else await ensureBackend();
-  const where = resolveModel(nameOrPath);
-  const loaded = where.kind === 'hf' ? await loadHfFolder(where.folder) : await loadLlama2c(where.checkpoint);
+  const where = await resolveModel(nameOrPath, options.hub);
+  const loaded =
+    where.kind === 'hf' ? await loadHfFolder(where.folder, where) : await loadLlama2c(where.checkpoint);
   const { useAttnResult } = options;
   const cfg =
     useAttnResult === undefined
@@ -79,7 +80,7 @@ export async function loadPretrained(
     for (const t of params.values()) t.dispose();
     throw e;
   }
-  const { backend: _backend, useAttnResult: _useAttnResult, ...processing } = options;
+  const { backend: _backend, useAttnResult: _useAttnResult, hub: _hub, ...processing } = options;
   const out = processStateDict(cfg, params, {
     ...DEFAULT_PROCESSING,
     ...stripUndefined(processing),

@@ -5,6 +5,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { BackendOptions } from '../backend/index.js';
 import type { ModelTokenizer } from '../core/ModelTokenizer.js';
+import type { HubOptions } from '../loading/hub/HubOptions.js';
 import type { TokenOptions } from '../core/prepareTokens.js';
 import type { HookFn, NameMatcher } from './hooks.js';
 import type { PosSliceInput } from './posSlice.js';
@@ -45,6 +46,8 @@ export interface RunWithHooksOptions extends ForwardOutputOptions {
 export interface FromPretrainedOptions extends ProcessingOptions, BackendOptions {
   /** Cache per-head outputs (`hook_result`) on every run. */
   useAttnResult?: boolean;
+  /** How a model named on the Hugging Face Hub is downloaded (progress, token, cache, offline). */
+  hub?: HubOptions;
 }
 
 /** Options of {@link HookedTransformer.fromConfig}. */
