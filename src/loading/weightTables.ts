@@ -1,0 +1,14 @@
+/** Every family's weight table, keyed by the architecture name of `HF_ARCHITECTURES` (hfConfig.ts). */
+import { GPT2_WEIGHTS } from './convertGpt2.js';
+import { GPT_NEO_WEIGHTS } from './convertGptNeo.js';
+import { GPT_NEOX_WEIGHTS } from './convertGptNeoX.js';
+import { LLAMA_WEIGHTS } from './convertLlama.js';
+import type { WeightTable } from './weightTable.js';
+
+/** The weight table of each supported Hugging Face architecture. */
+export const WEIGHT_TABLES: Readonly<Record<string, WeightTable>> = {
+  GPT2LMHeadModel: GPT2_WEIGHTS,
+  GPTNeoForCausalLM: GPT_NEO_WEIGHTS,
+  GPTNeoXForCausalLM: GPT_NEOX_WEIGHTS,
+  LlamaForCausalLM: LLAMA_WEIGHTS,
+};
