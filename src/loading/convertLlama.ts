@@ -9,8 +9,8 @@ import { convertCheckpoint, type ConvertConfig, type ConvertOptions } from './co
 import type { StateDict } from './toTensor.js';
 import type { WeightEntry, WeightTable } from './weightTable.js';
 
-/** q/k/v projections and their biases: read when present (`attention_bias: true`), else zeros. */
-function qkv(ifAbsent: 'zeros' | 'error'): WeightEntry[] {
+/** Llama-layout q/k/v projections and their biases: read when present (`attention_bias: true`), else zeros. */
+export function qkv(ifAbsent: 'zeros' | 'error'): WeightEntry[] {
   return (['q', 'k', 'v'] as const).flatMap((x) => {
     const heads = x === 'q' ? ('h' as const) : ('g' as const);
     const width = x === 'q' ? 'q' : 'kv';
