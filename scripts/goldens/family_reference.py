@@ -60,6 +60,8 @@ def act_fn(name: str, x: torch.Tensor) -> torch.Tensor:
         return 0.5 * x * (1.0 + torch.erf(x / math.sqrt(2.0)))
     if name == 'silu':
         return x * torch.sigmoid(x)
+    if name == 'relu':
+        return x.clamp(min=0)
     raise ValueError(name)
 
 

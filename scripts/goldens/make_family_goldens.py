@@ -34,6 +34,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import family_reference as ref  # noqa: E402
+import gpt_like_families  # noqa: E402
+import gpt_like_reference as gpref  # noqa: E402
 import llama_like_families  # noqa: E402
 import llama_like_reference as llref  # noqa: E402
 import safetensors_io  # noqa: E402
@@ -172,7 +174,7 @@ def write_json(path: str, obj) -> None:
 
 def all_families() -> dict[str, tuple[ref.Cfg, dict]]:
     # New families go last: each family's seed is SEED + its index, so the older fixtures stay.
-    return {**families(), **llama_like_families.families()}
+    return {**families(), **llama_like_families.families(), **gpt_like_families.families()}
 
 
 def main() -> None:
@@ -190,6 +192,9 @@ def main() -> None:
             to_tl[name] = llref.phi3_to_tl
         else:
             to_tl[name] = ref.llama_to_tl
+    hf_forward.update(gptj=gpref.hf_gptj_forward, opt=gpref.hf_opt_forward)
+    to_tl.update(gptj=gpref.gptj_to_tl, opt=gpref.opt_to_tl)
+    gpt_like = gpt_like_families.families()
     for index, (name, (cfg, hf_json)) in enumerate(all_families().items()):
         if only and name not in only:
             continue
@@ -198,7 +203,12 @@ def main() -> None:
         os.makedirs(model_dir, exist_ok=True)
         os.makedirs(golden_dir, exist_ok=True)
         rng = np.random.RandomState(SEED + index)
-        hf_np = (llama_like_families.make_weights if name in llama_like else make_weights)(name, cfg, rng)
+        if name in llama_like:
+            hf_np = llama_like_families.make_weights(name, cfg, rng)
+        elif name in gpt_like:
+            hf_np = gpt_like_families.make_weights(name, cfg, rng)
+        else:
+            hf_np = make_weights(name, cfg, rng)
         write_json(os.path.join(model_dir, 'config.json'), hf_json)
         safetensors_io.save(os.path.join(model_dir, 'model.safetensors'), hf_np, {'format': 'pt'})
         if name in ('neo', 'neox'):

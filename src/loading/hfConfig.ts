@@ -120,6 +120,74 @@ export const HF_ARCHITECTURES: Readonly<Record<string, HfArchitecture>> = {
     },
   },
   ...LLAMA_LIKE_ARCHITECTURES,
+  GPTJForCausalLM: {
+    modelTypes: ['gptj'],
+    convert(f) {
+      // Defaults are GPTJConfig's.
+      const dModel = f.int('n_embd', 4096);
+      const nHeads = f.int('n_head', 16);
+      const dh = dHead(f, dModel, nHeads);
+      const rotaryDim = f.optionalInt('rotary_dim') ?? dh;
+      return {
+        nLayers: f.int('n_layer', 28),
+        dModel,
+        nHeads,
+        dHead: dh,
+        dMlp: f.optionalInt('n_inner') ?? 4 * dModel,
+        nCtx: f.int('n_positions', 2048),
+        eps: f.num('layer_norm_epsilon', 1e-5),
+        dVocab: f.int('vocab_size', 50400),
+        actFn: actFn(f, 'activation_function', 'gelu_new'),
+        normalizationType: 'LN',
+        positionalEmbeddingType: 'rotary',
+        rotaryDim,
+        // GPT-J rotates interleaved pairs (2j, 2j+1) of the first rotary_dim dims.
+        rotaryAdjacentPairs: true,
+        // One LayerNorm feeds attention and MLP side by side (TL copies it into ln2).
+        parallelAttnMlp: true,
+        useAttnScale: true,
+        defaultPrependBos: true,
+      };
+    },
+  },
+  OPTForCausalLM: {
+    modelTypes: ['opt'],
+    convert(f) {
+      // Defaults are OPTConfig's.
+      const dModel = f.int('hidden_size', 768);
+      const nHeads = f.int('num_attention_heads', 12);
+      // opt-350m projects embeddings in and out and normalizes after each sublayer: not TL's block.
+      if (f.optionalInt('word_embed_proj_dim') !== undefined && f.int('word_embed_proj_dim') !== dModel) {
+        throw new ConfigError(
+          `${f.source}: word_embed_proj_dim ${f.int('word_embed_proj_dim')} ≠ hidden_size ${dModel} is not supported.`,
+        );
+      }
+      if (!f.bool('do_layer_norm_before', true)) {
+        throw new ConfigError(`${f.source}: do_layer_norm_before=false is not supported; expected true.`);
+      }
+      if (!f.bool('enable_bias', true) || !f.bool('layer_norm_elementwise_affine', true)) {
+        throw new ConfigError(
+          `${f.source}: enable_bias=false or layer_norm_elementwise_affine=false is not supported.`,
+        );
+      }
+      return {
+        nLayers: f.int('num_hidden_layers', 12),
+        dModel,
+        nHeads,
+        dHead: dHead(f, dModel, nHeads),
+        dMlp: f.int('ffn_dim', 3072),
+        nCtx: f.int('max_position_embeddings', 2048),
+        // OPT's LayerNorms use PyTorch's default eps.
+        eps: 1e-5,
+        dVocab: f.int('vocab_size', 50272),
+        actFn: actFn(f, 'activation_function', 'relu'),
+        normalizationType: 'LN',
+        positionalEmbeddingType: 'standard',
+        useAttnScale: true,
+        defaultPrependBos: true,
+      };
+    },
+  },
 };
 
 /**

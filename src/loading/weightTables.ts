@@ -2,6 +2,8 @@
 import { GPT2_WEIGHTS } from './convertGpt2.js';
 import { GPT_NEO_WEIGHTS } from './convertGptNeo.js';
 import { GPT_NEOX_WEIGHTS } from './convertGptNeoX.js';
+import { GPTJ_WEIGHTS } from './convertGptJ.js';
+import { OPT_WEIGHTS } from './convertOpt.js';
 import { GEMMA2_WEIGHTS, GEMMA_WEIGHTS } from './convertGemma.js';
 import { LLAMA_WEIGHTS, MISTRAL_WEIGHTS, QWEN2_WEIGHTS } from './convertLlama.js';
 import { PHI3_WEIGHTS } from './convertPhi3.js';
@@ -18,4 +20,6 @@ export const WEIGHT_TABLES: Readonly<Record<string, WeightTable>> = {
   Phi3ForCausalLM: PHI3_WEIGHTS,
   GemmaForCausalLM: GEMMA_WEIGHTS,
   Gemma2ForCausalLM: GEMMA2_WEIGHTS,
+  GPTJForCausalLM: GPTJ_WEIGHTS,
+  OPTForCausalLM: OPT_WEIGHTS,
 };

@@ -27,6 +27,8 @@ describeBackends(
       'gemma',
       'gemma2',
       'phi3',
+      'gptj',
+      'opt',
     ];
     for (const family of families.map((f) => `${f}-tiny`)) {
       it(`${family}: decompositions sum to the residual, the lens ends at ln_final`, async () => {

@@ -12,6 +12,8 @@ export const FAMILIES = [
   'gemma',
   'gemma2',
   'phi3',
+  'gptj',
+  'opt',
 ] as const;
 export type Family = (typeof FAMILIES)[number];
 

@@ -66,6 +66,8 @@ describe('hfConfigToConfig (GPT-Neo, GPT-NeoX, Llama)', () => {
       'Phi3ForCausalLM',
       'GemmaForCausalLM',
       'Gemma2ForCausalLM',
+      'GPTJForCausalLM',
+      'OPTForCausalLM',
     ]);
   });
 
