@@ -51,6 +51,7 @@ class Cfg:
     attn_softcap: float = 0.0  # Gemma 2: scores -> cap * tanh(scores / cap) before the mask
     logit_softcap: float = 0.0  # Gemma 2: logits -> cap * tanh(logits / cap)
     post_norms: bool = False  # Gemma 2: ln1_post / ln2_post on each sublayer's output
+    post_embed_ln: bool = False  # BLOOM: a LayerNorm (embed.ln) on the token embedding
 
 
 def act_fn(name: str, x: torch.Tensor) -> torch.Tensor:
@@ -123,6 +124,15 @@ def _norm(hook, prefix: str, x: torch.Tensor, cfg: Cfg, w, b) -> torch.Tensor:
     return hook(prefix + 'hook_normalized', x)
 
 
+def alibi_slopes(n: int) -> torch.Tensor:
+    """[n]: 2^(-8i/p) for i = 1..p, p the largest power of two <= n, then every other slope of
+    the next power of two for the remaining heads."""
+    p = 2 ** math.floor(math.log2(n))
+    slopes = [2 ** (-8 * i / p) for i in range(1, p + 1)]
+    slopes += [2 ** (-8 * i / (2 * p)) for i in range(1, 2 * (n - p), 2)]
+    return torch.tensor(slopes, dtype=torch.float64)
+
+
 def attention_mask(cfg: Cfg, layer: int, pos: int) -> torch.Tensor:
     """[q,k] allowed: causal; local layers also drop keys k <= q - window."""
     q = torch.arange(pos)[:, None]
@@ -150,7 +160,10 @@ def run_with_cache(sd: dict[str, torch.Tensor], tokens: torch.Tensor, cfg: Cfg):
         return x
 
     bsz, pos = tokens.shape
-    resid = hook('hook_embed', sd['embed.W_E'][tokens])
+    emb = sd['embed.W_E'][tokens]
+    if cfg.post_embed_ln:  # TL's Embed LayerNorm keeps its weights when the others are folded
+        emb = _norm(hook, 'embed.ln.', emb - emb.mean(-1, keepdim=True), cfg, sd['embed.ln.w'], sd['embed.ln.b'])
+    resid = hook('hook_embed', emb)
     if cfg.positional == 'standard':
         pe = sd['pos_embed.W_pos'][:pos].unsqueeze(0).expand(bsz, pos, cfg.d_model)
         resid = resid + hook('hook_pos_embed', pe)
@@ -173,6 +186,9 @@ def run_with_cache(sd: dict[str, torch.Tensor], tokens: torch.Tensor, cfg: Cfg):
             scores = scores / (cfg.attn_scale_value or math.sqrt(cfg.d_head))
         if cfg.attn_softcap > 0:
             scores = cfg.attn_softcap * torch.tanh(scores / cfg.attn_softcap)
+        if cfg.positional == 'alibi':  # TL: slope_h * (k - q), added before the mask
+            qk = torch.arange(pos, dtype=torch.float64)
+            scores = scores + alibi_slopes(cfg.n_heads)[:, None, None] * (qk[None, :] - qk[:, None]).tril()
         scores = scores.masked_fill(~attention_mask(cfg, layer, pos), float('-inf'))
         scores = hook(t + 'attn.hook_attn_scores', scores)
         pattern = hook(t + 'attn.hook_pattern', torch.softmax(scores, dim=-1))
@@ -208,7 +224,8 @@ def run_with_cache(sd: dict[str, torch.Tensor], tokens: torch.Tensor, cfg: Cfg):
 
 def hook_names(cfg: Cfg) -> list[str]:
     """Every hook in TL's execution order (hook_result included)."""
-    names = ['hook_embed'] + (['hook_pos_embed'] if cfg.positional == 'standard' else [])
+    names = ['embed.ln.hook_scale', 'embed.ln.hook_normalized'] if cfg.post_embed_ln else []
+    names += ['hook_embed'] + (['hook_pos_embed'] if cfg.positional == 'standard' else [])
     for layer in range(cfg.n_layers):
         t = f'blocks.{layer}.'
         block = ['hook_resid_pre', 'ln1.hook_scale', 'ln1.hook_normalized', 'attn.hook_q', 'attn.hook_k', 'attn.hook_v']

@@ -125,3 +125,75 @@ def hf_opt_forward(hf: dict[str, torch.Tensor], tokens: torch.Tensor, cfg: ref.C
         x = x + lin(F.relu(lin(m, p + 'fc1')), p + 'fc2')
     x = F.layer_norm(x, (d,), hf[P + 'final_layer_norm.weight'], hf[P + 'final_layer_norm.bias'], cfg.eps)
     return x @ hf[P + 'embed_tokens.weight'].t()
+
+
+def bloom_to_tl(hf: dict[str, torch.Tensor], cfg: ref.Cfg) -> dict[str, torch.Tensor]:
+    """BLOOM's fused query_key_value rows are (head, which, e); the embedding has a LayerNorm."""
+    h, dh, d = cfg.n_heads, cfg.d_head, cfg.d_model
+    P = 'transformer.'
+    sd = {
+        'embed.W_E': hf[P + 'word_embeddings.weight'].clone(),
+        'embed.ln.w': hf[P + 'word_embeddings_layernorm.weight'],
+        'embed.ln.b': hf[P + 'word_embeddings_layernorm.bias'],
+    }
+    for layer in range(cfg.n_layers):
+        p, t = f'{P}h.{layer}.', f'blocks.{layer}.'
+        sd[t + 'ln1.w'], sd[t + 'ln1.b'] = hf[p + 'input_layernorm.weight'], hf[p + 'input_layernorm.bias']
+        W = hf[p + 'self_attention.query_key_value.weight'].reshape(h, 3, dh, d)
+        B = hf[p + 'self_attention.query_key_value.bias'].reshape(h, 3, dh)
+        for i, n in enumerate('QKV'):
+            sd[t + f'attn.W_{n}'] = W[:, i].permute(0, 2, 1).contiguous()
+            sd[t + f'attn.b_{n}'] = B[:, i].contiguous()
+        sd[t + 'attn.W_O'] = _heads_out(hf[p + 'self_attention.dense.weight'], h, dh)
+        sd[t + 'attn.b_O'] = hf[p + 'self_attention.dense.bias']
+        sd[t + 'ln2.w'] = hf[p + 'post_attention_layernorm.weight']
+        sd[t + 'ln2.b'] = hf[p + 'post_attention_layernorm.bias']
+        sd[t + 'mlp.W_in'] = hf[p + 'mlp.dense_h_to_4h.weight'].t().contiguous()
+        sd[t + 'mlp.b_in'] = hf[p + 'mlp.dense_h_to_4h.bias']
+        sd[t + 'mlp.W_out'] = hf[p + 'mlp.dense_4h_to_h.weight'].t().contiguous()
+        sd[t + 'mlp.b_out'] = hf[p + 'mlp.dense_4h_to_h.bias']
+    sd['ln_final.w'], sd['ln_final.b'] = hf[P + 'ln_f.weight'], hf[P + 'ln_f.bias']
+    sd['unembed.W_U'] = hf[P + 'word_embeddings.weight'].t().contiguous()
+    sd['unembed.b_U'] = torch.zeros(cfg.d_vocab, dtype=torch.float64)
+    return sd
+
+
+def _hf_alibi_slopes(n: int) -> torch.Tensor:
+    """As HF's build_alibi_tensor: powers of base = 2^(-2^-(log2(p) - 3)), p = closest power of
+    two <= n, then odd powers of the next power of two's base."""
+    p = 2 ** math.floor(math.log2(n))
+    base = torch.tensor(2 ** (-(2 ** -(math.log2(p) - 3))), dtype=torch.float64)
+    slopes = torch.pow(base, torch.arange(1, 1 + p, dtype=torch.float64))
+    if p != n:
+        extra = torch.tensor(2 ** (-(2 ** -(math.log2(2 * p) - 3))), dtype=torch.float64)
+        rest = min(p, n - p)
+        slopes = torch.cat([slopes, torch.pow(extra, torch.arange(1, 1 + 2 * rest, 2, dtype=torch.float64))])
+    return slopes
+
+
+def hf_bloom_forward(hf: dict[str, torch.Tensor], tokens: torch.Tensor, cfg: ref.Cfg) -> torch.Tensor:
+    """BloomForCausalLM: embedding LayerNorm, ALiBi as slope * key position added to the scaled
+    scores, fused per-head qkv, tanh GELU."""
+    P, d, h, dh = 'transformer.', cfg.d_model, cfg.n_heads, cfg.d_head
+    bsz, pos = tokens.shape
+
+    def ln(x, name):
+        return F.layer_norm(x, (d,), hf[name + '.weight'], hf[name + '.bias'], cfg.eps)
+
+    def lin(x, name):
+        return x @ hf[name + '.weight'].t() + hf[name + '.bias']
+
+    x = ln(hf[P + 'word_embeddings.weight'][tokens], P + 'word_embeddings_layernorm')
+    alibi = _hf_alibi_slopes(h)[:, None, None] * torch.arange(pos, dtype=torch.float64)[None, None, :]
+    causal = torch.tril(torch.ones(pos, pos, dtype=torch.bool))
+    for layer in range(cfg.n_layers):
+        p = f'{P}h.{layer}.'
+        a = ln(x, p + 'input_layernorm')
+        qkv = lin(a, p + 'self_attention.query_key_value').view(bsz, pos, h, 3, dh)
+        q, k, v = (qkv[..., i, :].transpose(1, 2) for i in range(3))
+        att = alibi + (q @ k.transpose(-1, -2)) / math.sqrt(dh)
+        att = att.masked_fill(~causal, float('-inf')).softmax(-1)
+        x = x + lin((att @ v).transpose(1, 2).reshape(bsz, pos, d), p + 'self_attention.dense')
+        m = F.gelu(lin(ln(x, p + 'post_attention_layernorm'), p + 'mlp.dense_h_to_4h'), approximate='tanh')
+        x = x + lin(m, p + 'mlp.dense_4h_to_h')
+    return ln(x, P + 'ln_f') @ hf[P + 'word_embeddings.weight'].t()

@@ -192,8 +192,8 @@ def main() -> None:
             to_tl[name] = llref.phi3_to_tl
         else:
             to_tl[name] = ref.llama_to_tl
-    hf_forward.update(gptj=gpref.hf_gptj_forward, opt=gpref.hf_opt_forward)
-    to_tl.update(gptj=gpref.gptj_to_tl, opt=gpref.opt_to_tl)
+    hf_forward.update(gptj=gpref.hf_gptj_forward, opt=gpref.hf_opt_forward, bloom=gpref.hf_bloom_forward)
+    to_tl.update(gptj=gpref.gptj_to_tl, opt=gpref.opt_to_tl, bloom=gpref.bloom_to_tl)
     gpt_like = gpt_like_families.families()
     for index, (name, (cfg, hf_json)) in enumerate(all_families().items()):
         if only and name not in only:

@@ -150,6 +150,37 @@ export const HF_ARCHITECTURES: Readonly<Record<string, HfArchitecture>> = {
       };
     },
   },
+  BloomForCausalLM: {
+    modelTypes: ['bloom'],
+    convert(f) {
+      // Defaults are BloomConfig's; old configs name the width n_embed.
+      const dModel = f.json.n_embed !== undefined ? f.int('n_embed') : f.int('hidden_size', 64);
+      const nHeads = f.int('n_head', 8);
+      if (f.bool('apply_residual_connection_post_layernorm', false)) {
+        throw new ConfigError(
+          `${f.source}: apply_residual_connection_post_layernorm=true is not supported; expected false.`,
+        );
+      }
+      return {
+        nLayers: f.int('n_layer', 2),
+        dModel,
+        nHeads,
+        dHead: dHead(f, dModel, nHeads),
+        dMlp: 4 * dModel,
+        // ALiBi has no position table, so nothing fixes a context length; TL uses 2048.
+        nCtx: f.optionalInt('seq_length') ?? 2048,
+        eps: f.num('layer_norm_epsilon', 1e-5),
+        dVocab: f.int('vocab_size', 250880),
+        // BLOOM's GELU is the tanh approximation (TL calls it gelu_fast: the same function).
+        actFn: 'gelu_fast',
+        normalizationType: 'LN',
+        positionalEmbeddingType: 'alibi',
+        postEmbeddingLn: true,
+        useAttnScale: true,
+        defaultPrependBos: true,
+      };
+    },
+  },
   OPTForCausalLM: {
     modelTypes: ['opt'],
     convert(f) {

@@ -4,6 +4,7 @@ import { GPT_NEO_WEIGHTS } from './convertGptNeo.js';
 import { GPT_NEOX_WEIGHTS } from './convertGptNeoX.js';
 import { GPTJ_WEIGHTS } from './convertGptJ.js';
 import { OPT_WEIGHTS } from './convertOpt.js';
+import { BLOOM_WEIGHTS } from './convertBloom.js';
 import { GEMMA2_WEIGHTS, GEMMA_WEIGHTS } from './convertGemma.js';
 import { LLAMA_WEIGHTS, MISTRAL_WEIGHTS, QWEN2_WEIGHTS } from './convertLlama.js';
 import { PHI3_WEIGHTS } from './convertPhi3.js';
@@ -21,5 +22,6 @@ export const WEIGHT_TABLES: Readonly<Record<string, WeightTable>> = {
   GemmaForCausalLM: GEMMA_WEIGHTS,
   Gemma2ForCausalLM: GEMMA2_WEIGHTS,
   GPTJForCausalLM: GPTJ_WEIGHTS,
+  BloomForCausalLM: BLOOM_WEIGHTS,
   OPTForCausalLM: OPT_WEIGHTS,
 };

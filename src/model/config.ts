@@ -101,6 +101,8 @@ export interface HookedTransformerConfig {
    * residual stream (Gemma 2). These norms keep their weights when the others are folded.
    */
   useNormalizationBeforeAndAfter: boolean;
+  /** The token embedding passes through a LayerNorm (`embed.ln`) before `hook_embed` (BLOOM). */
+  postEmbeddingLn: boolean;
 }
 
 /** The fields a caller must give; everything else has TransformerLens's default. */
@@ -149,6 +151,7 @@ export function makeConfig(partial: PartialConfig): HookedTransformerConfig {
     attnScoresSoftCap: -1,
     outputLogitsSoftCap: -1,
     useNormalizationBeforeAndAfter: false,
+    postEmbeddingLn: false,
     ...stripUndefined(partial),
   } as HookedTransformerConfig;
   if (partial.attnScale === undefined) cfg.attnScale = Math.sqrt(cfg.dHead);
@@ -182,9 +185,9 @@ function checkConfig(cfg: HookedTransformerConfig): void {
       `nKeyValueHeads ${g} given; expected a positive divisor of nHeads = ${cfg.nHeads}.`,
     );
   }
-  if (cfg.positionalEmbeddingType === 'shortformer' || cfg.positionalEmbeddingType === 'alibi') {
+  if (cfg.positionalEmbeddingType === 'shortformer') {
     throw new ConfigError(
-      `positionalEmbeddingType '${cfg.positionalEmbeddingType}' is not supported; expected 'standard' or 'rotary'.`,
+      `positionalEmbeddingType '${cfg.positionalEmbeddingType}' is not supported; expected 'standard', 'rotary' or 'alibi'.`,
     );
   }
 }

@@ -14,6 +14,7 @@ import {
   softCap,
   type Emit,
 } from './layers.js';
+import { alibiBias } from './alibi.js';
 import { applyRotary, rotaryTables, type RotaryTables } from './rotary.js';
 import { kvParamName, type StateDict } from './stateDict.js';
 
@@ -85,6 +86,7 @@ function attention(
   if (cfg.useAttnScale) scores = tf.div(scores, cfg.attnScale);
   // Gemma 2 caps the scores before the mask, so hook_attn_scores sees capped scores.
   if (cfg.attnScoresSoftCap > 0) scores = softCap(scores, cfg.attnScoresSoftCap);
+  if (cfg.positionalEmbeddingType === 'alibi') scores = tf.add(scores, alibiBias(cfg.nHeads, pos));
   const allowed = tf.broadcastTo(attentionMask(cfg, layer, pos, ctx.padMask), scores.shape);
   scores = tf.where(allowed, scores, tf.fill(scores.shape, -Infinity));
   scores = emit(`${p}.hook_attn_scores`, scores);
@@ -187,7 +189,10 @@ export function runForward(
 ): tf.Tensor {
   const [batch, pos] = tokens.shape;
   const padMask = options.attentionMask;
-  let resid = emit('hook_embed', tf.gather(param(params, 'embed.W_E'), tokens));
+  let embed = tf.gather(param(params, 'embed.W_E'), tokens);
+  // BLOOM normalizes the embedding; TL's LayerNorm there keeps its weights through folding.
+  if (cfg.postEmbeddingLn) embed = normalize(embed, cfg, params, 'embed.ln', emit, 'LN');
+  let resid = emit('hook_embed', embed);
   if (cfg.positionalEmbeddingType === 'standard') {
     const ids = positionIds(batch, pos, padMask);
     let posEmbed = tf.gather(param(params, 'pos_embed.W_pos'), ids);

@@ -20,6 +20,8 @@ export type HookDim =
 
 /** Named dims of every hook point, keyed by the name after `blocks.L.` (or the full name at top level). */
 export const HOOK_DIMS: Readonly<Record<string, readonly HookDim[]>> = {
+  'embed.ln.hook_scale': ['batch', 'pos', 'one'],
+  'embed.ln.hook_normalized': ['batch', 'pos', 'd_model'],
   hook_embed: ['batch', 'pos', 'd_model'],
   hook_pos_embed: ['batch', 'pos', 'd_model'],
   hook_resid_pre: ['batch', 'pos', 'd_model'],
@@ -81,7 +83,9 @@ export function blockHookNames(cfg: HookedTransformerConfig, layer: number): str
 
 /** Every hook name the model fires on a full forward pass, in execution order. */
 export function allHookNames(cfg: HookedTransformerConfig): string[] {
-  const names = ['hook_embed'];
+  // BLOOM's embedding LayerNorm fires before hook_embed, which sees its output.
+  const names = cfg.postEmbeddingLn ? ['embed.ln.hook_scale', 'embed.ln.hook_normalized'] : [];
+  names.push('hook_embed');
   if (cfg.positionalEmbeddingType === 'standard') names.push('hook_pos_embed');
   for (let l = 0; l < cfg.nLayers; l++) names.push(...blockHookNames(cfg, l));
   if (hasNorm(cfg)) names.push('ln_final.hook_scale', 'ln_final.hook_normalized');

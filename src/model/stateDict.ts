@@ -41,6 +41,10 @@ export function expectedParamShapes(cfg: HookedTransformerConfig): Map<string, n
     if (cfg.normalizationType === 'LN' || cfg.normalizationType === 'LNPre') out.set(`${prefix}.b`, [d]);
   };
   out.set('embed.W_E', [v, d]);
+  if (cfg.postEmbeddingLn) {
+    out.set('embed.ln.w', [d]);
+    out.set('embed.ln.b', [d]);
+  }
   if (cfg.positionalEmbeddingType === 'standard') out.set('pos_embed.W_pos', [nCtx, d]);
   for (let l = 0; l < cfg.nLayers; l++) {
     const p = `blocks.${l}`;

@@ -29,6 +29,7 @@ describeBackends(
       'phi3',
       'gptj',
       'opt',
+      'bloom',
     ];
     for (const family of families.map((f) => `${f}-tiny`)) {
       it(`${family}: decompositions sum to the residual, the lens ends at ln_final`, async () => {

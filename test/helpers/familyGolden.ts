@@ -14,6 +14,7 @@ export const FAMILIES = [
   'phi3',
   'gptj',
   'opt',
+  'bloom',
 ] as const;
 export type Family = (typeof FAMILIES)[number];
 

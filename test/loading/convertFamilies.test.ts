@@ -67,6 +67,7 @@ describe('hfConfigToConfig (GPT-Neo, GPT-NeoX, Llama)', () => {
       'GemmaForCausalLM',
       'Gemma2ForCausalLM',
       'GPTJForCausalLM',
+      'BloomForCausalLM',
       'OPTForCausalLM',
     ]);
   });
