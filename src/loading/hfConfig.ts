@@ -1,7 +1,7 @@
 /**
  * Converts a Hugging Face `config.json` into a {@link HookedTransformerConfig}, following
  * TransformerLens's `convert_hf_model_config`. One entry per architecture in {@link HF_ARCHITECTURES}:
- * GPT-2, GPT-Neo, GPT-NeoX (Pythia) and Llama.
+ * GPT-2, GPT-Neo, GPT-NeoX (Pythia), GPT-J, BLOOM and OPT here; the Llama-shaped families in hfConfigLlamaLike.ts.
  */
 import { readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
