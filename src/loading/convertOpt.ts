@@ -8,7 +8,8 @@ import type { WeightTable } from './weightTable.js';
 /** OPT's mapping (OPTForCausalLM, pre-LN variants). */
 export const OPT_WEIGHTS: WeightTable = {
   family: 'OPT',
-  prefixes: ['model.decoder.'],
+  // OPTModel checkpoints (no LM head) name the decoder without `model.`.
+  prefixes: ['model.decoder.', 'decoder.'],
   layers: 'layers.',
   embed: [
     { tl: 'embed.W_E', hf: 'embed_tokens.weight', shape: ['vocab', 'd'] },

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { CheckpointError } from '../../src/errors.js';
 import { convertCheckpoint, dimSize, type ConvertConfig } from '../../src/loading/convertCheckpoint.js';
 import type { SafetensorsTensor } from '../../src/loading/safetensors.js';
+import { OPT_WEIGHTS } from '../../src/loading/convertOpt.js';
 import type { WeightTable } from '../../src/loading/weightTable.js';
 import { ramp } from './synthetic.js';
 
@@ -151,5 +152,25 @@ describe('convertCheckpoint', () => {
     );
     t.set('model.layers.1.norm.weight', ramp([6], 2));
     expect(() => convertCheckpoint(TABLE, t, CFG)).toThrow(/has weights for layer 1; expected layers 0\.\.0/);
+  });
+});
+
+describe('the OPT table', () => {
+  it('drops the two offset rows of embed_positions, with or without the model. prefix', () => {
+    const cfg: ConvertConfig = { nLayers: 0, dModel: 4, nHeads: 2, dHead: 2, dMlp: 8, nCtx: 3, dVocab: 5 };
+    const tensors = (prefix: string): Map<string, SafetensorsTensor> =>
+      new Map(
+        Object.entries({
+          [`${prefix}embed_tokens.weight`]: ramp([5, 4], 1),
+          [`${prefix}embed_positions.weight`]: ramp([5, 4], 2),
+          [`${prefix}final_layer_norm.weight`]: ramp([4], 3),
+          [`${prefix}final_layer_norm.bias`]: ramp([4], 4),
+        }),
+      );
+    for (const prefix of ['model.decoder.', 'decoder.']) {
+      const wPos = convertCheckpoint(OPT_WEIGHTS, tensors(prefix), cfg).get('pos_embed.W_pos')!;
+      expect(wPos.shape).toEqual([3, 4]);
+      expect(Array.from(wPos.data)).toEqual(Array.from(ramp([5, 4], 2).data.subarray(8)));
+    }
   });
 });
