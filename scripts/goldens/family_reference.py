@@ -46,6 +46,12 @@ class Cfg:
     attn_types: tuple[str, ...] | None = None  # GPT-Neo: 'global' / 'local' per layer
     window: int = 0
     n_kv_heads: int | None = None  # grouped-query attention when set
+    ntk: tuple[float, float, float, int] | None = None  # Llama 3.x: (factor, low, high, original ctx)
+    attn_scale_value: float | None = None  # divide scores by this instead of sqrt(d_head) (Gemma 2)
+    attn_softcap: float = 0.0  # Gemma 2: scores -> cap * tanh(scores / cap) before the mask
+    logit_softcap: float = 0.0  # Gemma 2: logits -> cap * tanh(logits / cap)
+    post_norms: bool = False  # Gemma 2: ln1_post / ln2_post on each sublayer's output
+    post_embed_ln: bool = False  # BLOOM: a LayerNorm (embed.ln) on the token embedding
 
 
 def act_fn(name: str, x: torch.Tensor) -> torch.Tensor:
@@ -55,17 +61,38 @@ def act_fn(name: str, x: torch.Tensor) -> torch.Tensor:
         return 0.5 * x * (1.0 + torch.erf(x / math.sqrt(2.0)))
     if name == 'silu':
         return x * torch.sigmoid(x)
+    if name == 'relu':
+        return x.clamp(min=0)
     raise ValueError(name)
 
 
 # ------------------------------------------------------------------------------------------
 # TL-semantics forward with every hook
 # ------------------------------------------------------------------------------------------
+def rotary_freqs(cfg: Cfg) -> torch.Tensor:
+    """[r/2]: pair j's frequency base^(-2j/r); with cfg.ntk, Llama 3.x's rule: wavelengths
+    2pi/f longer than ctx/low are slowed by `factor`, shorter than ctx/high kept, blended between."""
+    j = torch.arange(cfg.rotary_dim // 2, dtype=torch.float64)
+    f = cfg.rotary_base ** (-2.0 * j / cfg.rotary_dim)
+    if cfg.ntk is None:
+        return f
+    factor, low, high, ctx = cfg.ntk
+    out = []
+    for fj in f.tolist():
+        lam = 2 * math.pi / fj
+        if lam > ctx / low:
+            out.append(fj / factor)
+        elif lam < ctx / high:
+            out.append(fj)
+        else:
+            t = (ctx / lam - low) / (high - low)
+            out.append((1 - t) * fj / factor + t * fj)
+    return torch.tensor(out, dtype=torch.float64)
+
+
 def rotary_tables(cfg: Cfg, pos: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """cos, sin [pos, r/2]: pair j turns by pos * base^(-2j/r)."""
-    half = cfg.rotary_dim // 2
-    j = torch.arange(half, dtype=torch.float64)
-    angles = torch.arange(pos, dtype=torch.float64)[:, None] * cfg.rotary_base ** (-2.0 * j / cfg.rotary_dim)
+    """cos, sin [pos, r/2]: pair j turns by pos * freq_j."""
+    angles = torch.arange(pos, dtype=torch.float64)[:, None] * rotary_freqs(cfg)[None, :]
     return angles.cos(), angles.sin()
 
 
@@ -97,6 +124,15 @@ def _norm(hook, prefix: str, x: torch.Tensor, cfg: Cfg, w, b) -> torch.Tensor:
     return hook(prefix + 'hook_normalized', x)
 
 
+def alibi_slopes(n: int) -> torch.Tensor:
+    """[n]: 2^(-8i/p) for i = 1..p, p the largest power of two <= n, then every other slope of
+    the next power of two for the remaining heads."""
+    p = 2 ** math.floor(math.log2(n))
+    slopes = [2 ** (-8 * i / p) for i in range(1, p + 1)]
+    slopes += [2 ** (-8 * i / (2 * p)) for i in range(1, 2 * (n - p), 2)]
+    return torch.tensor(slopes, dtype=torch.float64)
+
+
 def attention_mask(cfg: Cfg, layer: int, pos: int) -> torch.Tensor:
     """[q,k] allowed: causal; local layers also drop keys k <= q - window."""
     q = torch.arange(pos)[:, None]
@@ -124,7 +160,10 @@ def run_with_cache(sd: dict[str, torch.Tensor], tokens: torch.Tensor, cfg: Cfg):
         return x
 
     bsz, pos = tokens.shape
-    resid = hook('hook_embed', sd['embed.W_E'][tokens])
+    emb = sd['embed.W_E'][tokens]
+    if cfg.post_embed_ln:  # TL's Embed LayerNorm keeps its weights when the others are folded
+        emb = _norm(hook, 'embed.ln.', emb - emb.mean(-1, keepdim=True), cfg, sd['embed.ln.w'], sd['embed.ln.b'])
+    resid = hook('hook_embed', emb)
     if cfg.positional == 'standard':
         pe = sd['pos_embed.W_pos'][:pos].unsqueeze(0).expand(bsz, pos, cfg.d_model)
         resid = resid + hook('hook_pos_embed', pe)
@@ -144,13 +183,21 @@ def run_with_cache(sd: dict[str, torch.Tensor], tokens: torch.Tensor, cfg: Cfg):
         k_all, v_all = repeat_kv(k, cfg.n_heads, 2), repeat_kv(v, cfg.n_heads, 2)
         scores = torch.einsum('bqhe,bkhe->bhqk', q, k_all)
         if cfg.attn_scale:
-            scores = scores / math.sqrt(cfg.d_head)
+            scores = scores / (cfg.attn_scale_value or math.sqrt(cfg.d_head))
+        if cfg.attn_softcap > 0:
+            scores = cfg.attn_softcap * torch.tanh(scores / cfg.attn_softcap)
+        if cfg.positional == 'alibi':  # TL: slope_h * (k - q), added before the mask
+            qk = torch.arange(pos, dtype=torch.float64)
+            scores = scores + alibi_slopes(cfg.n_heads)[:, None, None] * (qk[None, :] - qk[:, None]).tril()
         scores = scores.masked_fill(~attention_mask(cfg, layer, pos), float('-inf'))
         scores = hook(t + 'attn.hook_attn_scores', scores)
         pattern = hook(t + 'attn.hook_pattern', torch.softmax(scores, dim=-1))
         z = hook(t + 'attn.hook_z', torch.einsum('bkhe,bhqk->bqhe', v_all, pattern))
         result = hook(t + 'attn.hook_result', torch.einsum('bqhe,hed->bqhd', z, g('attn.W_O')))
-        attn_out = hook(t + 'hook_attn_out', result.sum(dim=2) + g('attn.b_O'))
+        attn_out = result.sum(dim=2) + g('attn.b_O')
+        if cfg.post_norms:  # the output norm keeps its weight after folding
+            attn_out = _norm(hook, t + 'ln1_post.', attn_out, cfg, g('ln1_post.w'), g('ln1_post.b'))
+        attn_out = hook(t + 'hook_attn_out', attn_out)
         if cfg.parallel:
             mlp_in = resid
         else:
@@ -163,27 +210,38 @@ def run_with_cache(sd: dict[str, torch.Tensor], tokens: torch.Tensor, cfg: Cfg):
         else:
             pre = hook(t + 'mlp.hook_pre', x2 @ g('mlp.W_in') + g('mlp.b_in'))
             post = hook(t + 'mlp.hook_post', act_fn(cfg.act, pre))
-        mlp_out = hook(t + 'hook_mlp_out', post @ g('mlp.W_out') + g('mlp.b_out'))
+        mlp_out = post @ g('mlp.W_out') + g('mlp.b_out')
+        if cfg.post_norms:
+            mlp_out = _norm(hook, t + 'ln2_post.', mlp_out, cfg, g('ln2_post.w'), g('ln2_post.b'))
+        mlp_out = hook(t + 'hook_mlp_out', mlp_out)
         resid = hook(t + 'hook_resid_post', (resid + attn_out if cfg.parallel else mlp_in) + mlp_out)
     xf = _norm(hook, 'ln_final.', resid, cfg, sd.get('ln_final.w'), sd.get('ln_final.b'))
-    return xf @ sd['unembed.W_U'] + sd['unembed.b_U'], cache
+    logits = xf @ sd['unembed.W_U'] + sd['unembed.b_U']
+    if cfg.logit_softcap > 0:
+        logits = cfg.logit_softcap * torch.tanh(logits / cfg.logit_softcap)
+    return logits, cache
 
 
 def hook_names(cfg: Cfg) -> list[str]:
     """Every hook in TL's execution order (hook_result included)."""
-    names = ['hook_embed'] + (['hook_pos_embed'] if cfg.positional == 'standard' else [])
+    names = ['embed.ln.hook_scale', 'embed.ln.hook_normalized'] if cfg.post_embed_ln else []
+    names += ['hook_embed'] + (['hook_pos_embed'] if cfg.positional == 'standard' else [])
     for layer in range(cfg.n_layers):
         t = f'blocks.{layer}.'
         block = ['hook_resid_pre', 'ln1.hook_scale', 'ln1.hook_normalized', 'attn.hook_q', 'attn.hook_k', 'attn.hook_v']
         if cfg.positional == 'rotary':
             block += ['attn.hook_rot_q', 'attn.hook_rot_k']
-        block += ['attn.hook_attn_scores', 'attn.hook_pattern', 'attn.hook_z', 'attn.hook_result', 'hook_attn_out']
+        block += ['attn.hook_attn_scores', 'attn.hook_pattern', 'attn.hook_z', 'attn.hook_result']
+        block += ['ln1_post.hook_scale', 'ln1_post.hook_normalized'] if cfg.post_norms else []
+        block += ['hook_attn_out']
         if not cfg.parallel:
             block += ['hook_resid_mid']
         block += ['ln2.hook_scale', 'ln2.hook_normalized', 'mlp.hook_pre']
         if cfg.gated:
             block += ['mlp.hook_pre_linear']
-        block += ['mlp.hook_post', 'hook_mlp_out', 'hook_resid_post']
+        block += ['mlp.hook_post']
+        block += ['ln2_post.hook_scale', 'ln2_post.hook_normalized'] if cfg.post_norms else []
+        block += ['hook_mlp_out', 'hook_resid_post']
         names += [t + n for n in block]
     return names + ['ln_final.hook_scale', 'ln_final.hook_normalized']
 
@@ -269,7 +327,8 @@ def process_weights(sd: dict[str, torch.Tensor], cfg: Cfg) -> tuple[dict[str, to
     sd = fold_ln(sd, cfg)
     if ln:  # center_writing_weights is for LN models only
         sd = center_writing_weights(sd, cfg)
-    sd = center_unembed(sd, cfg)
+    if cfg.logit_softcap <= 0:  # centring would change capped log-probs; TL skips it too
+        sd = center_unembed(sd, cfg)
     sd = fold_value_biases(sd, cfg, recenter=ln)
     return sd, cfg
 

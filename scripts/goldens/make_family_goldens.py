@@ -34,6 +34,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import family_reference as ref  # noqa: E402
+import gpt_like_families  # noqa: E402
+import gpt_like_reference as gpref  # noqa: E402
+import llama_like_families  # noqa: E402
+import llama_like_reference as llref  # noqa: E402
 import safetensors_io  # noqa: E402
 
 REPO = os.path.abspath(os.path.join(HERE, '..', '..'))
@@ -168,17 +172,43 @@ def write_json(path: str, obj) -> None:
         f.write('\n')
 
 
+def all_families() -> dict[str, tuple[ref.Cfg, dict]]:
+    # New families go last: each family's seed is SEED + its index, so the older fixtures stay.
+    return {**families(), **llama_like_families.families(), **gpt_like_families.families()}
+
+
 def main() -> None:
     torch.set_grad_enabled(False)
+    only = set(sys.argv[1:])  # optional: family names to (re)generate
+    llama_like = llama_like_families.families()
     hf_forward = {'neo': ref.hf_neo_forward, 'neox': ref.hf_neox_forward, 'llama': ref.hf_llama_forward}
     to_tl = {'neo': ref.neo_to_tl, 'neox': ref.neox_to_tl, 'llama': ref.llama_to_tl}
-    for index, (name, (cfg, hf_json)) in enumerate(families().items()):
+    for name, (_, hf_json) in llama_like.items():
+        hf_forward[name] = lambda hf, tokens, cfg, j=hf_json: llref.hf_llama_like_forward(hf, tokens, cfg, j)
+        arch = hf_json['architectures'][0]
+        if arch.startswith('Gemma'):
+            to_tl[name] = lambda hf, cfg, v2=(arch == 'Gemma2ForCausalLM'): llref.gemma_to_tl(hf, cfg, v2)
+        elif arch == 'Phi3ForCausalLM':
+            to_tl[name] = llref.phi3_to_tl
+        else:
+            to_tl[name] = ref.llama_to_tl
+    hf_forward.update(gptj=gpref.hf_gptj_forward, opt=gpref.hf_opt_forward, bloom=gpref.hf_bloom_forward)
+    to_tl.update(gptj=gpref.gptj_to_tl, opt=gpref.opt_to_tl, bloom=gpref.bloom_to_tl)
+    gpt_like = gpt_like_families.families()
+    for index, (name, (cfg, hf_json)) in enumerate(all_families().items()):
+        if only and name not in only:
+            continue
         model_dir = os.path.join(FIXTURES, f'{name}-tiny')
         golden_dir = os.path.join(FIXTURES, f'{name}-tiny-golden')
         os.makedirs(model_dir, exist_ok=True)
         os.makedirs(golden_dir, exist_ok=True)
         rng = np.random.RandomState(SEED + index)
-        hf_np = make_weights(name, cfg, rng)
+        if name in llama_like:
+            hf_np = llama_like_families.make_weights(name, cfg, rng)
+        elif name in gpt_like:
+            hf_np = gpt_like_families.make_weights(name, cfg, rng)
+        else:
+            hf_np = make_weights(name, cfg, rng)
         write_json(os.path.join(model_dir, 'config.json'), hf_json)
         safetensors_io.save(os.path.join(model_dir, 'model.safetensors'), hf_np, {'format': 'pt'})
         if name in ('neo', 'neox'):

@@ -80,6 +80,30 @@ export interface HookedTransformerConfig {
   rotaryAdjacentPairs: boolean;
   /** Whether the tokenizer adds BOS itself; null when unknown. */
   tokenizerPrependsBos: boolean | null;
+  /**
+   * Llama 3.x's "NTK by parts" rotary frequencies (Hugging Face `rope_scaling` type `llama3`):
+   * low frequencies divided by `ntkByPartsFactor`, high ones kept, the band between blended.
+   */
+  useNtkByPartsRope: boolean;
+  /** How much the low rotary frequencies are slowed (`rope_scaling.factor`). */
+  ntkByPartsFactor: number;
+  /** Wavelengths above `ntkOriginalCtxLen / ntkByPartsLowFreqFactor` are fully slowed. */
+  ntkByPartsLowFreqFactor: number;
+  /** Wavelengths below `ntkOriginalCtxLen / ntkByPartsHighFreqFactor` are kept. */
+  ntkByPartsHighFreqFactor: number;
+  /** The context length the model was first trained at (`original_max_position_embeddings`). */
+  ntkOriginalCtxLen: number;
+  /** When > 0, attention scores become `cap · tanh(scores / cap)` before masking (Gemma 2). */
+  attnScoresSoftCap: number;
+  /** When > 0, logits become `cap · tanh(logits / cap)` (Gemma 2). */
+  outputLogitsSoftCap: number;
+  /**
+   * Each sublayer's output is normalized again (`ln1_post`, `ln2_post`) before it joins the
+   * residual stream (Gemma 2). These norms keep their weights when the others are folded.
+   */
+  useNormalizationBeforeAndAfter: boolean;
+  /** The token embedding passes through a LayerNorm (`embed.ln`) before `hook_embed` (BLOOM). */
+  postEmbeddingLn: boolean;
 }
 
 /** The fields a caller must give; everything else has TransformerLens's default. */
@@ -120,6 +144,15 @@ export function makeConfig(partial: PartialConfig): HookedTransformerConfig {
     rotaryBase: 10000,
     rotaryAdjacentPairs: false,
     tokenizerPrependsBos: null,
+    useNtkByPartsRope: false,
+    ntkByPartsFactor: 8,
+    ntkByPartsLowFreqFactor: 1,
+    ntkByPartsHighFreqFactor: 4,
+    ntkOriginalCtxLen: 8192,
+    attnScoresSoftCap: -1,
+    outputLogitsSoftCap: -1,
+    useNormalizationBeforeAndAfter: false,
+    postEmbeddingLn: false,
     ...stripUndefined(partial),
   } as HookedTransformerConfig;
   if (partial.attnScale === undefined) cfg.attnScale = Math.sqrt(cfg.dHead);
@@ -136,15 +169,26 @@ function checkConfig(cfg: HookedTransformerConfig): void {
   if (cfg.positionalEmbeddingType === 'rotary' && r !== null && (r <= 0 || r % 2 !== 0 || r > cfg.dHead)) {
     throw new ConfigError(`rotaryDim ${r} given; expected an even number in [2, dHead = ${cfg.dHead}].`);
   }
+  if (cfg.useNtkByPartsRope && !(cfg.ntkByPartsLowFreqFactor < cfg.ntkByPartsHighFreqFactor)) {
+    throw new ConfigError(
+      `ntkByPartsLowFreqFactor ${cfg.ntkByPartsLowFreqFactor} and ntkByPartsHighFreqFactor ` +
+        `${cfg.ntkByPartsHighFreqFactor} given; expected low < high.`,
+    );
+  }
+  if (cfg.useNormalizationBeforeAndAfter && cfg.normalizationType === null) {
+    throw new ConfigError(
+      'useNormalizationBeforeAndAfter given with normalizationType null; expected a norm kind.',
+    );
+  }
   const g = cfg.nKeyValueHeads;
   if (g !== null && (!Number.isSafeInteger(g) || g <= 0 || cfg.nHeads % g !== 0)) {
     throw new ConfigError(
       `nKeyValueHeads ${g} given; expected a positive divisor of nHeads = ${cfg.nHeads}.`,
     );
   }
-  if (cfg.positionalEmbeddingType === 'shortformer' || cfg.positionalEmbeddingType === 'alibi') {
+  if (cfg.positionalEmbeddingType === 'shortformer') {
     throw new ConfigError(
-      `positionalEmbeddingType '${cfg.positionalEmbeddingType}' is not supported; expected 'standard' or 'rotary'.`,
+      `positionalEmbeddingType '${cfg.positionalEmbeddingType}' is not supported; expected 'standard', 'rotary' or 'alibi'.`,
     );
   }
 }

@@ -21,6 +21,8 @@ export type HookDim =
 
 /** Named dims of every hook point, keyed by the name after `blocks.L.` (or the full name at top level). */
 export const HOOK_DIMS: Readonly<Record<string, readonly HookDim[]>> = {
+  'embed.ln.hook_scale': ['batch', 'pos', 'one'],
+  'embed.ln.hook_normalized': ['batch', 'pos', 'd_model'],
   hook_embed: ['batch', 'pos', 'd_model'],
   hook_pos_embed: ['batch', 'pos', 'd_model'],
   hook_resid_pre: ['batch', 'pos', 'd_model'],
@@ -35,6 +37,8 @@ export const HOOK_DIMS: Readonly<Record<string, readonly HookDim[]>> = {
   'attn.hook_pattern': ['batch', 'head', 'query', 'key'],
   'attn.hook_z': ['batch', 'pos', 'head', 'd_head'],
   'attn.hook_result': ['batch', 'pos', 'head', 'd_model'],
+  'ln1_post.hook_scale': ['batch', 'pos', 'one'],
+  'ln1_post.hook_normalized': ['batch', 'pos', 'd_model'],
   hook_attn_out: ['batch', 'pos', 'd_model'],
   hook_resid_mid: ['batch', 'pos', 'd_model'],
   'ln2.hook_scale': ['batch', 'pos', 'one'],
@@ -42,6 +46,8 @@ export const HOOK_DIMS: Readonly<Record<string, readonly HookDim[]>> = {
   'mlp.hook_pre': ['batch', 'pos', 'd_mlp'],
   'mlp.hook_pre_linear': ['batch', 'pos', 'd_mlp'],
   'mlp.hook_post': ['batch', 'pos', 'd_mlp'],
+  'ln2_post.hook_scale': ['batch', 'pos', 'one'],
+  'ln2_post.hook_normalized': ['batch', 'pos', 'd_model'],
   hook_mlp_out: ['batch', 'pos', 'd_model'],
   hook_resid_post: ['batch', 'pos', 'd_model'],
   'ln_final.hook_scale': ['batch', 'pos', 'one'],
@@ -60,14 +66,17 @@ export function blockHookNames(cfg: HookedTransformerConfig, layer: number): str
   if (cfg.positionalEmbeddingType === 'rotary') names.push(`${p}attn.hook_rot_q`, `${p}attn.hook_rot_k`);
   names.push(`${p}attn.hook_attn_scores`, `${p}attn.hook_pattern`, `${p}attn.hook_z`);
   if (cfg.useAttnResult) names.push(`${p}attn.hook_result`);
-  names.push(`${p}hook_attn_out`);
+  // Gemma 2: the output norms fire before hook_attn_out / hook_mlp_out.
+  const post = (norm: string): string[] =>
+    cfg.useNormalizationBeforeAndAfter ? [`${p}${norm}.hook_scale`, `${p}${norm}.hook_normalized`] : [];
+  names.push(...post('ln1_post'), `${p}hook_attn_out`);
   if (!cfg.attnOnly) {
     if (!cfg.parallelAttnMlp) names.push(`${p}hook_resid_mid`);
     if (hasNorm(cfg)) names.push(`${p}ln2.hook_scale`, `${p}ln2.hook_normalized`);
     names.push(`${p}mlp.hook_pre`);
     // Gated MLPs (Llama) fire the up projection between the gate and the product.
     if (cfg.gatedMlp) names.push(`${p}mlp.hook_pre_linear`);
-    names.push(`${p}mlp.hook_post`, `${p}hook_mlp_out`);
+    names.push(`${p}mlp.hook_post`, ...post('ln2_post'), `${p}hook_mlp_out`);
   }
   names.push(`${p}hook_resid_post`);
   return names;
@@ -75,7 +84,9 @@ export function blockHookNames(cfg: HookedTransformerConfig, layer: number): str
 
 /** Every hook name the model fires on a full forward pass, in execution order. */
 export function allHookNames(cfg: HookedTransformerConfig): string[] {
-  const names = ['hook_embed'];
+  // BLOOM's embedding LayerNorm fires before hook_embed, which sees its output.
+  const names = cfg.postEmbeddingLn ? ['embed.ln.hook_scale', 'embed.ln.hook_normalized'] : [];
+  names.push('hook_embed');
   if (cfg.positionalEmbeddingType === 'standard') names.push('hook_pos_embed');
   for (let l = 0; l < cfg.nLayers; l++) names.push(...blockHookNames(cfg, l));
   if (hasNorm(cfg)) names.push('ln_final.hook_scale', 'ln_final.hook_normalized');

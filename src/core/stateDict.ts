@@ -35,7 +35,16 @@ export function expectedParamShapes(cfg: HookedTransformerConfig): Map<string, n
     out.set(`${prefix}.w`, [d]);
     if (isLn(cfg)) out.set(`${prefix}.b`, [d]);
   };
+  const postNorm = (prefix: string): void => {
+    if (cfg.normalizationType === null) return;
+    out.set(`${prefix}.w`, [d]);
+    if (cfg.normalizationType === 'LN' || cfg.normalizationType === 'LNPre') out.set(`${prefix}.b`, [d]);
+  };
   out.set('embed.W_E', [v, d]);
+  if (cfg.postEmbeddingLn) {
+    out.set('embed.ln.w', [d]);
+    out.set('embed.ln.b', [d]);
+  }
   if (cfg.positionalEmbeddingType === 'standard') out.set('pos_embed.W_pos', [nCtx, d]);
   for (let l = 0; l < cfg.nLayers; l++) {
     const p = `blocks.${l}`;
@@ -49,9 +58,12 @@ export function expectedParamShapes(cfg: HookedTransformerConfig): Map<string, n
     }
     out.set(`${p}.attn.W_O`, [h, dh, d]);
     out.set(`${p}.attn.b_O`, [d]);
+    // Gemma 2's output norms keep their weights after folding (nothing reads them linearly).
+    if (cfg.useNormalizationBeforeAndAfter) postNorm(`${p}.ln1_post`);
     if (!cfg.attnOnly) {
       const m = cfg.dMlp ?? 0;
       norm(`${p}.ln2`);
+      if (cfg.useNormalizationBeforeAndAfter) postNorm(`${p}.ln2_post`);
       if (cfg.gatedMlp) out.set(`${p}.mlp.W_gate`, [d, m]);
       out.set(`${p}.mlp.W_in`, [d, m]);
       out.set(`${p}.mlp.b_in`, [m]);

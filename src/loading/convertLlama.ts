@@ -4,76 +4,95 @@
  * down → W_out). Keys and values of grouped-query models keep their n_key_value_heads heads,
  * stored as TL does under `_W_K` / `_W_V`. Biases Llama lacks are zeros in TL's layout.
  */
-import type { HookedTransformerConfig } from '../core/config.js';
-import { kvParamName } from '../core/stateDict.js';
-import type { ConvertOptions } from './convertGpt2.js';
 import type { SafetensorsTensor } from './safetensors.js';
-import {
-  HfTensorSource,
-  biasToHeads,
-  copyArray,
-  linearToHeads,
-  linearToOutHeads,
-  transposeArray,
-  zerosArray,
-} from './hfTensors.js';
+import { convertCheckpoint, type ConvertConfig, type ConvertOptions } from './convertCheckpoint.js';
 import type { StateDict } from './toTensor.js';
+import type { WeightEntry, WeightTable } from './weightTable.js';
+
+/** Llama-layout q/k/v projections and their biases: read when present (`attention_bias: true`), else zeros. */
+export function qkv(ifAbsent: 'zeros' | 'error'): WeightEntry[] {
+  return (['q', 'k', 'v'] as const).flatMap((x) => {
+    const heads = x === 'q' ? ('h' as const) : ('g' as const);
+    const width = x === 'q' ? 'q' : 'kv';
+    return [
+      {
+        tl: `attn.W_${x.toUpperCase()}`,
+        hf: `self_attn.${x}_proj.weight`,
+        shape: [width, 'd'],
+        op: 'heads',
+        heads,
+      },
+      {
+        tl: `attn.b_${x.toUpperCase()}`,
+        hf: `self_attn.${x}_proj.bias`,
+        shape: [width],
+        op: 'headBias',
+        heads,
+        ifAbsent,
+      },
+    ];
+  });
+}
 
 /**
- * Converts Llama tensors (with or without the `model.` prefix). Attention biases are read when
- * the checkpoint has them (`attention_bias: true`), else zeros. `unembed.W_U` is
- * `lm_head.weight`ᵀ, or the tied `embed_tokens` when the head is absent; `unembed.b_U` is zeros.
- * @throws CheckpointError naming the tensor and the source when one is missing, not float or
- *   of the wrong shape, or when the checkpoint has more layers than the config.
+ * Llama's mapping. `unembed.W_U` is `lm_head.weight`ᵀ, or the tied `embed_tokens` when the head
+ * is absent; `unembed.b_U`, `mlp.b_in` and `mlp.b_out` are zeros (TL's gated MLP has those
+ * biases, Llama does not).
  */
+export const LLAMA_WEIGHTS: WeightTable = {
+  family: 'Llama',
+  prefixes: ['model.'],
+  layers: 'layers.',
+  embed: [{ tl: 'embed.W_E', hf: 'embed_tokens.weight', shape: ['vocab', 'd'] }],
+  block: [
+    { tl: 'ln1.w', hf: 'input_layernorm.weight', shape: ['d'] },
+    ...qkv('zeros'),
+    { tl: 'attn.W_O', hf: 'self_attn.o_proj.weight', shape: ['d', 'q'], op: 'outHeads' },
+    { tl: 'attn.b_O', hf: 'self_attn.o_proj.bias', shape: ['d'], ifAbsent: 'zeros' },
+  ],
+  mlp: [
+    { tl: 'ln2.w', hf: 'post_attention_layernorm.weight', shape: ['d'] },
+    { tl: 'mlp.W_gate', hf: 'mlp.gate_proj.weight', shape: ['m', 'd'], op: 'transpose' },
+    { tl: 'mlp.W_in', hf: 'mlp.up_proj.weight', shape: ['m', 'd'], op: 'transpose' },
+    { tl: 'mlp.b_in', shape: ['m'] },
+    { tl: 'mlp.W_out', hf: 'mlp.down_proj.weight', shape: ['d', 'm'], op: 'transpose' },
+    { tl: 'mlp.b_out', shape: ['d'] },
+  ],
+  final: [
+    { tl: 'ln_final.w', hf: 'norm.weight', shape: ['d'] },
+    {
+      tl: 'unembed.W_U',
+      hf: 'lm_head.weight',
+      tiedTo: 'embed_tokens.weight',
+      shape: ['vocabOut', 'd'],
+      op: 'transpose',
+    },
+    { tl: 'unembed.b_U', shape: ['vocabOut'] },
+  ],
+  // The rotary frequencies some checkpoints saved as a buffer.
+  ignore: [/^layers\.\d+\.self_attn\.rotary_emb\.inv_freq$/],
+};
+
+/** Qwen2 / Qwen2.5: Llama's layout, with q/k/v biases always present (o_proj has none). */
+export const QWEN2_WEIGHTS: WeightTable = {
+  ...LLAMA_WEIGHTS,
+  family: 'Qwen2',
+  block: [
+    { tl: 'ln1.w', hf: 'input_layernorm.weight', shape: ['d'] },
+    ...qkv('error'),
+    { tl: 'attn.W_O', hf: 'self_attn.o_proj.weight', shape: ['d', 'q'], op: 'outHeads' },
+    { tl: 'attn.b_O', shape: ['d'] },
+  ],
+};
+
+/** Mistral: Llama's layout exactly (its sliding window is a config matter). */
+export const MISTRAL_WEIGHTS: WeightTable = { ...LLAMA_WEIGHTS, family: 'Mistral' };
+
+/** Converts Llama tensors (with or without the `model.` prefix) by {@link LLAMA_WEIGHTS}. */
 export function convertLlama(
   tensors: ReadonlyMap<string, SafetensorsTensor>,
-  cfg: HookedTransformerConfig,
+  cfg: ConvertConfig,
   options: ConvertOptions = {},
 ): StateDict {
-  const src = new HfTensorSource(tensors, options.source ?? 'checkpoint', ['model.']);
-  const { nLayers, dModel: d, nHeads: h, dHead: dh, dVocab, dVocabOut } = cfg;
-  const g = cfg.nKeyValueHeads ?? h;
-  const m = cfg.dMlp ?? 4 * d;
-  src.checkLayerCount(nLayers, /^(?:model\.)?layers\.(\d+)\./);
-
-  const sd: StateDict = new Map();
-  const embed = src.get('embed_tokens.weight', [dVocab, d], 'embed.W_E');
-  sd.set('embed.W_E', copyArray(embed));
-  for (let l = 0; l < nLayers; l++) {
-    const p = `layers.${l}.`;
-    const b = `blocks.${l}.`;
-    src.copyTo(sd, `${p}input_layernorm.weight`, `${b}ln1.w`, [d]);
-    for (const [hf, tl, heads] of [
-      ['q_proj', 'Q', h],
-      ['k_proj', 'K', g],
-      ['v_proj', 'V', g],
-    ] as const) {
-      const wName = tl === 'Q' ? `${b}attn.W_Q` : kvParamName(cfg, l, `W_${tl}`);
-      const bName = tl === 'Q' ? `${b}attn.b_Q` : kvParamName(cfg, l, `b_${tl}`);
-      sd.set(wName, linearToHeads(src.get(`${p}self_attn.${hf}.weight`, [heads * dh, d], wName), heads, dh));
-      const biasName = `${p}self_attn.${hf}.bias`;
-      sd.set(
-        bName,
-        src.has(biasName)
-          ? biasToHeads(src.get(biasName, [heads * dh], bName), heads, dh)
-          : zerosArray([heads, dh]),
-      );
-    }
-    const wO = src.get(`${p}self_attn.o_proj.weight`, [d, h * dh], `${b}attn.W_O`);
-    sd.set(`${b}attn.W_O`, linearToOutHeads(wO, h, dh));
-    const oBias = `${p}self_attn.o_proj.bias`;
-    sd.set(`${b}attn.b_O`, src.has(oBias) ? copyArray(src.get(oBias, [d], `${b}attn.b_O`)) : zerosArray([d]));
-    src.copyTo(sd, `${p}post_attention_layernorm.weight`, `${b}ln2.w`, [d]);
-    src.transposeTo(sd, `${p}mlp.gate_proj.weight`, `${b}mlp.W_gate`, [m, d]);
-    src.transposeTo(sd, `${p}mlp.up_proj.weight`, `${b}mlp.W_in`, [m, d]);
-    sd.set(`${b}mlp.b_in`, zerosArray([m]));
-    src.transposeTo(sd, `${p}mlp.down_proj.weight`, `${b}mlp.W_out`, [d, m]);
-    sd.set(`${b}mlp.b_out`, zerosArray([d]));
-  }
-  src.copyTo(sd, 'norm.weight', 'ln_final.w', [d]);
-  const head = src.has('lm_head.weight') ? src.get('lm_head.weight', [dVocabOut, d], 'unembed.W_U') : embed;
-  sd.set('unembed.W_U', transposeArray(head));
-  sd.set('unembed.b_U', zerosArray([dVocabOut]));
-  return sd;
+  return convertCheckpoint(LLAMA_WEIGHTS, tensors, cfg, options);
 }

@@ -1,102 +1,24 @@
 /**
  * Converts a Hugging Face `config.json` into a {@link HookedTransformerConfig}, following
  * TransformerLens's `convert_hf_model_config`. One entry per architecture in {@link HF_ARCHITECTURES}:
- * GPT-2, GPT-Neo, GPT-NeoX (Pythia) and Llama.
+ * GPT-2, GPT-Neo, GPT-NeoX (Pythia), GPT-J, BLOOM and OPT here; the Llama-shaped families in hfConfigLlamaLike.ts.
  */
 import { readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
-import { makeConfig, type ActFn, type HookedTransformerConfig, type PartialConfig } from '../core/config.js';
+import { makeConfig, type HookedTransformerConfig } from '../core/config.js';
+import {
+  HfFields,
+  actFn,
+  dHead,
+  noRopeScaling,
+  show,
+  type HfArchitecture,
+  type HfConfigJson,
+} from './hfFields.js';
+import { LLAMA_LIKE_ARCHITECTURES } from './hfConfigLlamaLike.js';
 
-/** A parsed `config.json`. */
-export type HfConfigJson = Record<string, unknown>;
-
-/** How one Hugging Face architecture maps onto TransformerLens's config. */
-export interface HfArchitecture {
-  /** `model_type` values that name this architecture when `architectures` is absent. */
-  modelTypes: readonly string[];
-  /** The TransformerLens config fields, before `makeConfig` fills the defaults. */
-  convert(fields: HfFields): PartialConfig;
-}
-
-/** Typed access to a config.json's fields with Hugging Face's class defaults; errors name the file. */
-export class HfFields {
-  constructor(
-    readonly json: HfConfigJson,
-    readonly source: string,
-  ) {}
-
-  /** A positive integer field, or `fallback` when absent (as the HF config class would default it). */
-  int(name: string, fallback?: number): number {
-    const v = this.json[name] ?? fallback;
-    if (!Number.isSafeInteger(v) || (v as number) <= 0) {
-      throw new ConfigError(`${this.source}: '${name}' is ${show(v)}; expected a positive integer.`);
-    }
-    return v as number;
-  }
-
-  /** A positive number field, or `fallback` when absent. */
-  num(name: string, fallback?: number): number {
-    const v = this.json[name] ?? fallback;
-    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
-      throw new ConfigError(`${this.source}: '${name}' is ${show(v)}; expected a positive number.`);
-    }
-    return v;
-  }
-
-  /** An optional positive integer: null or absent gives undefined. */
-  optionalInt(name: string): number | undefined {
-    return this.json[name] === null || this.json[name] === undefined ? undefined : this.int(name);
-  }
-
-  str(name: string, fallback?: string): string {
-    const v = this.json[name] ?? fallback;
-    if (typeof v !== 'string') {
-      throw new ConfigError(`${this.source}: '${name}' is ${show(v)}; expected a string.`);
-    }
-    return v;
-  }
-
-  bool(name: string, fallback: boolean): boolean {
-    const v = this.json[name] ?? fallback;
-    if (typeof v !== 'boolean') {
-      throw new ConfigError(`${this.source}: '${name}' is ${show(v)}; expected true or false.`);
-    }
-    return v;
-  }
-}
-
-// Hugging Face activation names -> TransformerLens's. gelu_pytorch_tanh is the same tanh
-// approximation as gelu_new.
-const ACT_FNS: Record<string, ActFn> = {
-  gelu_new: 'gelu_new',
-  gelu_pytorch_tanh: 'gelu_new',
-  gelu: 'gelu',
-  gelu_fast: 'gelu_fast',
-  relu: 'relu',
-  silu: 'silu',
-  swish: 'silu',
-};
-
-function actFn(fields: HfFields, name: string, fallback: string): ActFn {
-  const given = fields.str(name, fallback);
-  const act = ACT_FNS[given];
-  if (!act) {
-    throw new ConfigError(
-      `${fields.source}: ${name} '${given}' is not supported; expected one of ${Object.keys(ACT_FNS).join(', ')}.`,
-    );
-  }
-  return act;
-}
-
-function dHead(fields: HfFields, dModel: number, nHeads: number): number {
-  if (dModel % nHeads !== 0) {
-    throw new ConfigError(
-      `${fields.source}: hidden size ${dModel} is not divisible by the number of heads ${nHeads}.`,
-    );
-  }
-  return dModel / nHeads;
-}
+export { HfFields, type HfArchitecture, type HfConfigJson } from './hfFields.js';
 
 /** Supported architectures, keyed by the `architectures[0]` name Hugging Face writes. */
 export const HF_ARCHITECTURES: Readonly<Record<string, HfArchitecture>> = {
@@ -197,44 +119,101 @@ export const HF_ARCHITECTURES: Readonly<Record<string, HfArchitecture>> = {
       };
     },
   },
-  LlamaForCausalLM: {
-    modelTypes: ['llama'],
+  ...LLAMA_LIKE_ARCHITECTURES,
+  GPTJForCausalLM: {
+    modelTypes: ['gptj'],
     convert(f) {
-      // Defaults are LlamaConfig's.
-      const dModel = f.int('hidden_size', 4096);
-      const nHeads = f.int('num_attention_heads', 32);
-      const dh = f.optionalInt('head_dim') ?? dHead(f, dModel, nHeads);
-      const nKv = f.optionalInt('num_key_value_heads') ?? nHeads;
-      if (nHeads % nKv !== 0) {
-        throw new ConfigError(
-          `${f.source}: num_attention_heads ${nHeads} is not a multiple of num_key_value_heads ${nKv}.`,
-        );
-      }
-      if (f.bool('mlp_bias', false)) {
-        throw new ConfigError(
-          `${f.source}: mlp_bias=true is not supported (TL's gated MLP has no gate bias).`,
-        );
-      }
-      noRopeScaling(f);
+      // Defaults are GPTJConfig's.
+      const dModel = f.int('n_embd', 4096);
+      const nHeads = f.int('n_head', 16);
+      const dh = dHead(f, dModel, nHeads);
+      const rotaryDim = f.optionalInt('rotary_dim') ?? dh;
       return {
-        nLayers: f.int('num_hidden_layers', 32),
+        nLayers: f.int('n_layer', 28),
         dModel,
         nHeads,
         dHead: dh,
-        // As TL: only a real grouping makes grouped-query attention (and `_W_K` parameters).
-        nKeyValueHeads: nKv === nHeads ? null : nKv,
-        dMlp: f.int('intermediate_size', 11008),
-        nCtx: f.int('max_position_embeddings', 2048),
-        eps: f.num('rms_norm_eps', 1e-6),
-        dVocab: f.int('vocab_size', 32000),
-        actFn: actFn(f, 'hidden_act', 'silu'),
-        normalizationType: 'RMS',
-        finalRms: true,
-        gatedMlp: true,
+        dMlp: f.optionalInt('n_inner') ?? 4 * dModel,
+        nCtx: f.int('n_positions', 2048),
+        eps: f.num('layer_norm_epsilon', 1e-5),
+        dVocab: f.int('vocab_size', 50400),
+        actFn: actFn(f, 'activation_function', 'gelu_new'),
+        normalizationType: 'LN',
         positionalEmbeddingType: 'rotary',
-        rotaryDim: dh,
-        rotaryBase: f.num('rope_theta', 10000),
-        rotaryAdjacentPairs: false,
+        rotaryDim,
+        // GPT-J rotates interleaved pairs (2j, 2j+1) of the first rotary_dim dims.
+        rotaryAdjacentPairs: true,
+        // One LayerNorm feeds attention and MLP side by side (TL copies it into ln2).
+        parallelAttnMlp: true,
+        useAttnScale: true,
+        defaultPrependBos: true,
+      };
+    },
+  },
+  BloomForCausalLM: {
+    modelTypes: ['bloom'],
+    convert(f) {
+      // Defaults are BloomConfig's; old configs name the width n_embed.
+      const dModel = f.json.n_embed !== undefined ? f.int('n_embed') : f.int('hidden_size', 64);
+      const nHeads = f.int('n_head', 8);
+      if (f.bool('apply_residual_connection_post_layernorm', false)) {
+        throw new ConfigError(
+          `${f.source}: apply_residual_connection_post_layernorm=true is not supported; expected false.`,
+        );
+      }
+      return {
+        nLayers: f.int('n_layer', 2),
+        dModel,
+        nHeads,
+        dHead: dHead(f, dModel, nHeads),
+        dMlp: 4 * dModel,
+        // ALiBi has no position table, so nothing fixes a context length; TL uses 2048.
+        nCtx: f.optionalInt('seq_length') ?? 2048,
+        eps: f.num('layer_norm_epsilon', 1e-5),
+        dVocab: f.int('vocab_size', 250880),
+        // BLOOM's GELU is the tanh approximation (TL calls it gelu_fast: the same function).
+        actFn: 'gelu_fast',
+        normalizationType: 'LN',
+        positionalEmbeddingType: 'alibi',
+        postEmbeddingLn: true,
+        useAttnScale: true,
+        defaultPrependBos: true,
+      };
+    },
+  },
+  OPTForCausalLM: {
+    modelTypes: ['opt'],
+    convert(f) {
+      // Defaults are OPTConfig's.
+      const dModel = f.int('hidden_size', 768);
+      const nHeads = f.int('num_attention_heads', 12);
+      // opt-350m projects embeddings in and out and normalizes after each sublayer: not TL's block.
+      if (f.optionalInt('word_embed_proj_dim') !== undefined && f.int('word_embed_proj_dim') !== dModel) {
+        throw new ConfigError(
+          `${f.source}: word_embed_proj_dim ${f.int('word_embed_proj_dim')} ≠ hidden_size ${dModel} is not supported.`,
+        );
+      }
+      if (!f.bool('do_layer_norm_before', true)) {
+        throw new ConfigError(`${f.source}: do_layer_norm_before=false is not supported; expected true.`);
+      }
+      if (!f.bool('enable_bias', true) || !f.bool('layer_norm_elementwise_affine', true)) {
+        throw new ConfigError(
+          `${f.source}: enable_bias=false or layer_norm_elementwise_affine=false is not supported.`,
+        );
+      }
+      return {
+        nLayers: f.int('num_hidden_layers', 12),
+        dModel,
+        nHeads,
+        dHead: dHead(f, dModel, nHeads),
+        dMlp: f.int('ffn_dim', 3072),
+        nCtx: f.int('max_position_embeddings', 2048),
+        // OPT's LayerNorms use PyTorch's default eps.
+        eps: 1e-5,
+        dVocab: f.int('vocab_size', 50272),
+        actFn: actFn(f, 'activation_function', 'relu'),
+        normalizationType: 'LN',
+        positionalEmbeddingType: 'standard',
         useAttnScale: true,
         defaultPrependBos: true,
       };
@@ -274,16 +253,6 @@ function neoAttentionLayers(f: HfFields, nLayers: number): ('global' | 'local')[
     );
   }
   return layers;
-}
-
-/** RoPE scaling variants (linear, dynamic, llama3, yarn) change the angles; none is implemented. */
-function noRopeScaling(f: HfFields): void {
-  const scaling = f.json.rope_scaling;
-  if (scaling === undefined || scaling === null) return;
-  const kind =
-    (scaling as { rope_type?: unknown; type?: unknown }).rope_type ?? (scaling as { type?: unknown }).type;
-  if (kind === 'default') return;
-  throw new ConfigError(`${f.source}: rope_scaling ${show(scaling)} is not supported; expected none.`);
 }
 
 /** The architecture name a config.json declares (`architectures[0]`, else from `model_type`). */
@@ -369,8 +338,4 @@ export async function readHfConfigJson(folder: string): Promise<HfConfigJson> {
     throw new ConfigError(`${path} holds ${show(json)}; expected a JSON object.`);
   }
   return json as HfConfigJson;
-}
-
-function show(v: unknown): string {
-  return v === undefined ? 'missing' : JSON.stringify(v);
 }

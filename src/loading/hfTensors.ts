@@ -15,6 +15,9 @@ export class HfTensorSource {
    * @param source the file the tensors came from, for error messages
    * @param prefixes prefixes tried in order before the bare name (e.g. `['gpt_neox.']`)
    */
+  /** The checkpoint names read so far, for {@link checkAllUsed}. */
+  private readonly used = new Set<string>();
+
   constructor(
     private readonly tensors: ReadonlyMap<string, SafetensorsTensor>,
     readonly source: string,
@@ -48,6 +51,7 @@ export class HfTensorSource {
         : ' The checkpoint has no tensors.';
       throw new CheckpointError(`${this.source}: missing tensor ${tried}, needed for ${purpose}.${hint}`);
     }
+    this.used.add(found);
     const t = this.tensors.get(found)!;
     if (!(t.data instanceof Float32Array)) {
       throw new CheckpointError(
@@ -93,6 +97,23 @@ export class HfTensorSource {
       if (names.some((n) => name.slice(prefix.length).startsWith(n))) {
         throw new CheckpointError(`${this.source}: has tensor '${name}', but ${why}.`);
       }
+    }
+  }
+
+  /**
+   * Fails when a tensor was never read and is not a known buffer (`ignore` is matched against the
+   * name without its prefix): a weight the conversion would silently drop, so the checkpoint is
+   * not of the family the config names, or a variant of it not supported. `what` names the mapping.
+   */
+  checkAllUsed(ignore: readonly RegExp[], what: string): void {
+    for (const name of this.tensors.keys()) {
+      if (this.used.has(name)) continue;
+      const prefix = this.prefixes.find((p) => name.startsWith(p)) ?? '';
+      if (ignore.some((re) => re.test(name.slice(prefix.length)))) continue;
+      throw new CheckpointError(
+        `${this.source}: has tensor '${name}', which no TransformerLens weight comes from; expected only ` +
+          `the tensors ${what} names (a variant of the architecture lazylens does not support?).`,
+      );
     }
   }
 

@@ -7,29 +7,12 @@ import { access, readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { CheckpointError, ConfigError } from '../errors.js';
 import { deriveConfig, type HookedTransformerConfig } from '../core/config.js';
-import { convertGpt2, type ConvertOptions } from './convertGpt2.js';
-import { convertGptNeo } from './convertGptNeo.js';
-import { convertGptNeoX } from './convertGptNeoX.js';
-import { convertLlama } from './convertLlama.js';
+import { convertCheckpoint } from './convertCheckpoint.js';
 import { hfConfigToConfig, readHfConfigJson } from './hfConfig.js';
 import { loadSafetensorsFile, type SafetensorsTensor } from './safetensors.js';
 import { LensTokenizer } from './tokenizer.js';
 import type { StateDict } from './toTensor.js';
-
-/** Converts one architecture's Hugging Face tensors to TransformerLens names. */
-type Converter = (
-  tensors: ReadonlyMap<string, SafetensorsTensor>,
-  cfg: HookedTransformerConfig,
-  options: ConvertOptions,
-) => StateDict;
-
-/** Weight converters by architecture; keys match `HF_ARCHITECTURES` in hfConfig.ts. */
-const CONVERTERS: Readonly<Record<string, Converter>> = {
-  GPT2LMHeadModel: convertGpt2,
-  GPTNeoForCausalLM: convertGptNeo,
-  GPTNeoXForCausalLM: convertGptNeoX,
-  LlamaForCausalLM: convertLlama,
-};
+import { WEIGHT_TABLES } from './weightTables.js';
 
 export interface LoadedFolder {
   cfg: HookedTransformerConfig;
@@ -56,13 +39,13 @@ export async function loadHfFolder(
     modelName: options.modelName ?? basename(resolve(path)),
   });
   const architecture = base.originalArchitecture ?? '';
-  const convert = Object.hasOwn(CONVERTERS, architecture) ? CONVERTERS[architecture] : undefined;
-  if (!convert) {
+  const table = Object.hasOwn(WEIGHT_TABLES, architecture) ? WEIGHT_TABLES[architecture] : undefined;
+  if (!table) {
     // hfConfigToConfig accepted it, so a converter is simply missing from the table.
     throw new ConfigError(`No weight converter for architecture '${architecture}'.`);
   }
   const { tensors, source } = await readWeights(path);
-  const stateDict = convert(tensors, base, { source });
+  const stateDict = convertCheckpoint(table, tensors, base, { source });
   if (!(await exists(join(path, 'tokenizer.json')))) return { cfg: base, stateDict };
   const tokenizer = await LensTokenizer.fromFolder(path);
   const cfg = deriveConfig(base, (c) => {

@@ -4,7 +4,17 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { HookedTransformerConfig } from '../core/config.js';
-import { activation, attentionMask, headProjection, linear, normalize, param, type Emit } from './layers.js';
+import {
+  activation,
+  attentionMask,
+  headProjection,
+  linear,
+  normalize,
+  param,
+  softCap,
+  type Emit,
+} from './layers.js';
+import { alibiBias } from './alibi.js';
 import { applyRotary, rotaryTables, type RotaryTables } from './rotary.js';
 import { kvParamName, type StateDict } from '../core/stateDict.js';
 
@@ -74,6 +84,9 @@ function attention(
   // after their hooks, so hook_k / hook_rot_k keep TL's [b, p, g, dh].
   let scores = tf.matMul(tf.transpose(q, [0, 2, 1, 3]), tf.transpose(repeatKv(k, cfg.nHeads), [0, 2, 3, 1]));
   if (cfg.useAttnScale) scores = tf.div(scores, cfg.attnScale);
+  // Gemma 2 caps the scores before the mask, so hook_attn_scores sees capped scores.
+  if (cfg.attnScoresSoftCap > 0) scores = softCap(scores, cfg.attnScoresSoftCap);
+  if (cfg.positionalEmbeddingType === 'alibi') scores = tf.add(scores, alibiBias(cfg.nHeads, pos));
   const allowed = tf.broadcastTo(attentionMask(cfg, layer, pos, ctx.padMask), scores.shape);
   scores = tf.where(allowed, scores, tf.fill(scores.shape, -Infinity));
   scores = emit(`${p}.hook_attn_scores`, scores);
@@ -124,6 +137,13 @@ function mlp(
   return linear(post, param(params, `${p}.W_out`), param(params, `${p}.b_out`));
 }
 
+/** The weighted form of the config's norm kind: folding never removes the post-sublayer norms' weights. */
+function affineKind(cfg: HookedTransformerConfig): HookedTransformerConfig['normalizationType'] {
+  if (cfg.normalizationType === 'LNPre') return 'LN';
+  if (cfg.normalizationType === 'RMSPre') return 'RMS';
+  return cfg.normalizationType;
+}
+
 function block(
   resid: tf.Tensor,
   cfg: HookedTransformerConfig,
@@ -133,19 +153,26 @@ function block(
   emit: Emit,
 ): tf.Tensor {
   const p = `blocks.${layer}`;
+  // Gemma 2 normalizes each sublayer's output again before its hook, so hook_attn_out and
+  // hook_mlp_out stay what is added to the residual stream.
+  const post = (x: tf.Tensor, norm: string): tf.Tensor =>
+    cfg.useNormalizationBeforeAndAfter ? normalize(x, cfg, params, `${p}.${norm}`, emit, affineKind(cfg)) : x;
   const residPre = emit(`${p}.hook_resid_pre`, resid);
   const attnIn = normalize(residPre, cfg, params, `${p}.ln1`, emit);
-  const attnOut = emit(`${p}.hook_attn_out`, attention(attnIn, residPre, cfg, params, layer, ctx, emit));
+  const attnOut = emit(
+    `${p}.hook_attn_out`,
+    post(attention(attnIn, residPre, cfg, params, layer, ctx, emit), 'ln1_post'),
+  );
   if (cfg.attnOnly) return emit(`${p}.hook_resid_post`, tf.add(residPre, attnOut));
   if (cfg.parallelAttnMlp) {
     // GPT-J / NeoX: the MLP reads resid_pre; there is no resid_mid.
     const mlpIn = normalize(residPre, cfg, params, `${p}.ln2`, emit);
-    const mlpOut = emit(`${p}.hook_mlp_out`, mlp(mlpIn, cfg, params, layer, emit));
+    const mlpOut = emit(`${p}.hook_mlp_out`, post(mlp(mlpIn, cfg, params, layer, emit), 'ln2_post'));
     return emit(`${p}.hook_resid_post`, tf.add(tf.add(residPre, attnOut), mlpOut));
   }
   const residMid = emit(`${p}.hook_resid_mid`, tf.add(residPre, attnOut));
   const mlpIn = normalize(residMid, cfg, params, `${p}.ln2`, emit);
-  const mlpOut = emit(`${p}.hook_mlp_out`, mlp(mlpIn, cfg, params, layer, emit));
+  const mlpOut = emit(`${p}.hook_mlp_out`, post(mlp(mlpIn, cfg, params, layer, emit), 'ln2_post'));
   return emit(`${p}.hook_resid_post`, tf.add(residMid, mlpOut));
 }
 
@@ -162,7 +189,10 @@ export function runForward(
 ): tf.Tensor {
   const [batch, pos] = tokens.shape;
   const padMask = options.attentionMask;
-  let resid = emit('hook_embed', tf.gather(param(params, 'embed.W_E'), tokens));
+  let embed = tf.gather(param(params, 'embed.W_E'), tokens);
+  // BLOOM normalizes the embedding; TL's LayerNorm there keeps its weights through folding.
+  if (cfg.postEmbeddingLn) embed = normalize(embed, cfg, params, 'embed.ln', emit, 'LN');
+  let resid = emit('hook_embed', embed);
   if (cfg.positionalEmbeddingType === 'standard') {
     const ids = positionIds(batch, pos, padMask);
     let posEmbed = tf.gather(param(params, 'pos_embed.W_pos'), ids);
@@ -184,5 +214,6 @@ export function runForward(
   }
   if (options.stopAtLayer !== undefined) return resid;
   const normed = normalize(resid, cfg, params, 'ln_final', emit);
-  return linear(normed, param(params, 'unembed.W_U'), param(params, 'unembed.b_U'));
+  const logits = linear(normed, param(params, 'unembed.W_U'), param(params, 'unembed.b_U'));
+  return cfg.outputLogitsSoftCap > 0 ? softCap(logits, cfg.outputLogitsSoftCap) : logits;
 }

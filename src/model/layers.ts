@@ -20,7 +20,8 @@ export function param(params: StateDict, name: string): tf.Tensor {
 /**
  * Normalization with TransformerLens's hooks: `{prefix}.hook_scale` [.., 1] then
  * `{prefix}.hook_normalized`. LN and LNPre centre first; RMS variants do not. The affine
- * weights apply only to LN and RMS (the folded kinds have none).
+ * weights apply only to LN and RMS (the folded kinds have none). `kind` overrides the config's
+ * kind (the post-sublayer norms of Gemma 2 keep their weights when the others are folded).
  */
 export function normalize(
   x: tf.Tensor,
@@ -28,8 +29,8 @@ export function normalize(
   params: StateDict,
   prefix: string,
   emit: Emit,
+  kind: HookedTransformerConfig['normalizationType'] = cfg.normalizationType,
 ): tf.Tensor {
-  const kind = cfg.normalizationType;
   if (kind === null) return x;
   const centred = kind === 'LN' || kind === 'LNPre' ? tf.sub(x, tf.mean(x, -1, true)) : x;
   let scale = tf.sqrt(tf.add(tf.mean(tf.square(centred), -1, true), cfg.eps));
@@ -38,6 +39,11 @@ export function normalize(
   if (kind === 'LN' || kind === 'RMS') out = tf.mul(out, param(params, `${prefix}.w`));
   if (kind === 'LN') out = tf.add(out, param(params, `${prefix}.b`));
   return emit(`${prefix}.hook_normalized`, out);
+}
+
+/** `cap · tanh(x / cap)`: Gemma 2's soft capping of attention scores and logits. */
+export function softCap(x: tf.Tensor, cap: number): tf.Tensor {
+  return tf.mul(tf.tanh(tf.div(x, cap)), cap);
 }
 
 /** x [..., d] @ w [d, n] → [..., n], written as a 2-D matMul (no einsum: wasm lacks it). */

@@ -124,7 +124,9 @@ export function processWeights(
       }
       for (const name of writers) if (sd.has(name)) sd.set(name, centre(param(sd, name), -1));
     }
-    if (opts.centerUnembed) {
+    // A soft cap is not shift-invariant, so centring the logits would change the log-probs (TL
+    // skips it for such models too).
+    if (opts.centerUnembed && !(cfg.outputLogitsSoftCap > 0)) {
       sd.set('unembed.W_U', centre(param(sd, 'unembed.W_U'), -1));
       sd.set('unembed.b_U', centre(param(sd, 'unembed.b_U'), -1));
     }

@@ -40,6 +40,31 @@ function positions(batch: number, pos: number, padMask: tf.Tensor | undefined): 
 }
 
 /**
+ * Each pair's angular frequency, `base^(−2j / r)`, adjusted as Llama 3.x's "NTK by parts" rule
+ * says when `useNtkByPartsRope`: with wavelength λ = 2π / f and the original context L,
+ * λ > L / low → f / factor; λ < L / high → f; in between a blend that moves from f / factor
+ * to f as L / λ goes from `low` to `high`.
+ */
+export function rotaryFrequencies(cfg: HookedTransformerConfig): number[] {
+  const r = rotaryDim(cfg);
+  const freqs = Array.from({ length: r / 2 }, (_, j) => Math.pow(cfg.rotaryBase, (-2 * j) / r));
+  if (!cfg.useNtkByPartsRope) return freqs;
+  const {
+    ntkByPartsFactor: factor,
+    ntkByPartsLowFreqFactor: low,
+    ntkByPartsHighFreqFactor: high,
+    ntkOriginalCtxLen: ctx,
+  } = cfg;
+  return freqs.map((f) => {
+    const wavelength = (2 * Math.PI) / f;
+    if (wavelength > ctx / low) return f / factor;
+    if (wavelength < ctx / high) return f;
+    const smooth = (ctx / wavelength - low) / (high - low);
+    return (1 - smooth) * (f / factor) + smooth * f;
+  });
+}
+
+/**
  * The rotation tables for a forward pass. Angles are computed on the host in float64 and stored
  * as float32, so long positions lose no precision to a float32 `pos · freq` product.
  */
@@ -53,10 +78,11 @@ export function rotaryTables(
   const rows = positions(batch, pos, padMask);
   const cos = new Float32Array(rows.length * pos * half);
   const sin = new Float32Array(rows.length * pos * half);
+  const freqs = rotaryFrequencies(cfg);
   rows.forEach((row, b) => {
     row.forEach((p, i) => {
       for (let j = 0; j < half; j++) {
-        const angle = p * Math.pow(cfg.rotaryBase, (-2 * j) / (2 * half));
+        const angle = p * freqs[j];
         cos[(b * pos + i) * half + j] = Math.cos(angle);
         sin[(b * pos + i) * half + j] = Math.sin(angle);
       }

@@ -16,7 +16,22 @@ const TOKENS = [
 describeBackends(
   'cache analysis on every family',
   () => {
-    for (const family of ['neo-tiny', 'neox-tiny', 'llama-tiny', 'llama2c-tiny']) {
+    const families = [
+      'neo',
+      'neox',
+      'llama',
+      'llama2c',
+      'llama3',
+      'qwen2',
+      'mistral',
+      'gemma',
+      'gemma2',
+      'phi3',
+      'gptj',
+      'opt',
+      'bloom',
+    ];
+    for (const family of families.map((f) => `${f}-tiny`)) {
       it(`${family}: decompositions sum to the residual, the lens ends at ln_final`, async () => {
         const path = family === 'llama2c-tiny' ? `${fixture(family)}/model.bin` : fixture(family);
         const model = await HookedTransformer.fromPretrained(path);
@@ -27,8 +42,13 @@ describeBackends(
         const take = (lazy: { tensor(): tf.Tensor }, want: tf.Tensor): void => {
           checks.push([lazy.tensor(), want]);
         };
-        take(cache.getFullResidDecomposition().sum(0), last);
-        take(cache.getFullResidDecomposition({ expandNeurons: false }).sum(0), last);
+        // Gemma 2 normalizes each sublayer's output, so heads and neurons are not additive parts
+        // of attn_out / mlp_out there (as in TL); attn_out and mlp_out themselves still are.
+        const additive = !model.cfg.useNormalizationBeforeAndAfter;
+        if (additive) {
+          take(cache.getFullResidDecomposition().sum(0), last);
+          take(cache.getFullResidDecomposition({ expandNeurons: false }).sum(0), last);
+        }
         take(cache.decomposeResid().sum(0), last);
         take(cache.stackHeadResults({ inclRemainder: true }).sum(0), last);
         take(cache.stackNeuronResults(n, { inclRemainder: true }).sum(0), last);
@@ -37,10 +57,15 @@ describeBackends(
         const lens = cache.accumulatedResid({ applyLn: true }).slice(0, -1);
         take(lens, cache.get('ln_final.hook_normalized'));
         for (const [got, want] of checks) expect(await maxAbsDiff(got, want)).toBeLessThan(1e-4);
-        // logit attributions of the full decomposition sum to the logits minus b_U (processed models)
-        const attrs = cache.logitAttrs(cache.getFullResidDecomposition(), TOKENS).sum(0).tensor();
+        // logit attributions of the full decomposition (of attn_out / mlp_out when heads are not
+        // additive) sum to the logits minus b_U (processed models); with a soft cap, to the
+        // logits before it: cap · atanh(logits / cap)
+        const stack = additive ? cache.getFullResidDecomposition() : cache.decomposeResid();
+        const attrs = cache.logitAttrs(stack, TOKENS).sum(0).tensor();
+        const cap = model.cfg.outputLogitsSoftCap;
         const picked = tf.tidy(() => {
-          const flat = tf.reshape(logits, [-1, logits.shape[2] ?? 0]);
+          const raw = cap > 0 ? tf.mul(tf.atanh(tf.div(logits, cap)), cap) : logits;
+          const flat = tf.reshape(raw, [-1, logits.shape[2] ?? 0]);
           const idx = tf.tensor1d(TOKENS.flat(), 'int32');
           const rows = tf.gather(flat, tf.range(0, 12, 1, 'int32'));
           const chosen = tf.sum(tf.mul(rows, tf.oneHot(idx, logits.shape[2] ?? 0)), -1);

@@ -1,8 +1,21 @@
-// The PyTorch goldens of the tiny GPT-Neo / GPT-NeoX / Llama fixtures (scripts/goldens/make_family_goldens.py).
+// The PyTorch goldens of the tiny family fixtures (scripts/goldens/make_family_goldens.py).
 import { fileURLToPath } from 'node:url';
 import { loadSafetensorsFile, type SafetensorsFile } from '../../src/loading/safetensors.js';
 
-export const FAMILIES = ['neo', 'neox', 'llama'] as const;
+export const FAMILIES = [
+  'neo',
+  'neox',
+  'llama',
+  'llama3',
+  'qwen2',
+  'mistral',
+  'gemma',
+  'gemma2',
+  'phi3',
+  'gptj',
+  'opt',
+  'bloom',
+] as const;
 export type Family = (typeof FAMILIES)[number];
 
 /** The Hugging Face folder of a family's tiny fixture. */

@@ -61,6 +61,14 @@ describe('hfConfigToConfig (GPT-Neo, GPT-NeoX, Llama)', () => {
       'GPTNeoForCausalLM',
       'GPTNeoXForCausalLM',
       'LlamaForCausalLM',
+      'Qwen2ForCausalLM',
+      'MistralForCausalLM',
+      'Phi3ForCausalLM',
+      'GemmaForCausalLM',
+      'Gemma2ForCausalLM',
+      'GPTJForCausalLM',
+      'BloomForCausalLM',
+      'OPTForCausalLM',
     ]);
   });
 
@@ -132,9 +140,9 @@ describe('hfConfigToConfig (GPT-Neo, GPT-NeoX, Llama)', () => {
     // as TL: no grouping, no grouped-query attention
     expect(hfConfigToConfig({ ...TINY_LLAMA, num_key_value_heads: 32 }).nKeyValueHeads).toBeNull();
     expect(() => hfConfigToConfig({ ...TINY_LLAMA, num_key_value_heads: 5 })).toThrow(ConfigError);
-    expect(() =>
-      hfConfigToConfig({ ...TINY_LLAMA, rope_scaling: { rope_type: 'llama3', factor: 8 } }),
-    ).toThrow(/rope_scaling .* is not supported/);
+    expect(() => hfConfigToConfig({ ...TINY_LLAMA, rope_scaling: { rope_type: 'yarn', factor: 8 } })).toThrow(
+      /rope_scaling .* is not supported; expected none or rope_type 'llama3'/,
+    );
     expect(() => hfConfigToConfig({ ...TINY_LLAMA, mlp_bias: true })).toThrow(
       /mlp_bias=true is not supported/,
     );

@@ -63,9 +63,11 @@ describe('loadHfFolder (synthetic GPT-2)', () => {
   });
 
   it('rejects an unsupported architecture, listing the supported ones', async () => {
-    const dir = await writeGpt2Folder(await tempDir(), { config: { architectures: ['BloomForCausalLM'] } });
+    const dir = await writeGpt2Folder(await tempDir(), {
+      config: { architectures: ['T5ForConditionalGeneration'] },
+    });
     await expect(loadHfFolder(dir)).rejects.toThrow(
-      /architecture 'BloomForCausalLM' is not supported; expected one of GPT2LMHeadModel/,
+      /architecture 'T5ForConditionalGeneration' is not supported; expected one of GPT2LMHeadModel/,
     );
   });
 
