@@ -7,6 +7,7 @@ import { estimate, type GraphCost } from './cost.js';
 import { PlanError } from './errors.js';
 import { make, rename } from './factory.js';
 import type { Kind, Node } from './node.js';
+import { match } from './pattern.js';
 import { PlanOptions } from './PlanOptions.js';
 import { rules, type Rule } from './rules.js';
 import { signatureDiff, validatePlan } from './validate.js';
@@ -117,12 +118,14 @@ export function rewrite(
   return { root: rename(done.get(root) as Node, root.dims, root.labels), fired, origin };
 }
 
-// The first enabled rule that fires at `n`. Names are best-effort inside a plan (a rewrite may name a
-// dim differently); a shape or dtype change, though, is a bug in the rule and throws.
+// The first enabled rule whose pattern matches at `n` and that fires. Names are best-effort inside a
+// plan (a rewrite may name a dim differently); a shape or dtype change, though, is a bug in the rule
+// and throws.
 function applyOnce(n: Node, opts: PlanOptions, fired: Firing[]): Node | undefined {
   for (const r of byRoot.get(n.kind) ?? []) {
     if (!opts[r.flag]) continue;
-    const out = r.rewrite(n);
+    const captures = match(r.pattern, n);
+    const out = captures && r.rewrite(captures);
     if (out === undefined || out === n) continue;
     const diff = signatureDiff(n, out);
     if (diff && (diff.startsWith('shape') || diff.startsWith('dtype'))) {
