@@ -1,7 +1,8 @@
 /**
- * The cost model: per-kind FLOPs and temporary bytes (an exhaustive table, STYLE 3), and the peak
- * bytes of running a graph in the executor's order with its freeing policy. The planner compares
- * naive and planned peaks with it; tests assert budgets with it (never with timers, STYLE 9).
+ * The cost model: per-kind FLOPs and temporary bytes (an exhaustive table), and the peak bytes of
+ * running a graph in the executor's order with its freeing policy. The planner compares naive and
+ * planned peaks with it; tests assert budgets with it (never with timers, which vary by machine and
+ * load).
  */
 import { einsumGroups, einsumLetters } from './einsumSpec.js';
 import { topoOrder } from './executor.js';

@@ -1,7 +1,7 @@
 /**
- * Introspection (STYLE 6): stable text for plans. Nodes are numbered by their position in the
- * executor's order (not by creation id), so the same graph always prints the same way and tests can
- * snapshot it. `toDot()` gives the same graph as Graphviz text.
+ * Introspection: stable text for plans, so a user can see why a plan looks as it does. Nodes are
+ * numbered by their position in the executor's order (not by creation id), so the same graph always
+ * prints the same way and tests can snapshot it. `toDot()` gives the same graph as Graphviz text.
  */
 import { topoOrder } from './executor.js';
 import { ANON, bytesOf, byKind, type KindTable, type Node } from './node.js';
@@ -18,7 +18,7 @@ export function formatBytes(n: number): string {
 }
 
 const none = (): string => '';
-/** What each kind prints between its name and its inputs (exhaustive, STYLE 3). */
+/** What each kind prints between its name and its inputs (exhaustive: a new kind cannot be forgotten). */
 export const printRules: KindTable<string> = {
   leaf: (n) => ` '${n.params.name}' from ${n.params.source.label}`,
   const: (n) => (typeof n.params.value === 'number' ? ` ${n.params.value}` : ' tensor'),

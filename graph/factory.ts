@@ -1,6 +1,6 @@
 /**
- * The one interning factory (STYLE 2): every node is built by {@link make}, which hash-conses on kind,
- * input identities and parameters. Building the same node twice returns the same frozen object, so
+ * The one interning factory: every node is built by {@link make}, which hash-conses on kind, input
+ * identities and parameters. Building the same node twice returns the same frozen object, so
  * identity is equality, common subexpressions are shared and memos can key on nodes.
  */
 import type * as tf from '@tensorflow/tfjs';
@@ -65,7 +65,7 @@ const labelsKey = (labels: readonly string[] | undefined): string =>
 
 const list = (xs: readonly (string | number)[] | undefined): string => (xs ? `[${xs.join(',')}]` : '-');
 
-/** How each kind's params enter the interning key (exhaustive, STYLE 3). */
+/** How each kind's params enter the interning key (exhaustive: a new kind cannot be forgotten). */
 const paramKeys: { readonly [K in Kind]: (p: Params[K]) => string } = {
   leaf: (p) =>
     `${JSON.stringify(p.name)}@${idOf(p.source)}${list(p.shape)}${p.dtype}${list(p.dims)}${labelsKey(p.labels)}`,

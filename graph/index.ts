@@ -1,6 +1,7 @@
 /**
  * lazylens/graph: the lazy expression-graph engine. It knows tensors, not transformers; src/ builds
- * the interpretability library on it. Named re-exports only (STYLE 17).
+ * the interpretability library on it. Named re-exports only, so the public surface is exactly what
+ * this file lists.
  * @module lazylens/graph
  */
 export { Lazy, toNode, type Operand, type MaterializeOptions } from './Lazy.js';

@@ -1,6 +1,6 @@
 /**
- * The node type of the lazy graph: one frozen tagged union keyed on `kind` (STYLE 1). Nodes are only
- * made by the interning factory in `factory.ts`, so two structurally equal nodes are the same object.
+ * The node type of the lazy graph: one frozen tagged union keyed on `kind`. Nodes are only made by
+ * the interning factory in `factory.ts`, so two structurally equal nodes are the same object.
  * Per-kind data lives in `params`, so narrowing on `kind` narrows `params` too.
  */
 import type * as tf from '@tensorflow/tfjs';
@@ -204,7 +204,7 @@ export type NodeOf<K extends Kind> = NodeBase & {
 /** Any node: the tagged union over {@link Kind}. */
 export type Node = { [K in Kind]: NodeOf<K> }[Kind];
 
-/** A table with one entry per kind; the compiler rejects a table that misses one (STYLE 3). */
+/** A table with one entry per kind; the compiler rejects one that misses a kind, so none is forgotten. */
 export type KindTable<R> = { readonly [K in Kind]: (node: NodeOf<K>) => R };
 
 /** Dispatches `node` to its kind's entry in `table`. */

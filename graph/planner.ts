@@ -1,5 +1,5 @@
 /**
- * The planner's driver (STYLE 4): applies the rule table bottom-up to a fixed point with an explicit
+ * The planner's driver: applies the rule table bottom-up to a fixed point with an explicit
  * stack (no recursion: a full neuron decomposition has ~37k components), records which rule fired
  * where, and keeps the naive graph when the plan would not lower the estimated peak bytes.
  */

@@ -1,7 +1,7 @@
 /**
- * The plan validator (STYLE 7): planning must keep the root's shape, dtype, dims and labels, and every
- * node of a plan must still satisfy its kind's shape rule. Runs after every planner pass when
- * `PlanOptions.validate` is on (all tests turn it on).
+ * The plan validator, a safety net for the rewrite rules: planning must keep the root's shape, dtype,
+ * dims and labels, and every node of a plan must still satisfy its kind's shape rule. Runs after
+ * every planner pass when `PlanOptions.validate` is on (all tests turn it on).
  */
 import { PlanError } from './errors.js';
 import { topoOrder } from './executor.js';

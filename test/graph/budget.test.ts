@@ -1,5 +1,6 @@
-// Fusion by counting, memory by budget (STYLE 9), from the cost table, never a timer: the full
-// per-neuron logit attribution at GPT-2-small shape, planned without any tensor existing.
+// Fusion by counting, memory by budget, from the cost table, never a timer (timers vary by machine
+// and load): the full per-neuron logit attribution at GPT-2-small shape, planned without any tensor
+// existing.
 import { describe, expect, it } from 'vitest';
 import { bytesOf, estimate, PlanOptions, plan, type LeafSource, type Node } from '../../graph/index.js';
 import { topoOrder } from '../../graph/executor.js';

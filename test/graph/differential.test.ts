@@ -1,4 +1,4 @@
-// Differential tests (STYLE 8): for random well-shaped graphs, the planned result equals the naive
+// Differential tests: for random well-shaped graphs, the planned result equals the naive
 // one within a magnitude-scaled tolerance, and the validator accepts every plan.
 import fc from 'fast-check';
 import { expect, it } from 'vitest';

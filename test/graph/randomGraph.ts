@@ -1,4 +1,4 @@
-// Random well-shaped graphs for differential testing (STYLE 8): residual-stream-like expressions of
+// Random well-shaped graphs for differential testing: residual-stream-like expressions of
 // shape [...lead, D] built from the kinds the cache uses (stacks, concats, centering, LN scales,
 // neuron and head results, transposes, slices, memos), with a random root on top.
 import * as g from '../../graph/index.js';
