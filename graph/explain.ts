@@ -3,8 +3,7 @@
  * numbered by their position in the executor's order (not by creation id), so the same graph always
  * prints the same way and tests can snapshot it. `toDot()` gives the same graph as Graphviz text.
  */
-import { topoOrder } from './executor.js';
-import { ANON, bytesOf, byKind, type KindTable, type Node } from './node.js';
+import { ANON, bytesOf, byKind, topoOrder, type KindTable, type Node } from './node.js';
 import type { Plan } from './planner.js';
 
 const shapeText = (s: readonly number[]): string => `[${s.join(', ')}]`;
@@ -52,7 +51,7 @@ export interface FormatOptions {
 
 /** One line per node in executor order: `%3 = dot(%1, %2)  [4, 64] (batch, pos)  1.0 KiB`. */
 export function formatGraph(root: Node, opts: FormatOptions = {}): string {
-  const order = topoOrder([root], () => false);
+  const order = topoOrder([root]);
   const num = new Map(order.map((n, i) => [n, i]));
   const max = opts.maxInputs ?? 8;
   return order
@@ -96,7 +95,7 @@ export function explainPlan(p: Plan, opts: FormatOptions = {}): string {
 
 /** Graphviz text for a graph; node labels carry kind, params, shape and bytes. */
 export function toDot(root: Node): string {
-  const order = topoOrder([root], () => false);
+  const order = topoOrder([root]);
   const num = new Map(order.map((n, i) => [n, i]));
   const esc = (s: string): string => s.replace(/\\/g, '\\\\').replace(/"/g, '\\"');
   const lines = ['digraph lazylens {', '  rankdir=BT;', '  node [shape=box, fontname="monospace"];'];

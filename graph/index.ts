@@ -18,6 +18,8 @@ export {
   ANON,
   bytesOf,
   sizeOf,
+  topoOrder,
+  freedAfter,
   type Node,
   type NodeOf,
   type Kind,
@@ -60,14 +62,7 @@ export { Memo } from './Memo.js';
 export { PlanOptions } from './PlanOptions.js';
 export { plan, rewrite, type Plan, type Firing } from './planner.js';
 export { rules, type Rule, type RuleFlag } from './rules.js';
-export {
-  execute,
-  executeMany,
-  executeNamed,
-  topoOrder,
-  type ExecStats,
-  type ExecuteOptions,
-} from './executor.js';
+export { execute, executeMany, executeNamed, type ExecStats, type ExecuteOptions } from './executor.js';
 export { estimate, costRules, type GraphCost, type NodeCost } from './cost.js';
 export { validatePlan } from './validate.js';
 export { explainPlan, formatGraph, formatBytes, toDot, type FormatOptions } from './explain.js';

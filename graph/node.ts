@@ -224,3 +224,59 @@ export function sizeOf(shape: readonly number[]): number {
 export function bytesOf(node: Node): number {
   return sizeOf(node.shape) * 4;
 }
+
+/** Never a source: every node of the graph runs. */
+const everyNodeRuns = (): boolean => false;
+
+/**
+ * The nodes of the roots' subgraphs in the order they run: every node after its inputs, inputs in
+ * order, each node once. A node for which `isSource` holds is visited but not walked below (the
+ * executor treats a memo that already holds its value this way). Uses an explicit stack, not
+ * recursion: a full neuron decomposition has ~37k components, deeper than the call stack.
+ */
+export function topoOrder(roots: readonly Node[], isSource: (n: Node) => boolean = everyNodeRuns): Node[] {
+  const order: Node[] = [];
+  const seen = new Set<Node>();
+  const stack: { node: Node; next: number }[] = [];
+  for (const root of roots) {
+    if (seen.has(root)) continue;
+    seen.add(root);
+    stack.push({ node: root, next: 0 });
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1];
+      const ins = isSource(top.node) ? [] : top.node.inputs;
+      if (top.next < ins.length) {
+        const child = ins[top.next++];
+        if (!seen.has(child)) {
+          seen.add(child);
+          stack.push({ node: child, next: 0 });
+        }
+      } else {
+        stack.pop();
+        order.push(top.node);
+      }
+    }
+  }
+  return order;
+}
+
+/**
+ * When each value of a run in `order` (from {@link topoOrder}) is freed: entry `i` lists the nodes
+ * whose last consumer is `order[i]`, so their values are dropped right after it runs. Roots are never
+ * freed (they are the result), and a source consumes none of its inputs. The executor frees by this
+ * and the cost model estimates peaks by it, so the two agree on what is alive when.
+ */
+export function freedAfter(
+  order: readonly Node[],
+  roots: readonly Node[],
+  isSource: (n: Node) => boolean = everyNodeRuns,
+): Node[][] {
+  const lastUse = new Map<Node, number>();
+  order.forEach((n, i) => {
+    if (!isSource(n)) for (const x of n.inputs) lastUse.set(x, i);
+  });
+  for (const r of roots) lastUse.delete(r);
+  const freed = order.map((): Node[] => []);
+  for (const [n, i] of lastUse) freed[i].push(n);
+  return freed;
+}

@@ -50,7 +50,11 @@ function rebuild(n: Node, inputs: readonly Node[]): Node {
   return make(n.kind, inputs, n.params) as Node;
 }
 
-/** Rewrites `root` to a fixed point of the enabled rules. */
+/**
+ * Rewrites `root` to a fixed point of the enabled rules. This is a work list rather than a walk of a
+ * fixed graph (so not `topoOrder`): each firing adds a new subgraph that must itself reach its fixed
+ * point before the node waiting on it is done. Its order is the order `explain()` lists firings in.
+ */
 export function rewrite(
   root: Node,
   opts: PlanOptions = PlanOptions.all(),

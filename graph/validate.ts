@@ -4,8 +4,7 @@
  * every planner pass when `PlanOptions.validate` is on (all tests turn it on).
  */
 import { PlanError } from './errors.js';
-import { topoOrder } from './executor.js';
-import type { Node } from './node.js';
+import { topoOrder, type Node } from './node.js';
 import { shapeRules } from './shapeRules.js';
 
 const same = (
@@ -30,7 +29,7 @@ export function validatePlan(naive: Node, planned: Node): void {
   const diff = signatureDiff(naive, planned);
   if (diff)
     throw new PlanError(`plan validation: given a plan whose root ${diff}, expected the naive root's.`);
-  for (const n of topoOrder([planned], () => false)) {
+  for (const n of topoOrder([planned])) {
     const again = (shapeRules[n.kind] as (i: readonly Node[], p: unknown) => Pick<Node, 'shape'>)(
       n.inputs,
       n.params,
