@@ -4,7 +4,26 @@
  * this file lists.
  * @module lazylens/graph
  */
-export { Lazy, toNode, type Operand, type MaterializeOptions } from './Lazy.js';
+export {
+  Lazy,
+  toNode,
+  hasLabels,
+  type Operand,
+  type MaterializeOptions,
+  type AnyLazy,
+  type LabelledLazy,
+  type RankOf,
+  type DTypeOf,
+} from './Lazy.js';
+export type {
+  KnownRank,
+  NestedArray,
+  TypedArrayOf,
+  RankPlus1,
+  RankMinus1,
+  MaxRank,
+  RankOfTensor,
+} from './rank.js';
 export { Slice, normalizeIndex, type SliceInput, type SliceRange, type SliceMode } from './slice.js';
 export {
   LazylensError,
