@@ -1,6 +1,6 @@
 /**
- * An owner-scoped memo of materialized subgraphs (DESIGN: head and neuron results are memoized per
- * cache). Keys are node identities, which interning makes meaningful: the same subgraph built twice is
+ * An owner-scoped memo of materialized subgraphs (a cache memoizes its head and neuron results this
+ * way). Keys are node identities, which interning makes meaningful: the same subgraph built twice is
  * the same key. The memo owns what it stores and frees it all in `dispose()`, with its owner.
  */
 import type * as tf from '@tensorflow/tfjs';

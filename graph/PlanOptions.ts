@@ -1,8 +1,10 @@
 /**
- * One options object for the planner (STYLE 5), with presets. Each rule family can be switched off
- * alone, which is how tests isolate a rule and how a user debugs a suspicious plan.
+ * One options object for the planner, with presets, so every entry point takes the same switches.
+ * Each rule family can be switched off alone, which is how tests isolate a rule and how a user
+ * debugs a suspicious plan.
  */
-import type { RuleFlag } from './rules.js';
+import { PlanError } from './errors.js';
+import { rules, type RuleFlag } from './rules.js';
 
 /** Which rewrites the planner may use, and its safety checks. */
 export interface PlanOptions extends Readonly<Record<RuleFlag, boolean>> {
@@ -44,28 +46,39 @@ const all: PlanOptions = Object.freeze({
   maxRewrites: 1_000_000,
 });
 
+// Every flag the rule table uses, read from the table so a new rule's flag cannot be missed here.
+const ruleFlags: readonly RuleFlag[] = [...new Set(rules.map((r) => r.flag))];
+const none: PlanOptions = Object.freeze({
+  ...all,
+  ...Object.fromEntries(ruleFlags.map((flag) => [flag, false])),
+});
+
 /** Presets and builders for {@link PlanOptions}. */
 export const PlanOptions = {
   /** Every rule on: the default. */
   all: (): PlanOptions => all,
   /** No rule: the plan is the naive graph. */
-  none: (): PlanOptions => ({
-    ...all,
-    slicePushdown: false,
-    dotPushdown: false,
-    dotThroughScale: false,
-    dotThroughCenter: false,
-    neuronDot: false,
-    headDot: false,
-    sumPushdown: false,
-    simplify: false,
-  }),
+  none: (): PlanOptions => ({ ...none }),
+  /** The switch of every rule family in the rule table. */
+  ruleFlags: (): readonly RuleFlag[] => ruleFlags,
   /** Only the given rule families on (e.g. `PlanOptions.only('dotPushdown')`). */
   only: (...flags: RuleFlag[]): PlanOptions => {
-    const base: Record<string, unknown> = { ...PlanOptions.none() };
-    for (const f of flags) base[f] = true;
-    return base as unknown as PlanOptions;
+    const unknown = flags.filter((f) => !ruleFlags.includes(f));
+    if (unknown.length > 0) {
+      throw new PlanError(
+        `PlanOptions.only: given ${unknown.map((f) => `'${String(f)}'`).join(', ')}, expected rule flags (${ruleFlags.join(', ')}).`,
+      );
+    }
+    return { ...none, ...Object.fromEntries(flags.map((f) => [f, true])) };
   },
   /** The defaults with `overrides` applied. */
-  with: (overrides: Partial<PlanOptions>): PlanOptions => ({ ...all, ...overrides }),
+  with: (overrides: Partial<PlanOptions>): PlanOptions => {
+    const unknown = Object.keys(overrides).filter((k) => !(k in all));
+    if (unknown.length > 0) {
+      throw new PlanError(
+        `PlanOptions.with: given ${unknown.map((k) => `'${k}'`).join(', ')}, expected options (${Object.keys(all).join(', ')}).`,
+      );
+    }
+    return { ...all, ...overrides };
+  },
 };

@@ -1,11 +1,11 @@
 /**
- * The cost model: per-kind FLOPs and temporary bytes (an exhaustive table, STYLE 3), and the peak
- * bytes of running a graph in the executor's order with its freeing policy. The planner compares
- * naive and planned peaks with it; tests assert budgets with it (never with timers, STYLE 9).
+ * The cost model: per-kind FLOPs and temporary bytes (an exhaustive table), and the peak bytes of
+ * running a graph in the executor's order with its freeing policy. The planner compares naive and
+ * planned peaks with it; tests assert budgets with it (never with timers, which vary by machine and
+ * load).
  */
 import { einsumGroups, einsumLetters } from './einsumSpec.js';
-import { topoOrder } from './executor.js';
-import { bytesOf, byKind, sizeOf, type KindTable, type Node } from './node.js';
+import { bytesOf, byKind, freedAfter, sizeOf, topoOrder, type KindTable, type Node } from './node.js';
 
 /** The estimated cost of one node. */
 export interface NodeCost {
@@ -64,6 +64,11 @@ export const costRules: KindTable<NodeCost> = {
 export interface GraphCost {
   /** Highest bytes alive at once, counting only tensors the run creates (sources are resident). */
   readonly peakBytes: number;
+  /**
+   * Highest bytes of node outputs alive at once, op temporaries not counted: what the freeing
+   * policy alone decides (the executor keeps exactly these alive between ops).
+   */
+  readonly peakLiveBytes: number;
   /** Floating-point operations of every node that runs. */
   readonly flops: number;
   /** Nodes that run. */
@@ -81,24 +86,20 @@ const isSource = (n: Node): boolean =>
  * Memo nodes are costed as if they miss (the worst case).
  */
 export function estimate(roots: readonly Node[]): GraphCost {
-  const order = topoOrder(roots, () => false);
-  const refs = new Map<Node, number>();
-  for (const n of order) for (const x of n.inputs) refs.set(x, (refs.get(x) ?? 0) + 1);
-  for (const r of roots) refs.set(r, (refs.get(r) ?? 0) + 1);
+  const order = topoOrder(roots);
+  const freed = freedAfter(order, roots);
   let live = 0;
   let peak = 0;
+  let peakLive = 0;
   let flops = 0;
-  for (const n of order) {
+  for (const [i, n] of order.entries()) {
     const c = byKind(costRules, n);
     const out = isSource(n) ? 0 : bytesOf(n);
     flops += c.flops;
     peak = Math.max(peak, live + c.scratch + out);
     live += out;
-    for (const x of n.inputs) {
-      const left = (refs.get(x) ?? 0) - 1;
-      refs.set(x, left);
-      if (left === 0 && !isSource(x)) live -= bytesOf(x);
-    }
+    peakLive = Math.max(peakLive, live);
+    for (const x of freed[i]) if (!isSource(x)) live -= bytesOf(x);
   }
-  return { peakBytes: peak, flops, nodes: order.length };
+  return { peakBytes: peak, peakLiveBytes: peakLive, flops, nodes: order.length };
 }

@@ -1,8 +1,9 @@
 /**
- * Execution rules: one tfjs implementation per kind (STYLE 3). Only kernels every backend has are
- * used — wasm has no `Einsum` (nor UnsortedSegmentSum), so contractions are transpose/reshape/matMul.
- * Each rule runs inside the executor's `tf.tidy`, so temporaries vanish; sources (leaf, const, a memo
- * hit) run outside it and report the tensor as borrowed.
+ * Execution rules: one tfjs implementation per kind (the compiler rejects a missing one). Only
+ * kernels every backend has are used — wasm has no `Einsum` (nor UnsortedSegmentSum), so
+ * contractions are transpose/reshape/matMul. Each rule runs inside the executor's `tf.tidy`, so
+ * temporaries vanish; sources (leaf, const, a memo hit) run outside it and report the tensor as
+ * borrowed.
  */
 import * as tf from '@tensorflow/tfjs';
 import { einsumGroups, einsumLetters, type EinsumLetters } from './einsumSpec.js';

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { DisposedError, ShapeError, UnresolvedLeafError } from './errors.js';
 import { execRules, type ExecContext } from './execRules.js';
-import { byKind, type KindTable, type Node, type NodeOf } from './node.js';
+import { byKind, freedAfter, topoOrder, type KindTable, type Node, type NodeOf } from './node.js';
 
 /** Measurements of one run, filled in when passed to {@link execute}. */
 export interface ExecStats {
@@ -33,37 +33,6 @@ function isMemoHit(node: Node): boolean {
     throw new DisposedError(`memo: given a graph whose ${store.label} was disposed, expected a live owner.`);
   }
   return store.get(key ?? node.inputs[0]) !== undefined;
-}
-
-/**
- * Post-order over the roots' subgraphs with an explicit stack (no recursion: graphs of 37k components
- * would overflow the call stack). Memo hits are treated as sources.
- */
-export function topoOrder(roots: readonly Node[], isSource: (n: Node) => boolean = isMemoHit): Node[] {
-  const order: Node[] = [];
-  const state = new Map<Node, 'open' | 'done'>();
-  const stack: { node: Node; next: number }[] = [];
-  for (const root of roots) {
-    if (state.has(root)) continue;
-    state.set(root, 'open');
-    stack.push({ node: root, next: 0 });
-    while (stack.length > 0) {
-      const top = stack[stack.length - 1];
-      const ins = isSource(top.node) ? [] : top.node.inputs;
-      if (top.next < ins.length) {
-        const child = ins[top.next++];
-        if (!state.has(child)) {
-          state.set(child, 'open');
-          stack.push({ node: child, next: 0 });
-        }
-      } else {
-        stack.pop();
-        state.set(top.node, 'done');
-        order.push(top.node);
-      }
-    }
-  }
-  return order;
 }
 
 // Checks every source before any op runs, so an unresolvable leaf fails fast and names itself.
@@ -126,15 +95,11 @@ function checkConst(n: NodeOf<'const'>): void {
 
 /** Runs `roots` (sharing common subgraphs) and returns one caller-owned tensor per root, each of its root's `shape`. */
 export function executeMany(roots: readonly Node[], opts: ExecuteOptions = {}): tf.Tensor[] {
-  const order = topoOrder(roots);
+  // Memo hits are sources: they need none of their inputs.
+  const order = topoOrder(roots, isMemoHit);
   for (const n of order) byKind(preflight, n);
   const hits = new Set(order.filter(isMemoHit));
-
-  // Remaining consumers per node, counted per edge; each root holds one extra reference.
-  const refs = new Map<Node, number>();
-  const bump = (n: Node): void => void refs.set(n, (refs.get(n) ?? 0) + 1);
-  for (const n of order) if (!hits.has(n)) n.inputs.forEach(bump);
-  roots.forEach(bump);
+  const freed = freedAfter(order, roots, (n) => hits.has(n));
 
   const values = new Map<Node, tf.Tensor>();
   const owned = new Set<tf.Tensor>();
@@ -149,18 +114,17 @@ export function executeMany(roots: readonly Node[], opts: ExecuteOptions = {}): 
     memoHit: (n) => n.params.store.get(n.params.key ?? n.inputs[0]),
     remember: (n, value) => n.params.store.set(n.params.key ?? n.inputs[0], tf.keep(tf.clone(value))),
   };
+  // Borrowed values (sources) are never freed here; their owners free them.
   const release = (n: Node): void => {
-    const left = (refs.get(n) ?? 0) - 1;
-    refs.set(n, left);
     const t = values.get(n);
-    if (left === 0 && t && owned.has(t)) {
+    if (t && owned.has(t)) {
       owned.delete(t);
       values.delete(n);
       t.dispose();
     }
   };
   try {
-    for (const node of order) {
+    for (const [i, node] of order.entries()) {
       let value: tf.Tensor;
       let borrowed = true;
       if (hits.has(node) && node.kind === 'memo') {
@@ -182,7 +146,7 @@ export function executeMany(roots: readonly Node[], opts: ExecuteOptions = {}): 
       if (stats) stats.steps++;
       poll();
       opts.onStep?.(node, value);
-      if (!hits.has(node)) node.inputs.forEach(release);
+      freed[i].forEach(release);
     }
     // Hand each root over; a borrowed or repeated root is cloned so the caller always owns its tensor.
     return roots.map((r) => {

@@ -1,10 +1,9 @@
 /**
- * Introspection (STYLE 6): stable text for plans. Nodes are numbered by their position in the
- * executor's order (not by creation id), so the same graph always prints the same way and tests can
- * snapshot it. `toDot()` gives the same graph as Graphviz text.
+ * Introspection: stable text for plans, so a user can see why a plan looks as it does. Nodes are
+ * numbered by their position in the executor's order (not by creation id), so the same graph always
+ * prints the same way and tests can snapshot it. `toDot()` gives the same graph as Graphviz text.
  */
-import { topoOrder } from './executor.js';
-import { ANON, bytesOf, byKind, type KindTable, type Node } from './node.js';
+import { ANON, bytesOf, byKind, topoOrder, type KindTable, type Node } from './node.js';
 import type { Plan } from './planner.js';
 
 const shapeText = (s: readonly number[]): string => `[${s.join(', ')}]`;
@@ -18,7 +17,7 @@ export function formatBytes(n: number): string {
 }
 
 const none = (): string => '';
-/** What each kind prints between its name and its inputs (exhaustive, STYLE 3). */
+/** What each kind prints between its name and its inputs (exhaustive: a new kind cannot be forgotten). */
 export const printRules: KindTable<string> = {
   leaf: (n) => ` '${n.params.name}' from ${n.params.source.label}`,
   const: (n) => (typeof n.params.value === 'number' ? ` ${n.params.value}` : ' tensor'),
@@ -52,7 +51,7 @@ export interface FormatOptions {
 
 /** One line per node in executor order: `%3 = dot(%1, %2)  [4, 64] (batch, pos)  1.0 KiB`. */
 export function formatGraph(root: Node, opts: FormatOptions = {}): string {
-  const order = topoOrder([root], () => false);
+  const order = topoOrder([root]);
   const num = new Map(order.map((n, i) => [n, i]));
   const max = opts.maxInputs ?? 8;
   return order
@@ -96,7 +95,7 @@ export function explainPlan(p: Plan, opts: FormatOptions = {}): string {
 
 /** Graphviz text for a graph; node labels carry kind, params, shape and bytes. */
 export function toDot(root: Node): string {
-  const order = topoOrder([root], () => false);
+  const order = topoOrder([root]);
   const num = new Map(order.map((n, i) => [n, i]));
   const esc = (s: string): string => s.replace(/\\/g, '\\\\').replace(/"/g, '\\"');
   const lines = ['digraph lazylens {', '  rankdir=BT;', '  node [shape=box, fontname="monospace"];'];

@@ -1,6 +1,6 @@
 /**
- * The one interning factory (STYLE 2): every node is built by {@link make}, which hash-conses on kind,
- * input identities and parameters. Building the same node twice returns the same frozen object, so
+ * The one interning factory: every node is built by {@link make}, which hash-conses on kind, input
+ * identities and parameters. Building the same node twice returns the same frozen object, so
  * identity is equality, common subexpressions are shared and memos can key on nodes.
  */
 import type * as tf from '@tensorflow/tfjs';
@@ -31,11 +31,6 @@ function idOf(o: object): number {
   return id;
 }
 
-// Interned nodes are held weakly so a graph nobody references can be garbage collected.
-const table = new Map<string, WeakRef<Node>>();
-const registry = new FinalizationRegistry<string>((key) => {
-  if (table.get(key)?.deref() === undefined) table.delete(key);
-});
 let nextNodeId = 1;
 
 // Label lists (37k entries for a full neuron decomposition) are interned by content once per array
@@ -46,6 +41,9 @@ interface Canon {
 }
 const canonByArray = new WeakMap<readonly string[], Canon>();
 const canonByContent = new Map<string, WeakRef<Canon>>();
+const canonGone = new FinalizationRegistry<string>((text) => {
+  if (canonByContent.get(text)?.deref() === undefined) canonByContent.delete(text);
+});
 let nextLabelsId = 1;
 function canonLabels(labels: readonly string[]): Canon {
   const known = canonByArray.get(labels);
@@ -55,6 +53,7 @@ function canonLabels(labels: readonly string[]): Canon {
   if (!canon) {
     canon = { id: nextLabelsId++, labels: Object.freeze([...labels]) };
     canonByContent.set(text, new WeakRef(canon));
+    canonGone.register(canon, text);
     canonByArray.set(canon.labels, canon);
   }
   canonByArray.set(labels, canon);
@@ -65,7 +64,7 @@ const labelsKey = (labels: readonly string[] | undefined): string =>
 
 const list = (xs: readonly (string | number)[] | undefined): string => (xs ? `[${xs.join(',')}]` : '-');
 
-/** How each kind's params enter the interning key (exhaustive, STYLE 3). */
+/** How each kind's params enter the interning key (exhaustive: a new kind cannot be forgotten). */
 const paramKeys: { readonly [K in Kind]: (p: Params[K]) => string } = {
   leaf: (p) =>
     `${JSON.stringify(p.name)}@${idOf(p.source)}${list(p.shape)}${p.dtype}${list(p.dims)}${labelsKey(p.labels)}`,
@@ -90,10 +89,78 @@ const paramKeys: { readonly [K in Kind]: (p: Params[K]) => string } = {
   memo: (p) => `${idOf(p.store)}|${p.key?.id ?? '-'}`,
 };
 
+/*
+ * Where interned nodes live. A WeakRef keeps its target alive until the current job ends, so a
+ * table of WeakRefs holds every node built in a loop that only awaits (no macrotask between turns)
+ * until the loop ends. Instead, each node is stored under the objects it depends on, its anchors:
+ * the sources of its leaves, the tensors of its consts and its memo stores. Scopes are nested
+ * WeakMaps keyed by those anchors in a fixed order, so a stored node lives only while every one of
+ * its anchors does: once a cache's source is dropped, every node over it can be collected at the
+ * next garbage collection, whatever job is running. Nodes over nothing but numbers (number consts,
+ * empty stacks) have no anchor; they alone go in a table of WeakRefs and anchor themselves.
+ */
+interface Scope {
+  /** The anchors of every node stored here, in id order. */
+  readonly anchors: readonly object[];
+  /** The nodes over exactly these anchors, by interning key. */
+  readonly nodes: Map<string, Node>;
+  /** The scopes with one more anchor, keyed by it. */
+  readonly inner: WeakMap<object, Scope>;
+}
+const scopes = new WeakMap<object, Scope>();
+const scopeOf = new WeakMap<Node, Scope>();
+const unanchored = new Map<string, WeakRef<Node>>();
+const unanchoredGone = new FinalizationRegistry<string>((key) => {
+  if (unanchored.get(key)?.deref() === undefined) unanchored.delete(key);
+});
+
+/** The scope over `anchors` (sorted by id, distinct), made on first use. */
+function scopeAt(anchors: readonly object[]): Scope {
+  let map = scopes;
+  let scope: Scope | undefined;
+  for (let i = 0; i < anchors.length; i++) {
+    let next = map.get(anchors[i]);
+    if (!next) {
+      next = { anchors: anchors.slice(0, i + 1), nodes: new Map(), inner: new WeakMap() };
+      map.set(anchors[i], next);
+    }
+    scope = next;
+    map = next.inner;
+  }
+  return scope as Scope;
+}
+
+/** Objects in params that a node holds on to and so depends on. */
+function paramAnchors(kind: Kind, params: Params[Kind]): object[] {
+  if (kind === 'leaf') return [(params as Params['leaf']).source];
+  if (kind === 'const') {
+    const v = (params as Params['const']).value;
+    return typeof v === 'number' ? [] : [v];
+  }
+  if (kind === 'memo') {
+    const { store, key } = params as Params['memo'];
+    return [store, ...(key ? anchorsOf(key) : [])];
+  }
+  return [];
+}
+
+const anchorsOf = (n: Node): readonly object[] => (scopeOf.get(n) as Scope).anchors;
+
+/** The scope a node over `inputs` with `extra` anchors belongs to; undefined when it has no anchor. */
+function scopeFor(inputs: readonly Node[], extra: readonly object[]): Scope | undefined {
+  const first = inputs.length > 0 ? scopeOf.get(inputs[0]) : undefined;
+  if (first && extra.length === 0 && inputs.every((x) => scopeOf.get(x) === first)) return first;
+  const all = new Set<object>(extra);
+  for (const x of inputs) for (const a of anchorsOf(x)) all.add(a);
+  if (all.size === 0) return undefined;
+  return scopeAt([...all].sort((a, b) => idOf(a) - idOf(b)));
+}
+
 /** Builds (or finds) the node of `kind` over `inputs` with `params`. The only way nodes are made. */
 export function make<K extends Kind>(kind: K, inputs: readonly Node[], params: Params[K]): NodeOf<K> {
   const key = `${kind}(${inputs.map((x) => x.id).join(',')}){${paramKeys[kind](params)}}`;
-  const found = table.get(key)?.deref();
+  const scope = scopeFor(inputs, paramAnchors(kind, params));
+  const found = scope ? scope.nodes.get(key) : unanchored.get(key)?.deref();
   if (found) return found as NodeOf<K>;
   const inferred = shapeRules[kind](inputs, params);
   const node = {
@@ -105,16 +172,17 @@ export function make<K extends Kind>(kind: K, inputs: readonly Node[], params: P
     dtype: inferred.dtype,
     dims: Object.freeze([...inferred.dims]),
     labels: inferred.labels ? canonLabels(inferred.labels).labels : undefined,
-  } as unknown as NodeOf<K>;
+  } as unknown as Node;
   Object.freeze(node);
-  table.set(key, new WeakRef(node as Node));
-  registry.register(node, key);
-  return node;
-}
-
-/** How many interned nodes are alive (for tests of sharing). */
-export function internedCount(): number {
-  return table.size;
+  if (scope) {
+    scope.nodes.set(key, node);
+    scopeOf.set(node, scope);
+  } else {
+    unanchored.set(key, new WeakRef(node));
+    unanchoredGone.register(node, key);
+    scopeOf.set(node, scopeAt([node]));
+  }
+  return node as NodeOf<K>;
 }
 
 function dimsFor(op: string, dims: readonly string[] | undefined, rank: number): readonly string[] {

@@ -1,9 +1,29 @@
 /**
  * lazylens/graph: the lazy expression-graph engine. It knows tensors, not transformers; src/ builds
- * the interpretability library on it. Named re-exports only (STYLE 17).
+ * the interpretability library on it. Named re-exports only, so the public surface is exactly what
+ * this file lists.
  * @module lazylens/graph
  */
-export { Lazy, toNode, type Operand, type MaterializeOptions } from './Lazy.js';
+export {
+  Lazy,
+  toNode,
+  hasLabels,
+  type Operand,
+  type MaterializeOptions,
+  type AnyLazy,
+  type LabelledLazy,
+  type RankOf,
+  type DTypeOf,
+} from './Lazy.js';
+export type {
+  KnownRank,
+  NestedArray,
+  TypedArrayOf,
+  RankPlus1,
+  RankMinus1,
+  MaxRank,
+  RankOfTensor,
+} from './rank.js';
 export { Slice, normalizeIndex, type SliceInput, type SliceRange, type SliceMode } from './slice.js';
 export {
   LazylensError,
@@ -17,6 +37,8 @@ export {
   ANON,
   bytesOf,
   sizeOf,
+  topoOrder,
+  freedAfter,
   type Node,
   type NodeOf,
   type Kind,
@@ -59,14 +81,7 @@ export { Memo } from './Memo.js';
 export { PlanOptions } from './PlanOptions.js';
 export { plan, rewrite, type Plan, type Firing } from './planner.js';
 export { rules, type Rule, type RuleFlag } from './rules.js';
-export {
-  execute,
-  executeMany,
-  executeNamed,
-  topoOrder,
-  type ExecStats,
-  type ExecuteOptions,
-} from './executor.js';
+export { execute, executeMany, executeNamed, type ExecStats, type ExecuteOptions } from './executor.js';
 export { estimate, costRules, type GraphCost, type NodeCost } from './cost.js';
 export { validatePlan } from './validate.js';
 export { explainPlan, formatGraph, formatBytes, toDot, type FormatOptions } from './explain.js';

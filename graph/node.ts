@@ -1,6 +1,6 @@
 /**
- * The node type of the lazy graph: one frozen tagged union keyed on `kind` (STYLE 1). Nodes are only
- * made by the interning factory in `factory.ts`, so two structurally equal nodes are the same object.
+ * The node type of the lazy graph: one frozen tagged union keyed on `kind`. Nodes are only made by
+ * the interning factory in `factory.ts`, so two structurally equal nodes are the same object.
  * Per-kind data lives in `params`, so narrowing on `kind` narrows `params` too.
  */
 import type * as tf from '@tensorflow/tfjs';
@@ -204,7 +204,7 @@ export type NodeOf<K extends Kind> = NodeBase & {
 /** Any node: the tagged union over {@link Kind}. */
 export type Node = { [K in Kind]: NodeOf<K> }[Kind];
 
-/** A table with one entry per kind; the compiler rejects a table that misses one (STYLE 3). */
+/** A table with one entry per kind; the compiler rejects one that misses a kind, so none is forgotten. */
 export type KindTable<R> = { readonly [K in Kind]: (node: NodeOf<K>) => R };
 
 /** Dispatches `node` to its kind's entry in `table`. */
@@ -223,4 +223,60 @@ export function sizeOf(shape: readonly number[]): number {
 /** Bytes a node's value takes (4 bytes per element for both dtypes). */
 export function bytesOf(node: Node): number {
   return sizeOf(node.shape) * 4;
+}
+
+/** Never a source: every node of the graph runs. */
+const everyNodeRuns = (): boolean => false;
+
+/**
+ * The nodes of the roots' subgraphs in the order they run: every node after its inputs, inputs in
+ * order, each node once. A node for which `isSource` holds is visited but not walked below (the
+ * executor treats a memo that already holds its value this way). Uses an explicit stack, not
+ * recursion: a full neuron decomposition has ~37k components, deeper than the call stack.
+ */
+export function topoOrder(roots: readonly Node[], isSource: (n: Node) => boolean = everyNodeRuns): Node[] {
+  const order: Node[] = [];
+  const seen = new Set<Node>();
+  const stack: { node: Node; next: number }[] = [];
+  for (const root of roots) {
+    if (seen.has(root)) continue;
+    seen.add(root);
+    stack.push({ node: root, next: 0 });
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1];
+      const ins = isSource(top.node) ? [] : top.node.inputs;
+      if (top.next < ins.length) {
+        const child = ins[top.next++];
+        if (!seen.has(child)) {
+          seen.add(child);
+          stack.push({ node: child, next: 0 });
+        }
+      } else {
+        stack.pop();
+        order.push(top.node);
+      }
+    }
+  }
+  return order;
+}
+
+/**
+ * When each value of a run in `order` (from {@link topoOrder}) is freed: entry `i` lists the nodes
+ * whose last consumer is `order[i]`, so their values are dropped right after it runs. Roots are never
+ * freed (they are the result), and a source consumes none of its inputs. The executor frees by this
+ * and the cost model estimates peaks by it, so the two agree on what is alive when.
+ */
+export function freedAfter(
+  order: readonly Node[],
+  roots: readonly Node[],
+  isSource: (n: Node) => boolean = everyNodeRuns,
+): Node[][] {
+  const lastUse = new Map<Node, number>();
+  order.forEach((n, i) => {
+    if (!isSource(n)) for (const x of n.inputs) lastUse.set(x, i);
+  });
+  for (const r of roots) lastUse.delete(r);
+  const freed = order.map((): Node[] => []);
+  for (const [n, i] of lastUse) freed[i].push(n);
+  return freed;
 }

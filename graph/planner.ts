@@ -1,5 +1,5 @@
 /**
- * The planner's driver (STYLE 4): applies the rule table bottom-up to a fixed point with an explicit
+ * The planner's driver: applies the rule table bottom-up to a fixed point with an explicit
  * stack (no recursion: a full neuron decomposition has ~37k components), records which rule fired
  * where, and keeps the naive graph when the plan would not lower the estimated peak bytes.
  */
@@ -7,6 +7,7 @@ import { estimate, type GraphCost } from './cost.js';
 import { PlanError } from './errors.js';
 import { make, rename } from './factory.js';
 import type { Kind, Node } from './node.js';
+import { match } from './pattern.js';
 import { PlanOptions } from './PlanOptions.js';
 import { rules, type Rule } from './rules.js';
 import { signatureDiff, validatePlan } from './validate.js';
@@ -49,7 +50,11 @@ function rebuild(n: Node, inputs: readonly Node[]): Node {
   return make(n.kind, inputs, n.params) as Node;
 }
 
-/** Rewrites `root` to a fixed point of the enabled rules. */
+/**
+ * Rewrites `root` to a fixed point of the enabled rules. This is a work list rather than a walk of a
+ * fixed graph (so not `topoOrder`): each firing adds a new subgraph that must itself reach its fixed
+ * point before the node waiting on it is done. Its order is the order `explain()` lists firings in.
+ */
 export function rewrite(
   root: Node,
   opts: PlanOptions = PlanOptions.all(),
@@ -117,12 +122,14 @@ export function rewrite(
   return { root: rename(done.get(root) as Node, root.dims, root.labels), fired, origin };
 }
 
-// The first enabled rule that fires at `n`. Names are best-effort inside a plan (a rewrite may name a
-// dim differently); a shape or dtype change, though, is a bug in the rule and throws.
+// The first enabled rule whose pattern matches at `n` and that fires. Names are best-effort inside a
+// plan (a rewrite may name a dim differently); a shape or dtype change, though, is a bug in the rule
+// and throws.
 function applyOnce(n: Node, opts: PlanOptions, fired: Firing[]): Node | undefined {
   for (const r of byRoot.get(n.kind) ?? []) {
     if (!opts[r.flag]) continue;
-    const out = r.rewrite(n);
+    const captures = match(r.pattern, n);
+    const out = captures && r.rewrite(captures);
     if (out === undefined || out === n) continue;
     const diff = signatureDiff(n, out);
     if (diff && (diff.startsWith('shape') || diff.startsWith('dtype'))) {

@@ -1,7 +1,7 @@
 /**
- * Shape rules: one entry per kind (STYLE 3) inferring shape, dtype, named dims and labels when a node
- * is built. A mismatch throws {@link ShapeError} naming the op, both shapes and the dim at fault, so
- * bad analyses fail where they are written, not when they run.
+ * Shape rules: one entry per kind (the compiler rejects a missing one) inferring shape, dtype, named
+ * dims and labels when a node is built. A mismatch throws {@link ShapeError} naming the op, both
+ * shapes and the dim at fault, so bad analyses fail where they are written, not when they run.
  */
 import { ShapeError } from './errors.js';
 import { einsumLetters } from './einsumSpec.js';

@@ -1,7 +1,8 @@
 /**
- * Python-style slicing of one dimension, the engine's `Slice` (TL-FACTS §2.2). The library re-exports
- * it as TransformerLens's `Slice`. Unlike TransformerLens, booleans are rejected (Python treats `True`
- * as the int 1 and silently inserts an axis) and `indices()` always returns normalized indices.
+ * Python-style slicing of one dimension, the engine's `Slice`, with Python's rules for negative,
+ * out-of-range and stepped indices. The library re-exports it as TransformerLens's `Slice`. Unlike
+ * TransformerLens, booleans are rejected (Python treats `True` as the int 1 and silently inserts an
+ * axis) and `indices()` always returns normalized indices.
  */
 import { SliceError } from './errors.js';
 

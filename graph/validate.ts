@@ -1,11 +1,10 @@
 /**
- * The plan validator (STYLE 7): planning must keep the root's shape, dtype, dims and labels, and every
- * node of a plan must still satisfy its kind's shape rule. Runs after every planner pass when
- * `PlanOptions.validate` is on (all tests turn it on).
+ * The plan validator, a safety net for the rewrite rules: planning must keep the root's shape, dtype,
+ * dims and labels, and every node of a plan must still satisfy its kind's shape rule. Runs after
+ * every planner pass when `PlanOptions.validate` is on (all tests turn it on).
  */
 import { PlanError } from './errors.js';
-import { topoOrder } from './executor.js';
-import type { Node } from './node.js';
+import { topoOrder, type Node } from './node.js';
 import { shapeRules } from './shapeRules.js';
 
 const same = (
@@ -30,7 +29,7 @@ export function validatePlan(naive: Node, planned: Node): void {
   const diff = signatureDiff(naive, planned);
   if (diff)
     throw new PlanError(`plan validation: given a plan whose root ${diff}, expected the naive root's.`);
-  for (const n of topoOrder([planned], () => false)) {
+  for (const n of topoOrder([planned])) {
     const again = (shapeRules[n.kind] as (i: readonly Node[], p: unknown) => Pick<Node, 'shape'>)(
       n.inputs,
       n.params,

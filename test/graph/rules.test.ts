@@ -281,6 +281,45 @@ describeBackends('rewrite rules', () => {
     });
   }
 
+  it('every rule has a flag that all() turns on and none() turns off, and no flag is left without a rule', () => {
+    const flags = new Set(rules.map((r) => r.flag));
+    expect([...PlanOptions.ruleFlags()].sort()).toEqual([...flags].sort());
+    const all = PlanOptions.all();
+    const none = PlanOptions.none();
+    for (const r of rules) {
+      expect(all[r.flag], r.name).toBe(true);
+      expect(none[r.flag], r.name).toBe(false);
+      expect(PlanOptions.only(r.flag)[r.flag], r.name).toBe(true);
+    }
+    // Every boolean switch of all() other than the two safety checks is some rule's flag.
+    const switches = Object.keys(all).filter((k) => typeof all[k as keyof typeof all] === 'boolean');
+    expect(switches.filter((k) => k !== 'validate' && k !== 'costGuard').sort()).toEqual([...flags].sort());
+    expect(none.validate).toBe(all.validate);
+    expect(none.costGuard).toBe(all.costGuard);
+  });
+
+  it('PlanOptions.none() keeps every rule from firing where it would fire', () => {
+    for (const rule of rules) {
+      for (let seed = 0; seed < 5; seed++) {
+        const src = new RandomSource(seed);
+        try {
+          const root = cases[rule.name].build(rng(seed), src);
+          expect(plan(root, PlanOptions.none()).fired, rule.name).toEqual([]);
+          expect(plan(root, PlanOptions.none()).root, rule.name).toBe(root);
+        } finally {
+          src.dispose();
+        }
+      }
+    }
+  });
+
+  it('PlanOptions rejects unknown flags and options', () => {
+    expect(() => PlanOptions.only('bogus' as RuleFlag)).toThrow(/given 'bogus', expected rule flags/);
+    expect(() => PlanOptions.with({ bogus: true } as Partial<PlanOptions>)).toThrow(
+      /given 'bogus', expected options/,
+    );
+  });
+
   it('PlanOptions.none() returns the naive graph untouched', () => {
     const src = new RandomSource(1);
     try {

@@ -1,9 +1,9 @@
-// Slice: Python semantics (TransformerLens's own worked examples), rejection of bad inputs.
+// Slice: Python semantics (Python's own results for each slice), rejection of bad inputs.
 import { describe, expect, it } from 'vitest';
 import { Slice, SliceError, type SliceInput } from '../../graph/index.js';
 
 describe('Slice', () => {
-  // TransformerLens's Slice examples, applied to a dim of length 5 (bools excluded: we reject them).
+  // Python's results on a dim of length 5 (bools excluded: we reject them).
   const examples: [SliceInput, number[], boolean][] = [
     [null, [0, 1, 2, 3, 4], false],
     [undefined, [0, 1, 2, 3, 4], false],
