@@ -55,3 +55,32 @@ export { selectBackend, currentBackend } from './backend/index.js';
 export type { BackendName, BackendOptions } from './backend/index.js';
 export * from './errors.js';
 export * from './stream/index.js';
+
+// ---- circuits: factored matrices, OV/QK circuits, composition scores, head detection, test_prompt ----
+export { FactoredMatrix } from './circuits/FactoredMatrix.js';
+export type { Eigenvalues, LeadingIndex } from './circuits/FactoredMatrix.js';
+export type { FactoredSvd } from './circuits/factoredSvd.js';
+export { OV, QK } from './circuits/headCircuits.js';
+export type { AttentionWeights } from './circuits/headCircuits.js';
+export { compositionScores, allCompositionScores } from './circuits/compositionScores.js';
+export type {
+  CompositionMode,
+  CompositionScoresOptions,
+  AllCompositionScoresOptions,
+} from './circuits/compositionScores.js';
+export { detectHead } from './circuits/detectHead.js';
+export type { DetectHeadOptions, HeadName } from './circuits/detectHead.js';
+export {
+  computeHeadAttentionSimilarityScore,
+  getDuplicateTokenHeadDetectionPattern,
+  getInductionHeadDetectionPattern,
+  getPreviousTokenHeadDetectionPattern,
+} from './circuits/headDetectionPatterns.js';
+export type { ErrorMeasure, PatternMatrix, SimilarityOptions } from './circuits/headDetectionPatterns.js';
+export { testPrompt } from './circuits/testPrompt.js';
+export type {
+  RankedToken,
+  TestPromptOptions,
+  TestPromptPosition,
+  TestPromptResult,
+} from './circuits/testPrompt.js';
