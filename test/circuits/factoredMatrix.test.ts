@@ -52,7 +52,10 @@ describeBackends('FactoredMatrix', () => {
       const [cl, cr] = [await fm.collapseL(), await fm.collapseR()];
       expect(cl.shape).toEqual([2, 3, 4, 6]);
       expect(cr.shape).toEqual([2, 3, 7, 4]);
-      const [nl, nr] = tf.tidy(() => [tf.norm(cl, 'euclidean', [-2, -1]), tf.norm(cr, 'euclidean', [-2, -1])]);
+      const [nl, nr] = tf.tidy(() => [
+        tf.norm(cl, 'euclidean', [-2, -1]),
+        tf.norm(cr, 'euclidean', [-2, -1]),
+      ]);
       expect(await maxDiff(nl, goldNorm)).toBeLessThan(TOL);
       expect(await maxDiff(nr, goldNorm)).toBeLessThan(TOL);
       const even = await fm.makeEven();
@@ -105,7 +108,10 @@ describeBackends('FactoredMatrix', () => {
       expect(await maxDiff(tAb, abT)).toBeLessThan(TOL);
       const one = fm.index(1, -1);
       expect(one.shape).toEqual([7, 6]);
-      const [oneAb, gold] = tf.tidy(() => [one.AB(), fm.AB().slice([1, 2, 0, 0], [1, 1, -1, -1]).reshape([7, 6])]);
+      const [oneAb, gold] = tf.tidy(() => [
+        one.AB(),
+        fm.AB().slice([1, 2, 0, 0], [1, 1, -1, -1]).reshape([7, 6]),
+      ]);
       expect(await maxDiff(oneAb, gold)).toBeLessThan(TOL);
       const range = fm.index(null, [1, 3]);
       expect(range.shape).toEqual([2, 2, 7, 6]);
@@ -151,7 +157,14 @@ describeBackends('FactoredMatrix', () => {
     const b = tf.zeros([2, 5]);
     expect(() => new FactoredMatrix(a, b)).toThrow(InvalidArgumentError);
     expect(() => new FactoredMatrix(a, b)).toThrow(/given A \[4, 3\] and B \[2, 5\]/);
-    const [x, y, c, m1, m2, v] = [tf.zeros([2, 4, 3]), tf.zeros([3, 3, 5]), tf.zeros([3, 5]), tf.zeros([4, 2]), tf.zeros([2, 3]), tf.zeros([5])];
+    const [x, y, c, m1, m2, v] = [
+      tf.zeros([2, 4, 3]),
+      tf.zeros([3, 3, 5]),
+      tf.zeros([3, 5]),
+      tf.zeros([4, 2]),
+      tf.zeros([2, 3]),
+      tf.zeros([5]),
+    ];
     expect(() => new FactoredMatrix(x, y)).toThrow(/broadcast/);
     const fm = new FactoredMatrix(a, c);
     await expect(fm.eigenvalues()).rejects.toThrow(/expected a square one/);
