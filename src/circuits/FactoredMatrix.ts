@@ -367,7 +367,7 @@ export class FactoredMatrix {
 
   private async svdPart(key: keyof FactoredSvd): Promise<tf.Tensor> {
     const parts = await this.svd();
-    for (const [k, t] of Object.entries(parts)) if (k !== key) t.dispose();
+    for (const k of ['U', 'S', 'Vh'] as const) if (k !== key) parts[k].dispose();
     return parts[key];
   }
 
@@ -425,7 +425,7 @@ export class FactoredMatrix {
   async makeEven(): Promise<FactoredMatrix> {
     const { U, S, Vh } = await this.svd();
     try {
-      const [a, b] = tf.tidy(() => {
+      const [a, b] = tf.tidy((): [tf.Tensor, tf.Tensor] => {
         const root = tf.sqrt(S);
         return [tf.mul(U, root.expandDims(-2)), tf.mul(root.expandDims(-1), swapLast(Vh))];
       });

@@ -99,12 +99,14 @@ class PairwiseNorms {
     this.k2 = right.a.shape[2];
     const d = left.b.shape[2];
     const nr = right.a.shape[0];
-    [this.leftRows, this.leftGram, this.rightCols, this.rightGram] = tf.tidy(() => [
-      left.b.reshape([-1, d]) as tf.Tensor2D,
-      tf.matMul(left.a, left.a, true, false),
-      right.a.transpose([1, 0, 2]).reshape([d, nr * this.k2]) as tf.Tensor2D,
-      tf.matMul(right.b, right.b, false, true),
-    ]);
+    [this.leftRows, this.leftGram, this.rightCols, this.rightGram] = tf.tidy(
+      (): [tf.Tensor2D, tf.Tensor3D, tf.Tensor2D, tf.Tensor3D] => [
+        left.b.reshape<tf.Tensor2D>([-1, d]),
+        tf.matMul(left.a, left.a, true, false),
+        right.a.transpose([1, 0, 2]).reshape<tf.Tensor2D>([d, nr * this.k2]),
+        tf.matMul(right.b, right.b, false, true),
+      ],
+    );
   }
 
   /** ‖L_i R_j‖² [c, r] for i ∈ [i0, i0+c), j ∈ [j0, j0+r). */
@@ -126,7 +128,7 @@ class PairwiseNorms {
         .reshape([r, c, k1, k2])
         .transpose([1, 2, 0, 3]);
       // tr(G₁ X G₂ Xᵀ) = Σ (G₁X) ∘ (XG₂) for symmetric G₂.
-      return tf.sum(tf.mul(p, q), [1, 3]) as tf.Tensor2D;
+      return tf.sum<tf.Tensor2D>(tf.mul(p, q), [1, 3]);
     });
   }
 

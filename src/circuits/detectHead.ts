@@ -97,9 +97,7 @@ export async function detectHead(
       throw new InvalidArgumentError(
         'detectHead: given several sequences and a cache, expected one sequence for a cache.',
       );
-    const all = await Promise.all(
-      (seq as string[]).map((s) => headScores(model, s, detectionPattern, options)),
-    );
+    const all = await Promise.all(seq.map((s) => headScores(model, s, detectionPattern, options)));
     const n = all[0].length;
     return tf.tensor2d(
       Array.from({ length: n }, (_, i) =>
@@ -121,7 +119,7 @@ async function tokenIds(model: HookedTransformer, seq: string | readonly number[
   }
   const t = model.toTokens(seq);
   try {
-    return ((await t.array()) as number[][])[0];
+    return (await t.array())[0];
   } finally {
     t.dispose();
   }
@@ -171,7 +169,7 @@ function layerHeads(model: HookedTransformer, heads: DetectHeadOptions['heads'])
   } else if (Array.isArray(heads)) {
     for (const [l, h] of heads as readonly (readonly [number, number])[]) add(l, h);
   } else {
-    for (const [l, hs] of Object.entries(heads)) for (const h of hs as readonly number[]) add(Number(l), h);
+    for (const [l, hs] of Object.entries(heads)) for (const h of hs) add(Number(l), h);
   }
   return out;
 }

@@ -93,7 +93,7 @@ export async function testPrompt(
   const tokenize = async (text: string | string[], prependBos: boolean | undefined): Promise<number[][]> => {
     const t = model.toTokens(text, prependBos === undefined ? {} : { prependBos });
     try {
-      return (await t.array()) as number[][];
+      return await t.array();
     } finally {
       t.dispose();
     }

@@ -64,11 +64,11 @@ describeBackends('detectHead (gpt2-tiny golden)', () => {
   it('scores only the heads asked for (the rest −1), takes an explicit pattern and a cache', async () => {
     const some = await detectHead(model, META.tokens, 'previous_token_head', { heads: [[1, 2]] });
     const all = await detectHead(model, META.tokens, 'previousTokenHead');
-    const [s, a] = [(await some.array()) as number[][], (await all.array()) as number[][]];
+    const [s, a] = [await some.array(), await all.array()];
     expect(s[0]).toEqual([-1, -1, -1, -1]);
     expect(s[1][2]).toBeCloseTo(a[1][2], 6);
     const byMap = await detectHead(model, META.tokens, 'previousTokenHead', { heads: { 0: [1] } });
-    expect(((await byMap.array()) as number[][])[0][1]).toBeCloseTo(a[0][1], 6);
+    expect((await byMap.array())[0][1]).toBeCloseTo(a[0][1], 6);
     const { logits, cache } = await model.runWithCache([META.tokens]);
     const explicit = await detectHead(model, META.tokens, getPreviousTokenHeadDetectionPattern(META.tokens), {
       cache,
@@ -129,7 +129,7 @@ describeBackends(
         for (const errorMeasure of ['mul', 'abs'] as const) {
           const prev = await detectHead(model, text, 'previousTokenHead', { errorMeasure });
           const ind = await detectHead(model, text, 'inductionHead', { errorMeasure, excludeBos: true });
-          const [p, i] = [(await prev.array()) as number[][], (await ind.array()) as number[][]];
+          const [p, i] = [await prev.array(), await ind.array()];
           expect(top2(p[0]), errorMeasure).toEqual([1, 2]);
           expect(top2(i[1]), errorMeasure).toEqual([2, 3]);
           // Each detected head beats every head of the other layer on its pattern.
@@ -139,8 +139,8 @@ describeBackends(
         }
         // Several prompts: the mean of their scores (as TL).
         const short = words.slice(0, 10).join(' ');
-      const many = await detectHead(model, [text, `${short} ${short}`], 'inductionHead');
-        expect(top2(((await many.array()) as number[][])[1])).toEqual([2, 3]);
+        const many = await detectHead(model, [text, `${short} ${short}`], 'inductionHead');
+        expect(top2((await many.array())[1])).toEqual([2, 3]);
         many.dispose();
       },
     );

@@ -40,7 +40,7 @@ describeBackends('FactoredMatrix', () => {
       expect(Vh.shape).toEqual([2, 3, 6, 4]);
       const goldS = await g('fm.svals');
       expect(await maxDiff(S, goldS)).toBeLessThan(TOL);
-      const [rebuilt, ab, utu, eye] = tf.tidy(() => [
+      const [rebuilt, ab, utu, eye] = tf.tidy((): tf.Tensor[] => [
         tf.matMul(tf.mul(U, S.expandDims(-2)), Vh, false, true),
         fm.AB(),
         tf.matMul(U, U, true, false),
@@ -52,7 +52,7 @@ describeBackends('FactoredMatrix', () => {
       const [cl, cr] = [await fm.collapseL(), await fm.collapseR()];
       expect(cl.shape).toEqual([2, 3, 4, 6]);
       expect(cr.shape).toEqual([2, 3, 7, 4]);
-      const [nl, nr] = tf.tidy(() => [
+      const [nl, nr] = tf.tidy((): tf.Tensor[] => [
         tf.norm(cl, 'euclidean', [-2, -1]),
         tf.norm(cr, 'euclidean', [-2, -1]),
       ]);
@@ -93,7 +93,7 @@ describeBackends('FactoredMatrix', () => {
       const vmGold = tf.tidy(() => fm.AB().sum(-2));
       expect(await maxDiff(vm, vmGold)).toBeLessThan(TOL);
       const scaled = fm.mul(2);
-      const [s1, s2] = tf.tidy(() => [scaled.AB(), tf.mul(fm.AB(), 2)]);
+      const [s1, s2] = tf.tidy((): tf.Tensor[] => [scaled.AB(), tf.mul(fm.AB(), 2)]);
       expect(await maxDiff(s1, s2)).toBeLessThan(TOL);
       tf.dispose([eye, C, gold, dense, viaRDense, bothDense, v, mv, mvGold, w, vm, vmGold, s1, s2]);
       for (const m of [right, bc, viaR, aFm, both, scaled]) m.dispose();
@@ -104,11 +104,11 @@ describeBackends('FactoredMatrix', () => {
     await withFm(async (fm) => {
       const t = fm.T();
       expect(t.shape).toEqual([2, 3, 6, 7]);
-      const [tAb, abT] = tf.tidy(() => [t.AB(), tf.transpose(fm.AB(), [0, 1, 3, 2])]);
+      const [tAb, abT] = tf.tidy((): tf.Tensor[] => [t.AB(), tf.transpose(fm.AB(), [0, 1, 3, 2])]);
       expect(await maxDiff(tAb, abT)).toBeLessThan(TOL);
       const one = fm.index(1, -1);
       expect(one.shape).toEqual([7, 6]);
-      const [oneAb, gold] = tf.tidy(() => [
+      const [oneAb, gold] = tf.tidy((): tf.Tensor[] => [
         one.AB(),
         fm.AB().slice([1, 2, 0, 0], [1, 1, -1, -1]).reshape([7, 6]),
       ]);
@@ -131,7 +131,7 @@ describeBackends('FactoredMatrix', () => {
     const B = tf.randomNormal([2, 4, 3, 6], 0, 1, 'float32', 2);
     const fm = new FactoredMatrix(A, B);
     expect(fm.shape).toEqual([2, 4, 5, 6]);
-    const [ab, gold] = tf.tidy(() => [fm.AB(), tf.matMul(tf.broadcastTo(A, [2, 4, 5, 3]), B)]);
+    const [ab, gold] = tf.tidy((): tf.Tensor[] => [fm.AB(), tf.matMul(tf.broadcastTo(A, [2, 4, 5, 3]), B)]);
     expect(await maxDiff(ab, gold)).toBeLessThan(TOL);
     tf.dispose([A, B, ab, gold]);
     fm.dispose();

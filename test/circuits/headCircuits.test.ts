@@ -125,7 +125,7 @@ describeBackends('OV, QK and composition scores (gpt2-tiny golden)', () => {
 /** The same product factored differently: (A·M)(M⁻¹·B). */
 async function refactor(fm: FactoredMatrix, m: tf.Tensor): Promise<FactoredMatrix> {
   const inv = await invert(m);
-  const [a, b] = tf.tidy(() => [tf.matMul(fm.A, m), tf.matMul(inv, fm.B)]);
+  const [a, b] = tf.tidy((): tf.Tensor[] => [tf.matMul(fm.A, m), tf.matMul(inv, fm.B)]);
   inv.dispose();
   const out = new FactoredMatrix(a, b);
   tf.dispose([a, b]);
@@ -187,7 +187,7 @@ describeBackends(
           // The dense reference, for the values (small enough to form here).
           const dense = denseScores(model, mode);
           expect(await maxDiff(scores as tf.Tensor, dense)).toBeLessThan(TOL);
-          tf.dispose([scores as tf.Tensor, dense]);
+          tf.dispose([scores, dense]);
         }
       } finally {
         model.dispose();
