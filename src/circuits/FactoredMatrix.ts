@@ -14,7 +14,9 @@ export type LeadingIndex = number | null | readonly [number, number];
 
 /** Eigenvalues as real and imaginary parts [..., mdim], each owned by the caller. */
 export interface Eigenvalues {
+  /** Real parts [..., mdim]. */
   real: tf.Tensor;
+  /** Imaginary parts [..., mdim] (zero for real eigenvalues). */
   imag: tf.Tensor;
 }
 
@@ -217,7 +219,7 @@ export class FactoredMatrix {
     return FactoredMatrix.adopt(other.clone(), this.AB());
   }
 
-  /** `this @ v` for a vector `v` [rdim]: [..., ldim], computed as A @ (B @ v). */
+  /** `this @ v` for a vector `v` of shape `[rdim]`: shape `[..., ldim]`, computed as `A @ (B @ v)`. */
   matvec(v: tf.Tensor): tf.Tensor {
     this.assertLive();
     if (v.rank !== 1 || v.shape[0] !== this.rdim) {
@@ -228,7 +230,7 @@ export class FactoredMatrix {
     return tf.tidy(() => tf.matMul(this.a, tf.matMul(this.b, v.reshape([this.rdim, 1]))).squeeze([-1]));
   }
 
-  /** `v @ this` for a vector `v` [ldim]: [..., rdim], computed as (v @ A) @ B. */
+  /** `v @ this` for a vector `v` of shape `[ldim]`: shape `[..., rdim]`, computed as `(v @ A) @ B`. */
   vecmat(v: tf.Tensor): tf.Tensor {
     this.assertLive();
     if (v.rank !== 1 || v.shape[0] !== this.ldim) {
@@ -401,7 +403,7 @@ export class FactoredMatrix {
     return { real: tf.tensor(re, [...lead, m]), imag: tf.tensor(im, [...lead, m]) };
   }
 
-  /** `S[..., :, None] * Vhᵀ` [..., r, rdim]: the product with its left orthogonal factor removed (TL's `collapse_l`). */
+  /** `S[..., :, None] * Vhᵀ`, shape `[..., r, rdim]`: the product with its left orthogonal factor removed (TL's `collapse_l`). */
   async collapseL(): Promise<tf.Tensor> {
     const { U, S, Vh } = await this.svd();
     try {
@@ -411,7 +413,7 @@ export class FactoredMatrix {
     }
   }
 
-  /** `U * S[..., None, :]` [..., ldim, r]: the product with its right orthogonal factor removed (TL's `collapse_r`). */
+  /** `U * S[..., None, :]`, shape `[..., ldim, r]`: the product with its right orthogonal factor removed (TL's `collapse_r`). */
   async collapseR(): Promise<tf.Tensor> {
     const { U, S, Vh } = await this.svd();
     try {

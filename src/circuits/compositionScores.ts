@@ -8,8 +8,9 @@
  * (the orthogonal factors it drops do not change Frobenius norms).
  *
  * Memory: the pairwise table is built in chunks of left × right matrices whose X blocks hold at
- * most `maxChunkElements` floats; about six such arrays are live at once, plus the right factors
- * rearranged once (the size of their A factors) and the Gram matrices.
+ * most `maxChunkElements` floats; about six such arrays are live at once, plus the right A factors
+ * rearranged to [d_model, heads·d_head] (a few copies of their size: at GPT-2-small size, 28 MB
+ * each) and the d_head × d_head Gram matrices.
  */
 import * as tf from '@tensorflow/tfjs';
 import { InvalidArgumentError } from '../errors.js';
@@ -26,20 +27,20 @@ export interface CompositionScoresOptions {
    * against each other instead (pairs matrices elementwise).
    */
   broadcastDims?: boolean;
-  /** Most floats in one chunk of inner × inner products (default 2²² ≈ 16 MB). */
+  /** Most floats in one chunk of inner × inner products (default 2²⁰, 4 MB). */
   maxChunkElements?: number;
 }
 
 /** Options of {@link allCompositionScores}. */
 export interface AllCompositionScoresOptions {
-  /** Most floats in one chunk of d_head × d_head products (default 2²² ≈ 16 MB). */
+  /** Most floats in one chunk of d_head × d_head products (default 2²⁰, 4 MB). */
   maxChunkElements?: number;
 }
 
 /** Q-, K- or V-composition. */
 export type CompositionMode = 'Q' | 'K' | 'V';
 
-const DEFAULT_CHUNK = 2 ** 22;
+const DEFAULT_CHUNK = 2 ** 20;
 
 function checkOptions(options: object, allowed: readonly string[], what: string): void {
   for (const k of Object.keys(options)) {
@@ -109,12 +110,16 @@ class PairwiseNorms {
     );
   }
 
-  /** ‖L_i R_j‖² [c, r] for i ∈ [i0, i0+c), j ∈ [j0, j0+r). */
-  block(i0: number, c: number, j0: number, r: number): tf.Tensor2D {
+  /** The right factors A₂ of matrices [j0, j0+r) as [d, r·k₂] (the caller disposes it). */
+  rightSlice(j0: number, r: number): tf.Tensor2D {
+    return this.rightCols.slice([0, j0 * this.k2], [-1, r * this.k2]);
+  }
+
+  /** ‖L_i R_j‖² [c, r] for i ∈ [i0, i0+c), j ∈ [j0, j0+r); `a2` is {@link rightSlice}(j0, r). */
+  block(i0: number, c: number, j0: number, r: number, a2: tf.Tensor2D): tf.Tensor2D {
     const { k1, k2 } = this;
     return tf.tidy(() => {
       const b1 = this.leftRows.slice([i0 * k1, 0], [c * k1, -1]);
-      const a2 = this.rightCols.slice([0, j0 * k2], [-1, r * k2]);
       const x = tf.matMul(b1, a2).reshape([c, k1, r * k2]); // X_ij = B₁ᵢA₂ⱼ, each k₁ × k₂
       const p = tf.matMul(this.leftGram.slice([i0, 0, 0], [c, -1, -1]), x).reshape([c, k1, r, k2]);
       const q = tf
@@ -171,25 +176,31 @@ async function pairwiseScores(
       while (iEnd < nl && rightRange(iEnd)[0] === j0 && rightRange(iEnd)[1] === j1) iEnd++;
       if (j1 > j0) {
         const [c, r] = pair.chunks(iEnd - i, j1 - j0, limit);
-        for (let ci = i; ci < iEnd; ci += c) {
-          const cc = Math.min(c, iEnd - ci);
-          for (let cj = j0; cj < j1; cj += r) {
-            const rr = Math.min(r, j1 - cj);
-            const sq = pair.block(ci, cc, cj, rr);
-            let data: Float32Array | Int32Array | Uint8Array;
-            try {
-              data = await sq.data();
-            } finally {
-              sq.dispose();
-            }
-            for (let a = 0; a < cc; a++) {
-              for (let b = 0; b < rr; b++) {
-                const li = ci + a;
-                const rj = cj + b;
-                const denom = Math.sqrt(lData[li] * rData[rj]);
-                out[li * nr + rj] = Math.sqrt(Math.max(0, data[a * rr + b])) / denom;
+        // Right chunks outside, so each slice of the right factors is made once per group.
+        for (let cj = j0; cj < j1; cj += r) {
+          const rr = Math.min(r, j1 - cj);
+          const a2 = pair.rightSlice(cj, rr);
+          try {
+            for (let ci = i; ci < iEnd; ci += c) {
+              const cc = Math.min(c, iEnd - ci);
+              const sq = pair.block(ci, cc, cj, rr, a2);
+              let data: Float32Array | Int32Array | Uint8Array;
+              try {
+                data = await sq.data();
+              } finally {
+                sq.dispose();
+              }
+              for (let a = 0; a < cc; a++) {
+                for (let b = 0; b < rr; b++) {
+                  const li = ci + a;
+                  const rj = cj + b;
+                  const denom = Math.sqrt(lData[li] * rData[rj]);
+                  out[li * nr + rj] = Math.sqrt(Math.max(0, data[a * rr + b])) / denom;
+                }
               }
             }
+          } finally {
+            a2.dispose();
           }
         }
       }

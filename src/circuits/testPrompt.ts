@@ -24,16 +24,21 @@ export interface TestPromptOptions {
 export interface RankedToken {
   /** The token as text. */
   token: string;
+  /** The token's id. */
   id: number;
   /** 0 = the model's top prediction. */
   rank: number;
+  /** Its logit at this position. */
   logit: number;
+  /** Its probability (softmax of the logits) at this position. */
   prob: number;
 }
 
 /** One answer position: how each answer's token there ranks, and the top-k predictions (first answer's row). */
 export interface TestPromptPosition {
+  /** Each answer's token at this position (one per answer). */
   answers: RankedToken[];
+  /** The top-k predictions, for the first answer's row (as TL). */
   top: RankedToken[];
 }
 
