@@ -47,7 +47,7 @@ export async function main(): Promise<void> {
     const ms = performance.now() - t0;
     const mean = tf.tidy(() => tf.sum(table as tf.Tensor).div(pairs));
     const avg = (await mean.data())[0];
-    tf.dispose([mean, table as tf.Tensor]);
+    tf.dispose([mean, table]);
     console.log(
       `| ${mode} | ${(ms / 1000).toFixed(1)} s | ${((info.peakBytes - baseline) / MB).toFixed(0)} MB | [12, 12, 12, 12], mean cross-layer score ${avg.toFixed(4)} |`,
     );

@@ -31,10 +31,11 @@ export interface Eigenvalues {
  * data back from the device (`svd`, `eigenvalues`, `collapseL`, `collapseR`, `makeEven`) are async.
  * @example
  * ```ts
- * const fm = new FactoredMatrix(tf.randomNormal([768, 64]), tf.randomNormal([64, 768]));
+ * const [a, b] = [tf.randomNormal([768, 64]), tf.randomNormal([64, 768])];
+ * const fm = new FactoredMatrix(a, b);    // keeps its own clones of a and b
  * const norm = fm.norm();                 // [] — without forming the 768 × 768 product
  * const { U, S, Vh } = await fm.svd();    // [768, 64], [64], [768, 64]
- * tf.dispose([norm, U, S, Vh]); fm.dispose();
+ * tf.dispose([a, b, norm, U, S, Vh]); fm.dispose();
  * ```
  */
 export class FactoredMatrix {
@@ -270,7 +271,11 @@ export class FactoredMatrix {
    * `[start, stop)` keeps a range, `null` keeps the whole dim.
    * @example
    * ```ts
-   * const head = OV(model).index(1, 3);   // layer 1, head 3: [d_model, d_model] factored
+   * const model = HookedTransformer.fromConfig({ nLayers: 2, dModel: 16, nCtx: 8, dHead: 4, dVocab: 20 });
+   * const ov = OV(model);                 // [2, 4, 16, 16]
+   * const head = ov.index(1, 3);          // layer 1, head 3: [16, 16], still factored
+   * const firstHeads = ov.index(null, [0, 2]);   // [2, 2, 16, 16]
+   * [head, firstHeads, ov, model].forEach((x) => x.dispose());
    * ```
    */
   index(...idx: LeadingIndex[]): FactoredMatrix {

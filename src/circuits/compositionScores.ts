@@ -220,8 +220,13 @@ async function pairwiseScores(
  * @throws InvalidArgumentError when L's columns do not match R's rows, or leading dims do not broadcast.
  * @example
  * ```ts
- * const ov = OV(model); const qk = QK(model);
- * const scores = await compositionScores(ov.index(0, 1), qk.index(1, 2));   // [] Q-composition of L0H1 → L1H2
+ * const model = HookedTransformer.fromConfig({ nLayers: 2, dModel: 16, nCtx: 8, dHead: 4, dVocab: 20 });
+ * const [ov, qk] = [OV(model), QK(model)];
+ * const [left, right] = [ov.index(0, 1), qk.index(1, 2)];
+ * const score = await compositionScores(left, right);   // [] Q-composition of L0H1 into L1H2
+ * const all = await compositionScores(ov, qk);          // [2, 4, 2, 4], every pair (unmasked)
+ * tf.dispose([score, all]);
+ * [left, right, ov, qk, model].forEach((x) => x.dispose());
  * ```
  */
 export async function compositionScores(
@@ -271,7 +276,11 @@ export async function compositionScores(
  * in chunks (see the module's memory note), and no d_model × d_model matrix is formed.
  * @example
  * ```ts
- * const k = await allCompositionScores(model, 'K');
+ * const model = await HookedTransformer.fromPretrained('induction-2l');
+ * const k = await allCompositionScores(model, 'K');   // [2, 4, 2, 4]
+ * const table = (await k.array()) as number[][][][];
+ * table[0][2][1][3];   // L0H2's OV into L1H3's keys
+ * k.dispose(); model.dispose();
  * ```
  */
 export async function allCompositionScores(

@@ -60,7 +60,11 @@ const OPTION_KEYS = ['heads', 'cache', 'excludeBos', 'excludeCurrentToken', 'err
  *   shape or not lower triangular, or a sequence not longer than 1 token and shorter than n_ctx.
  * @example
  * ```ts
- * const scores = await detectHead(model, 'a b c d a b c d', 'inductionHead', { excludeBos: true });
+ * const model = await HookedTransformer.fromPretrained('induction-2l');
+ * const seq = 'cat dog tree sun moon cat dog tree sun moon';
+ * const scores = await detectHead(model, seq, 'inductionHead', { excludeBos: true });   // [2, 4]
+ * const mine = await detectHead(model, [1, 2, 3, 4], [[0, 0, 0, 0], [1, 0, 0, 0], [1, 0, 0, 0], [1, 0, 0, 0]]);
+ * scores.dispose(); mine.dispose(); model.dispose();
  * ```
  */
 export async function detectHead(

@@ -22,9 +22,10 @@ export interface AttentionWeights {
  * The caller disposes the result (the model keeps its weights).
  * @example
  * ```ts
- * const ov = OV(model);
+ * const model = HookedTransformer.fromConfig({ nLayers: 2, dModel: 16, nCtx: 8, dHead: 4, dVocab: 20 });
+ * const ov = OV(model);      // [2, 4, 16, 16] through d_head 4
  * const norms = ov.norm();   // [n_layers, n_heads]
- * norms.dispose(); ov.dispose();
+ * norms.dispose(); ov.dispose(); model.dispose();
  * ```
  */
 export function OV(model: AttentionWeights): FactoredMatrix {

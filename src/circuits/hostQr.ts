@@ -20,10 +20,6 @@ export interface HostQr {
 /**
  * Reduced QR by Householder reflections (stable for rank-deficient input: Q stays orthonormal and
  * R then has zeros on its diagonal).
- * @example
- * ```ts
- * const { q, r } = hostQr({ rows: 3, cols: 2, data: Float64Array.from([1, 2, 3, 4, 5, 6]) });
- * ```
  */
 export function hostQr(a: HostMatrix): HostQr {
   const m = a.rows;

@@ -62,8 +62,10 @@ const OPTION_KEYS = ['prependSpaceToAnswer', 'prependBos', 'topK', 'printDetails
  *   TokenError when a text does not tokenize.
  * @example
  * ```ts
- * const r = await testPrompt(model, 'a b c d a b c', 'd', { topK: 5 });
- * r.positions[0].answers[0].rank;   // 0 when the model gets it right
+ * const model = await HookedTransformer.fromPretrained('induction-2l');
+ * const r = await testPrompt(model, 'cat dog tree sun cat dog tree', 'sun', { topK: 5 });
+ * r.positions[0].answers[0].rank;   // 0: the model's top prediction
+ * model.dispose();
  * ```
  */
 export async function testPrompt(

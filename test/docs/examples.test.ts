@@ -42,7 +42,9 @@ const EXAMPLES = [...sourceFiles(join(ROOT, 'src')), ...sourceFiles(join(ROOT, '
 
 const HEADER = `import * as tf from '@tensorflow/tfjs';
 import { HookedTransformer, ActivationCache, Slice, getActName } from '../src/index.js';
+import { FactoredMatrix, OV, QK, compositionScores, allCompositionScores, detectHead, testPrompt } from '../src/index.js';
 void tf; void ActivationCache; void Slice; void getActName; void HookedTransformer;
+void FactoredMatrix; void OV; void QK; void compositionScores; void allCompositionScores; void detectHead; void testPrompt;
 export default async function run(): Promise<void> {
 `;
 
