@@ -56,7 +56,10 @@ export class FactoredMatrix {
     this.b = b === B ? B.clone() : b;
   }
 
-  /** A matrix that takes ownership of `A` and `B` (internal: avoids a clone of fresh tensors). */
+  /**
+   * A matrix that takes ownership of `A` and `B` instead of cloning them (for tensors just made).
+   * @internal
+   */
   static adopt(A: tf.Tensor, B: tf.Tensor): FactoredMatrix {
     let made: [tf.Tensor, tf.Tensor];
     try {
