@@ -7,7 +7,7 @@ const FLOORS = [
   ['errors.ts'],
   ['core'],
   ['backend'],
-  ['loading'],
+  ['loading', 'weights'],
   ['cache'],
   ['model'],
   ['stream', 'circuits'],

@@ -2,7 +2,7 @@
  * `npm run bench`: every benchmark in turn (not tests: timings on a shared machine are noisy, so
  * each reports ratios measured side by side in one run). Pass names to run some: `npm run bench -- graph`.
  */
-const ALL = ['forward', 'graph', 'cache', 'stream'] as const;
+const ALL = ['forward', 'graph', 'cache', 'stream', 'circuits'] as const;
 
 const wanted = process.argv.slice(2);
 for (const name of wanted.length ? wanted : ALL) {

@@ -143,3 +143,32 @@ export {
   PlanError,
 } from './errors.js';
 export type { StreamErrorWhere } from './errors.js';
+
+// ---- circuits: factored matrices, OV/QK circuits, composition scores, head detection, test_prompt ----
+export { FactoredMatrix } from './weights/FactoredMatrix.js';
+export type { Eigenvalues, LeadingIndex } from './weights/FactoredMatrix.js';
+export type { FactoredSvd } from './weights/factoredSvd.js';
+export { OV, QK } from './weights/headCircuits.js';
+export type { AttentionWeights } from './weights/headCircuits.js';
+export { compositionScores, allCompositionScores } from './weights/compositionScores.js';
+export type {
+  CompositionMode,
+  CompositionScoresOptions,
+  AllCompositionScoresOptions,
+} from './weights/compositionScores.js';
+export { detectHead } from './circuits/detectHead.js';
+export type { DetectHeadOptions, HeadName } from './circuits/detectHead.js';
+export {
+  computeHeadAttentionSimilarityScore,
+  getDuplicateTokenHeadDetectionPattern,
+  getInductionHeadDetectionPattern,
+  getPreviousTokenHeadDetectionPattern,
+} from './circuits/headDetectionPatterns.js';
+export type { ErrorMeasure, PatternMatrix, SimilarityOptions } from './circuits/headDetectionPatterns.js';
+export { testPrompt } from './circuits/testPrompt.js';
+export type {
+  RankedToken,
+  TestPromptOptions,
+  TestPromptPosition,
+  TestPromptResult,
+} from './circuits/testPrompt.js';

@@ -12,6 +12,7 @@ import { registerDla } from './commands/dla.js';
 import { registerExplain } from './commands/explain.js';
 import { registerLens } from './commands/lens.js';
 import { registerRun } from './commands/run.js';
+import { registerTestPrompt } from './commands/testPrompt.js';
 import { processIo, type Io } from './io.js';
 import { DEFAULT_MODEL } from './session.js';
 
@@ -43,6 +44,7 @@ function buildProgram(io: Io): Command {
   registerAttention(program, io);
   registerExplain(program, io);
   registerDemo(program, io);
+  registerTestPrompt(program, io);
   return program;
 }
 

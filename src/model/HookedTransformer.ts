@@ -32,6 +32,8 @@ import type {
 import { DEFAULT_PROCESSING, type ProcessingOptions } from './processWeights.js';
 import { runCaching, runForOutput, type PassModel } from './runPass.js';
 import { TransformerWeights } from './TransformerWeights.js';
+import type { FactoredMatrix } from '../weights/FactoredMatrix.js';
+import { OV, QK } from '../weights/headCircuits.js';
 
 /**
  * A transformer with TransformerLens's hook points (GPT-2, GPT-Neo, GPT-NeoX/Pythia, Llama,
@@ -134,6 +136,23 @@ export class HookedTransformer extends TransformerWeights implements LensModel {
 
   /** TransformerLens's `from_pretrained` processing defaults. */
   static readonly DEFAULT_PROCESSING = DEFAULT_PROCESSING;
+
+  /**
+   * The OV circuits of every head, `W_V @ W_O` [n_layers, n_heads, d_model, d_model], as a
+   * factored matrix that never forms the product unless asked. A new matrix on every call: the
+   * caller disposes it.
+   */
+  get OV(): FactoredMatrix {
+    return OV(this);
+  }
+
+  /**
+   * The QK circuits of every head, `W_Q @ W_Kᵀ` [n_layers, n_heads, d_model, d_model], factored.
+   * A new matrix on every call: the caller disposes it.
+   */
+  get QK(): FactoredMatrix {
+    return QK(this);
+  }
 
   /** Every hook point this model fires on a full pass, in execution order. */
   get hookNames(): readonly string[] {
