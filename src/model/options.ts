@@ -22,7 +22,10 @@ export interface RunWithCacheOptions extends RunOptions {
   namesFilter?: NameMatcher;
   /** Drop the batch dim (batch must be 1). */
   removeBatchDim?: boolean;
-  /** Keep only these positions in the cache, on each hook's position axis (see `posAxis`). */
+  /**
+   * Keep only these positions in the cache, on each hook's position axis (see `posAxis`). As
+   * TransformerLens, an integer keeps the axis: `posSlice: -1` caches `[batch, 1, ...]`.
+   */
   posSlice?: PosSliceInput;
 }
 

@@ -205,8 +205,8 @@ describeBackends('model families', () => {
       posSlice: -1,
       namesFilter: (n) => n.includes('rot_') || n.endsWith('hook_q'),
     });
-    expect(cache.get('blocks.0.attn.hook_rot_q').shape).toEqual([2, 4, 4]);
-    expect(cache.get('blocks.0.attn.hook_q').shape).toEqual([2, 4, 4]);
+    expect(cache.get('blocks.0.attn.hook_rot_q').shape).toEqual([2, 1, 4, 4]);
+    expect(cache.get('blocks.0.attn.hook_q').shape).toEqual([2, 1, 4, 4]);
     tf.dispose(logits);
     cache.dispose();
     model.dispose();

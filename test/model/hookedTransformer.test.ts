@@ -119,7 +119,7 @@ describeBackends('HookedTransformer', () => {
     model.dispose();
   });
 
-  it('namesFilter, posSlice and removeBatchDim shape the cache', async () => {
+  it('namesFilter, posSlice (an integer keeps the axis) and removeBatchDim shape the cache', async () => {
     const model = HookedTransformer.fromStateDict(CFG, randomParams(7));
     const { cache, logits } = await model.runWithCache([TOKENS[0]], {
       namesFilter: ['blocks.1.hook_resid_pre', 'blocks.0.attn.hook_z', 'blocks.0.attn.hook_pattern'],
@@ -132,11 +132,12 @@ describeBackends('HookedTransformer', () => {
       'blocks.1.hook_resid_pre',
     ]);
     expect(cache.hasBatchDim).toBe(false);
-    expect(cache.get('z0').shape).toEqual([4, 4]);
-    expect(cache.get('pattern0').shape).toEqual([4, 5]);
-    expect(cache.get(['resid_pre', -1]).shape).toEqual([16]);
+    // As TransformerLens: an integer posSlice keeps the position axis (one position).
+    expect(cache.get('z0').shape).toEqual([1, 4, 4]);
+    expect(cache.get('pattern0').shape).toEqual([4, 1, 5]);
+    expect(cache.get(['resid_pre', -1]).shape).toEqual([1, 16]);
     const { cache: full, logits: l2 } = await model.runWithCache([TOKENS[0]]);
-    const last = tf.tidy(() => full.get('blocks.1.hook_resid_pre').gather([4], 1).reshape([16]));
+    const last = tf.tidy(() => full.get('blocks.1.hook_resid_pre').gather([4], 1).reshape([1, 16]));
     expect(await maxAbsDiff(last, cache.get(['resid_pre', 1]))).toBe(0);
     tf.dispose([logits, l2, last]);
     cache.dispose();
