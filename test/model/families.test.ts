@@ -119,6 +119,23 @@ describeBackends('model families', () => {
     model.dispose();
   });
 
+  it("RMSNorm's hook_normalized is x / scale, before the weight (as TransformerLens)", async () => {
+    const model = HookedTransformer.fromStateDict(LLAMA, randomParams(LLAMA, 4));
+    const { logits, cache } = await model.runWithCache([TOKENS[0]]);
+    const want = tf.tidy(() =>
+      tf.div(cache.get('blocks.1.hook_resid_mid'), cache.get('blocks.1.ln2.hook_scale')),
+    );
+    expect(await maxAbsDiff(cache.get('blocks.1.ln2.hook_normalized'), want)).toBeLessThan(1e-5);
+    // The final norm too (finalRms).
+    const fin = tf.tidy(() =>
+      tf.div(cache.get('blocks.1.hook_resid_post'), cache.get('ln_final.hook_scale')),
+    );
+    expect(await maxAbsDiff(cache.get('ln_final.hook_normalized'), fin)).toBeLessThan(1e-5);
+    tf.dispose([logits, want, fin]);
+    cache.dispose();
+    model.dispose();
+  });
+
   it('patching a grouped key head through hook_k changes the output', async () => {
     const model = HookedTransformer.fromStateDict(LLAMA, randomParams(LLAMA, 3));
     const clean = await model.forward([TOKENS[0]]);
