@@ -123,6 +123,34 @@ describeBackends('ActivationCache', () => {
     cache.dispose();
   });
 
+  it('mlpInput at full depth changes nothing, as TransformerLens (ln_final reads the stream)', async () => {
+    const cache = await run();
+    for (const layer of [undefined, null, -1, 2]) {
+      const [lens, labels] = cache.accumulatedResid({
+        layer,
+        mlpInput: true,
+        applyLn: true,
+        returnLabels: true,
+      });
+      expect(labels).toEqual(['0_pre', '1_pre', 'final_post']);
+      const plain = cache.accumulatedResid({ layer, applyLn: true }).tensor();
+      const got = lens.tensor();
+      expect(await maxAbsDiff(got, plain)).toBe(0);
+      tf.dispose([got, plain]);
+    }
+    const [mlp, mlpLabels] = cache.decomposeResid({ mlpInput: true, mode: 'mlp', returnLabels: true });
+    expect(mlpLabels).toEqual(['embed', 'pos_embed', '0_mlp_out', '1_mlp_out']);
+    const plain = cache.decomposeResid({ mode: 'mlp', applyLn: true }).tensor();
+    const got = cache.decomposeResid({ mlpInput: true, mode: 'mlp', applyLn: true }).tensor();
+    expect(await maxAbsDiff(got, plain)).toBe(0);
+    const mlpT = mlp.tensor();
+    expect(mlpT.shape).toEqual([4, 2, 8, 64]);
+    // With attention included there is no block n attention output to add (TL fails on the key).
+    expect(() => cache.decomposeResid({ mlpInput: true })).toThrow(/attention output of block 2/);
+    tf.dispose([got, plain, mlpT]);
+    cache.dispose();
+  });
+
   it('removeBatchDim and applySliceToBatchDim return new caches', async () => {
     const cache = await run();
     expect(() => cache.removeBatchDim()).toThrow(/batch size 2, expected 1/);
