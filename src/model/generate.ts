@@ -10,6 +10,7 @@ import { InvalidArgumentError, TokenError } from '../errors.js';
 import { toTokens } from '../core/tokens.js';
 import type { HookedTransformerConfig } from '../core/config.js';
 import type { ModelTokenizer } from '../core/ModelTokenizer.js';
+import type { OptionKeys } from '../core/checkOptions.js';
 import { mulberry32 } from '../util/mulberry32.js';
 
 /** Options of {@link HookedTransformer.generate}; defaults as TransformerLens's `generate`. */
@@ -33,6 +34,19 @@ export interface GenerateOptions {
   /** Prepend BOS to a text prompt (default `cfg.defaultPrependBos`). */
   prependBos?: boolean;
 }
+
+/** The keys `generate` accepts. */
+export const GENERATE_KEYS = {
+  maxNewTokens: true,
+  temperature: true,
+  topK: true,
+  topP: true,
+  doSample: true,
+  seed: true,
+  stopAtEos: true,
+  eosTokenId: true,
+  prependBos: true,
+} as const satisfies OptionKeys<GenerateOptions>;
 
 /** What generation needs of a model. */
 export interface GenerativeModel {

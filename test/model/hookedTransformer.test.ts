@@ -119,6 +119,76 @@ describeBackends('HookedTransformer', () => {
     model.dispose();
   });
 
+  it('the loss masks padding as TransformerLens; lossPerToken; runWithCache takes returnType', async () => {
+    const model = HookedTransformer.fromStateDict(CFG, randomParams(9));
+    const ids = [
+      [0, 0, 3, 4, 5],
+      [1, 2, 3, 4, 5],
+    ];
+    const attentionMask = [
+      [0, 0, 1, 1, 1],
+      [1, 1, 1, 1, 1],
+    ];
+    const logits = await model.forward(ids, { attentionMask });
+    const lpT = tf.logSoftmax(logits);
+    const lp = (await lpT.array()) as number[][][];
+    tf.dispose([logits, lpT]);
+    // A prediction counts when its position and the next are real tokens: 2 + 4 of them.
+    const want: number[][] = ids.map((row, b) =>
+      row
+        .slice(0, -1)
+        .map((_, p) => (attentionMask[b][p] && attentionMask[b][p + 1] ? -lp[b][p][row[p + 1]] : 0)),
+    );
+    const mean = want.flat().reduce((a, x) => a + x, 0) / 6;
+    const loss = await model.forward(ids, { attentionMask, returnType: 'loss' });
+    expect((await loss.data())[0]).toBeCloseTo(mean, 4);
+    const perToken = await model.forward(ids, { attentionMask, returnType: 'loss', lossPerToken: true });
+    expect(perToken.shape).toEqual([2, 4]);
+    const got = (await perToken.array()) as number[][];
+    for (let b = 0; b < 2; b++) for (let p = 0; p < 4; p++) expect(got[b][p]).toBeCloseTo(want[b][p], 4);
+    const cached = await model.runWithCache(ids, {
+      attentionMask,
+      returnType: 'loss',
+      namesFilter: 'blocks.0.hook_resid_pre',
+    });
+    expect((await cached.loss.data())[0]).toBeCloseTo(mean, 4);
+    expect(cached.cache.has('blocks.0.hook_resid_pre')).toBe(true);
+    const both = await model.runWithCache(ids, { returnType: 'both', namesFilter: [] });
+    expect(both.logits.shape).toEqual([2, 5, 23]);
+    expect(both.loss.shape).toEqual([]);
+    tf.dispose([loss, perToken, cached.loss, both.logits, both.loss]);
+    cached.cache.dispose();
+    both.cache.dispose();
+    model.dispose();
+  });
+
+  it('an unknown option is an error naming it and the accepted keys, at every entry point', async () => {
+    const model = HookedTransformer.fromStateDict(CFG, randomParams(10));
+    const bad = { returnTyp: 'loss' } as never;
+    await expect(model.forward(TOKENS, bad)).rejects.toThrow(
+      /forward: unknown option 'returnTyp' given; expected one of .*'returnType'.*Did you mean 'returnType'/,
+    );
+    await expect(model.runWithCache(TOKENS, bad)).rejects.toThrow(
+      /runWithCache: unknown option 'returnTyp'.*'posSlice'/,
+    );
+    await expect(model.runWithHooks(TOKENS, bad)).rejects.toThrow(
+      /runWithHooks: unknown option 'returnTyp'.*'fwdHooks'/,
+    );
+    await expect(model.generate([[1, 2]], { maxTokens: 3 } as never)).rejects.toThrow(
+      /generate: unknown option 'maxTokens'.*'maxNewTokens'/,
+    );
+    await expect(
+      HookedTransformer.fromPretrained('induction-2l', { fold_ln: false } as never),
+    ).rejects.toThrow(/fromPretrained: unknown option 'fold_ln'.*Did you mean 'foldLn'/);
+    expect(() => HookedTransformer.fromConfig(CFG, { sead: 1 } as never)).toThrow(
+      /fromConfig: unknown option 'sead'; expected one of 'seed', 'tokenizer'|fromConfig: unknown option 'sead' given; expected one of 'seed', 'tokenizer'/,
+    );
+    expect(() => HookedTransformer.fromConfig(CFG, null as never)).toThrow(
+      /options given as null; expected an object/,
+    );
+    model.dispose();
+  });
+
   it('namesFilter, posSlice (an integer keeps the axis) and removeBatchDim shape the cache', async () => {
     const model = HookedTransformer.fromStateDict(CFG, randomParams(7));
     const { cache, logits } = await model.runWithCache([TOKENS[0]], {
