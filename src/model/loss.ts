@@ -22,8 +22,12 @@ export function lmCrossEntropy(logits: tf.Tensor, tokens: tf.Tensor, options: Lo
   if (p < 2) throw new TokenError(`The loss needs at least 2 tokens per sequence; given ${p}.`);
   return tf.tidy(() => {
     const logProbs = tf.logSoftmax(tf.slice(logits, [0, 0, 0], [b, p - 1, v]));
-    const targets = tf.slice(tokens, [0, 1], [b, p - 1]);
-    let picked = tf.sum(tf.mul(logProbs, tf.oneHot(tf.cast(targets, 'int32'), v)), -1);
+    const targets = tf.cast(tf.slice(tokens, [0, 1], [b, p - 1]), 'int32');
+    // Gather each target's log-prob from the flattened [b·(p−1)·v] values: a one-hot product
+    // would turn a −Inf log-prob elsewhere in the row (logits near ±3e38) into NaN.
+    const rows = tf.mul(tf.range(0, b * (p - 1), 1, 'int32'), tf.scalar(v, 'int32'));
+    const flat = tf.add(rows, tf.reshape(targets, [-1]));
+    let picked = tf.reshape(tf.gather(tf.reshape(logProbs, [-1]), flat), [b, p - 1]);
     const mask = options.attentionMask;
     let count: tf.Tensor = tf.scalar(b * (p - 1));
     if (mask) {
