@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { DisposedError, PlanOptions, type ExecStats } from '../../graph/index.js';
 import {
   type ActivationCache,
@@ -149,6 +149,30 @@ describeBackends('ActivationCache', () => {
     expect(() => cache.decomposeResid({ mlpInput: true })).toThrow(/attention output of block 2/);
     tf.dispose([got, plain, mlpT]);
     cache.dispose();
+  });
+
+  it('keys, values and items are arrays (re-iterable); iterating a cache yields names, as TransformerLens', async () => {
+    const cache = await run('The cat');
+    const keys = cache.keys();
+    expect([...keys]).toEqual([...keys]);
+    expect(keys.length).toBe(cache.size);
+    expect([...cache]).toEqual(keys);
+    const values = cache.values();
+    expect([...values].length).toBe([...values].length);
+    const items = cache.items();
+    expect(items.map(([n]) => n)).toEqual(keys);
+    expect([...items].length).toBe(keys.length);
+    expect(items[0][1]).toBe(cache.get(keys[0]));
+    // A second removeBatchDim warns and returns an equivalent cache, as TransformerLens.
+    const one = cache.removeBatchDim();
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    const again = one.removeBatchDim();
+    expect(warn).toHaveBeenCalledTimes(1);
+    warn.mockRestore();
+    expect(again.hasBatchDim).toBe(false);
+    expect(again.keys()).toEqual(one.keys());
+    expect(await maxAbsDiff(again.get(['resid_pre', 0]), one.get(['resid_pre', 0]))).toBe(0);
+    for (const c of [cache, one, again]) c.dispose();
   });
 
   it('removeBatchDim and applySliceToBatchDim return new caches', async () => {

@@ -84,7 +84,7 @@ describeBackends('model families', () => {
       expect(model.hookNames.includes('hook_pos_embed')).toBe(cfg.positionalEmbeddingType === 'standard');
       const { logits, cache } = await model.runWithCache(TOKENS);
       expect([...cache.keys()]).toEqual(model.hookNames);
-      for (const [name, t] of cache) expect(t.shape, name).toEqual(hookShape(model.cfg, name, 2, 6));
+      for (const [name, t] of cache.items()) expect(t.shape, name).toEqual(hookShape(model.cfg, name, 2, 6));
       tf.dispose(logits);
       cache.dispose();
       model.dispose();
