@@ -86,7 +86,13 @@ export class HookedTransformer extends TransformerWeights implements LensModel {
     if (full.dVocab <= 0)
       throw new InvalidArgumentError(`dVocab ${full.dVocab} given; expected a positive vocabulary size.`);
     const seed = options.seed ?? full.seed ?? 0;
-    return new HookedTransformer(full, initWeights(full, seed), options.tokenizer);
+    const params = initWeights(full, seed);
+    try {
+      return new HookedTransformer(full, params, options.tokenizer);
+    } catch (e) {
+      for (const t of params.values()) t.dispose();
+      throw e;
+    }
   }
 
   /**

@@ -35,4 +35,25 @@ describeBackends('HookedTransformer.fromConfig', () => {
     expect(await weightsOf(byDefault)).toEqual(zero);
     byDefault.dispose();
   });
+  it('a bad later shape frees every tensor already built', () => {
+    // The leak check in test/helpers/setup.ts fails this test if any built tensor survives.
+    expect(() => HookedTransformer.fromConfig({ ...SMALL, dMlp: -5 })).toThrow();
+  });
+
+  it('runWithHooks with returnType loss frees everything when a hook throws', async () => {
+    const model = HookedTransformer.fromConfig(SMALL, { seed: 3 });
+    const boom = (): never => {
+      throw new Error('hook failed');
+    };
+    for (const returnType of ['loss', 'both', 'logits'] as const) {
+      await expect(
+        model.runWithHooks([[1, 2, 3]], { returnType, fwdHooks: [['blocks.0.hook_resid_pre', boom]] }),
+      ).rejects.toThrow('hook failed');
+      await expect(
+        // A zero step fails inside the pass, while caching the first activation.
+        model.runWithCache([[1, 2, 3]], { returnType, posSlice: { step: 0 } }),
+      ).rejects.toThrow(/step/);
+    }
+    model.dispose();
+  });
 });
