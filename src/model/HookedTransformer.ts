@@ -14,7 +14,7 @@ import type { ModelTokenizer } from '../core/ModelTokenizer.js';
 import type { ModelInput } from '../core/prepareTokens.js';
 import type { StateDict } from '../core/stateDict.js';
 import type { ToTokensOptions } from '../core/tokens.js';
-import { InvalidArgumentError } from '../errors.js';
+import { ConfigError, InvalidArgumentError } from '../errors.js';
 import { generate, GENERATE_KEYS, type GenerateOptions } from './generate.js';
 import { compileMatcher } from './hooks.js';
 import { initWeights } from './initWeights.js';
@@ -83,8 +83,11 @@ export class HookedTransformer extends TransformerWeights implements LensModel {
   ): HookedTransformer {
     checkOptions(options, FROM_CONFIG_KEYS, 'HookedTransformer.fromConfig');
     const full = makeConfig(cfg);
-    if (full.dVocab <= 0)
-      throw new InvalidArgumentError(`dVocab ${full.dVocab} given; expected a positive vocabulary size.`);
+    if (full.dVocab <= 0) {
+      throw new ConfigError(
+        `Config field dVocab: given ${full.dVocab}, expected a positive integer (a model needs a vocabulary size).`,
+      );
+    }
     const seed = options.seed ?? full.seed ?? 0;
     const params = initWeights(full, seed);
     try {

@@ -1,7 +1,7 @@
 // fromConfig: reproducible initialization for every seed, validation of the config, no leaks on failure.
 import * as tf from '@tensorflow/tfjs';
 import { expect, it } from 'vitest';
-import { HookedTransformer } from '../../src/index.js';
+import { ConfigError, HookedTransformer } from '../../src/index.js';
 import { describeBackends } from '../helpers/backends.js';
 
 const SMALL = { nLayers: 1, dModel: 8, nCtx: 6, dHead: 4, dVocab: 11 };
@@ -55,5 +55,42 @@ describeBackends('HookedTransformer.fromConfig', () => {
       ).rejects.toThrow(/step/);
     }
     model.dispose();
+  });
+
+  it('validates every config field, naming it, the value given and what is expected', () => {
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ nLayers: -1 }, /nLayers: given -1, expected a positive integer/],
+      [{ nLayers: 1.5 }, /nLayers: given 1.5, expected a positive integer/],
+      [{ nCtx: 0 }, /nCtx: given 0, expected a positive integer/],
+      [{ dModel: 0 }, /dModel: given 0, expected a positive integer/],
+      [{ dHead: 16 }, /nHeads: given 0, expected a positive integer \(by default dModel \/ dHead/],
+      [{ eps: -1 }, /eps: given -1, expected a finite number > 0/],
+      [{ eps: 0 }, /eps: given 0/],
+      [
+        { normalizationType: 'bogus' },
+        /normalizationType: given 'bogus', expected one of 'LN', 'LNPre', 'RMS', 'RMSPre', null/,
+      ],
+      [{ actFn: 'bogus' }, /actFn: given 'bogus', expected one of 'gelu', 'gelu_new'/],
+      [{ actFn: 'solu_ln' }, /actFn: given 'solu_ln'/],
+      [{ dMlp: -5 }, /dMlp: given -5, expected a positive integer/],
+      [{ dVocab: 0 }, /dVocab: given 0/],
+      [
+        { positionalEmbeddingType: 'learned' },
+        /positionalEmbeddingType: given 'learned', expected one of 'standard', 'rotary'/,
+      ],
+      [
+        { attnTypes: ['global', 'local'] },
+        /attnTypes: given \['global', 'local'\], expected null or 1 entries/,
+      ],
+      [{ windowSize: 0 }, /windowSize: given 0/],
+      [{ gatedMlp: 'yes' }, /gatedMlp: given 'yes', expected true or false/],
+      [{ rotaryBase: -2 }, /rotaryBase: given -2/],
+      [{ nLayer: 2 }, /unknown field 'nLayer'.*nLayers/],
+    ];
+    for (const [bad, message] of cases) {
+      const cfg = { ...SMALL, ...bad } as never;
+      expect(() => HookedTransformer.fromConfig(cfg), JSON.stringify(bad)).toThrow(ConfigError);
+      expect(() => HookedTransformer.fromConfig(cfg), JSON.stringify(bad)).toThrow(message);
+    }
   });
 });

@@ -4,6 +4,7 @@ import {
   BadLayerError,
   BatchDimError,
   CheckpointError,
+  ConfigError,
   HookedTransformer,
   InvalidArgumentError,
   TokenError,
@@ -291,7 +292,7 @@ describeBackends('HookedTransformer', () => {
     sd2.set('embed.W_E', tf.zeros([22, 16]));
     expect(() => HookedTransformer.fromStateDict(CFG, sd2)).toThrow(CheckpointError);
     expect(() => HookedTransformer.fromConfig({ nLayers: 1, dModel: 8, nCtx: 4, dHead: 2 })).toThrow(
-      InvalidArgumentError,
+      ConfigError,
     );
   });
 });
