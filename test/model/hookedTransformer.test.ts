@@ -243,6 +243,25 @@ describeBackends('HookedTransformer', () => {
     model.dispose();
   });
 
+  it('a hook returning a disposed tensor, or ids where floats are expected, is a clear error', async () => {
+    const model = HookedTransformer.fromStateDict(CFG, randomParams(11));
+    const gone = tf.zeros([1, 5, 16]);
+    gone.dispose();
+    await expect(
+      model.runWithHooks([TOKENS[0]], { fwdHooks: [['blocks.0.hook_resid_pre', () => gone]] }),
+    ).rejects.toThrow(/hook at 'blocks.0.hook_resid_pre' returned a disposed tensor; expected a live tensor/);
+    const ints = tf.zeros([1, 5, 16], 'int32');
+    await expect(
+      model.runWithHooks([TOKENS[0]], { fwdHooks: [['blocks.0.hook_resid_pre', () => ints]] }),
+    ).rejects.toThrow(/hook at 'blocks.0.hook_resid_pre' returned dtype int32; expected float32/);
+    const bools = tf.zeros([1, 5, 16], 'bool');
+    await expect(
+      model.runWithHooks([TOKENS[0]], { fwdHooks: [['blocks.0.hook_resid_pre', () => bools]] }),
+    ).rejects.toThrow(/returned dtype bool; expected float32/);
+    tf.dispose([ints, bools]);
+    model.dispose();
+  });
+
   it('rejects bad input with clear errors and leaks nothing', async () => {
     const model = HookedTransformer.fromStateDict(CFG, randomParams(9));
     await expect(model.runWithCache(TOKENS, { namesFilter: 'blocks.0.hook_resid_pree' })).rejects.toThrow(
