@@ -45,7 +45,7 @@ function withLabels(lazy: g.Lazy, returnLabels: boolean | undefined): g.Lazy | L
  * a `Lazy` that runs only when materialized. Immutable: `removeBatchDim` and `applySliceToBatchDim`
  * return new caches. Call {@link ActivationCache.dispose} when done.
  */
-export class ActivationCache implements Iterable<[string, tf.Tensor]>, ActivationSource {
+export class ActivationCache implements Iterable<string>, ActivationSource {
   private readonly dict: Map<string, tf.Tensor>;
   private wasDisposed = false;
   private readonly graph: CacheGraph;

@@ -60,17 +60,18 @@ export function checkHookReplacement(name: string, old: tf.Tensor, r: unknown): 
       `The hook at '${name}' returned ${typeof r}; expected a tf.Tensor or nothing.`,
     );
   }
-  if (r.isDisposed) {
+  const t = r as tf.Tensor;
+  if (t.isDisposed) {
     throw new InvalidArgumentError(
       `The hook at '${name}' returned a disposed tensor; expected a live tensor (keep it with tf.keep, or clone it, if it was made inside tf.tidy).`,
     );
   }
-  if (r.dtype !== old.dtype) {
+  if (t.dtype !== old.dtype) {
     throw new InvalidArgumentError(
-      `The hook at '${name}' returned dtype ${r.dtype}; expected ${old.dtype}, the activation's dtype (cast it with tf.cast).`,
+      `The hook at '${name}' returned dtype ${t.dtype}; expected ${old.dtype}, the activation's dtype (cast it with tf.cast).`,
     );
   }
-  const shape: number[] = r.shape;
+  const shape: number[] = t.shape;
   if (shape.join() !== old.shape.join()) {
     throw new InvalidArgumentError(
       `The hook at '${name}' returned shape [${shape.join(', ')}]; expected [${old.shape.join(', ')}].`,

@@ -1,5 +1,4 @@
 // fromConfig: reproducible initialization for every seed, validation of the config, no leaks on failure.
-import * as tf from '@tensorflow/tfjs';
 import { expect, it } from 'vitest';
 import { ConfigError, HookedTransformer } from '../../src/index.js';
 import { describeBackends } from '../helpers/backends.js';

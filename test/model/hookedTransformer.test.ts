@@ -6,7 +6,6 @@ import {
   CheckpointError,
   ConfigError,
   HookedTransformer,
-  InvalidArgumentError,
   TokenError,
   UnknownKeyError,
   makeConfig,
