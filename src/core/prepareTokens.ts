@@ -35,6 +35,21 @@ function idRows(input: Exclude<ModelInput, string | tf.Tensor>): number[][] {
   throw new InvalidArgumentError('Input mixes kinds; expected strings, token ids, or rows of token ids.');
 }
 
+const INPUT_KINDS =
+  'text, texts, token ids [pos], rows of token ids [batch][pos] or an int32 tensor [pos] / [batch, pos]';
+
+/** Fails on anything that is none of the input kinds, before any of them is assumed. */
+function checkInputKind(input: unknown): void {
+  if (typeof input === 'string' || Array.isArray(input) || input instanceof tf.Tensor) return;
+  const kind = typeof input;
+  const given = input === null ? 'null' : kind === 'undefined' ? 'undefined' : `${article(kind)} ${kind}`;
+  throw new InvalidArgumentError(`Model input: given ${given}; expected ${INPUT_KINDS}.`);
+}
+
+function article(word: string): string {
+  return /^[aeiou]/.test(word) ? 'an' : 'a';
+}
+
 /** Validates and pads `input`; the caller disposes the result. */
 export function prepareTokens(
   input: ModelInput,
@@ -42,6 +57,7 @@ export function prepareTokens(
   tokenizer: ModelTokenizer | undefined,
   options: TokenOptions = {},
 ): PreparedTokens {
+  checkInputKind(input);
   let ids: number[][];
   let mask: number[][] | undefined;
   const texts =

@@ -261,6 +261,25 @@ describeBackends('HookedTransformer', () => {
     model.dispose();
   });
 
+  it('input of no accepted kind, and non-finite logits in generate, are clear errors', async () => {
+    const model = HookedTransformer.fromStateDict(CFG, randomParams(12));
+    const kinds =
+      /expected text, texts, token ids \[pos\], rows of token ids \[batch\]\[pos\] or an int32 tensor/;
+    await expect(model.forward(null as never)).rejects.toThrow(kinds);
+    await expect(model.forward(5 as never)).rejects.toThrow(/given a number/);
+    await expect(model.forward({ ids: [1] } as never)).rejects.toThrow(/given an object/);
+    await expect(model.runWithCache(undefined as never)).rejects.toThrow(/given undefined/);
+    model.dispose();
+    const params = randomParams(13);
+    params.get('unembed.b_U')?.dispose();
+    params.set('unembed.b_U', tf.fill([23], NaN));
+    const broken = HookedTransformer.fromStateDict(CFG, params);
+    await expect(broken.generate([[1, 2]], { maxNewTokens: 1, temperature: 0 })).rejects.toThrow(
+      /logits are not finite \(NaN or ±Infinity\) at step 0, row 0/,
+    );
+    broken.dispose();
+  });
+
   it('rejects bad input with clear errors and leaks nothing', async () => {
     const model = HookedTransformer.fromStateDict(CFG, randomParams(9));
     await expect(model.runWithCache(TOKENS, { namesFilter: 'blocks.0.hook_resid_pree' })).rejects.toThrow(
