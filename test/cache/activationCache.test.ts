@@ -175,6 +175,23 @@ describeBackends('ActivationCache', () => {
     for (const c of [cache, one, again]) c.dispose();
   });
 
+  it('a stack sliced to other positions than posSlice says which argument disagrees', async () => {
+    const cache = await run();
+    const last = cache.decomposeResid({ posSlice: -1 });
+    expect(() => cache.logitAttrs(last, ' cat')).toThrow(
+      /logitAttrs: the stack has batch-and-position dims \[2\] but the cached ln_final scale, at posSlice undefined, has \[2, 8\].*pass the stack's posSlice.*\{ posSlice: -1 \}/,
+    );
+    expect(() => cache.applyLnToStack(last, { layer: 1 })).toThrow(
+      /applyLnToStack: the stack has batch-and-position dims \[2\]/,
+    );
+    const full = cache.decomposeResid();
+    expect(() => cache.logitAttrs(full, ' cat', { posSlice: -1 })).toThrow(/at posSlice -1, has \[2\]/);
+    const ok = cache.logitAttrs(last, ' cat', { posSlice: -1 }).tensor();
+    expect(ok.shape).toEqual([6, 2]);
+    ok.dispose();
+    cache.dispose();
+  });
+
   it('removeBatchDim and applySliceToBatchDim return new caches', async () => {
     const cache = await run();
     expect(() => cache.removeBatchDim()).toThrow(/batch size 2, expected 1/);
