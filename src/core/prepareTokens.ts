@@ -19,6 +19,11 @@ export interface TokenOptions {
   prependBos?: boolean;
   /** Where texts of different lengths are padded (default 'right', as TransformerLens). */
   paddingSide?: PaddingSide;
+  /**
+   * Cut text longer than n_ctx tokens to its first n_ctx tokens (TransformerLens's `truncate`);
+   * default false: a too-long text is an error. Token ids are never cut.
+   */
+  truncate?: boolean;
   /** [batch, pos] of 1 (token) / 0 (padding); overrides the mask built for left padding. */
   attentionMask?: tf.Tensor | number[][];
 }
@@ -73,7 +78,7 @@ export function prepareTokens(
     const batch = toTokens(tokenizer, cfg, texts as string[], {
       prependBos: options.prependBos,
       paddingSide: side,
-      truncate: false,
+      truncate: options.truncate ?? false,
     });
     ids = batch.ids;
     // Right padding needs no mask: causal attention keeps real positions exact (as TransformerLens).

@@ -102,6 +102,7 @@ const RUN_KEYS = {
   prependBos: true,
   paddingSide: true,
   attentionMask: true,
+  truncate: true,
   stopAtLayer: true,
 } as const satisfies OptionKeys<RunOptions>;
 
