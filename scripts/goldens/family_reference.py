@@ -117,6 +117,10 @@ def _norm(hook, prefix: str, x: torch.Tensor, cfg: Cfg, w, b) -> torch.Tensor:
         x = x - x.mean(-1, keepdim=True)
     scale = hook(prefix + 'hook_scale', (x.pow(2).mean(-1, keepdim=True) + cfg.eps).sqrt())
     x = x / scale
+    if cfg.norm == 'RMS':
+        # TL's RMSNorm hooks x / scale and applies its weight after the hook.
+        x = hook(prefix + 'hook_normalized', x)
+        return x * w if w is not None else x
     if w is not None:
         x = x * w
     if b is not None:

@@ -45,7 +45,7 @@ function withLabels(lazy: g.Lazy, returnLabels: boolean | undefined): g.Lazy | L
  * a `Lazy` that runs only when materialized. Immutable: `removeBatchDim` and `applySliceToBatchDim`
  * return new caches. Call {@link ActivationCache.dispose} when done.
  */
-export class ActivationCache implements Iterable<[string, tf.Tensor]>, ActivationSource {
+export class ActivationCache implements Iterable<string>, ActivationSource {
   private readonly dict: Map<string, tf.Tensor>;
   private wasDisposed = false;
   private readonly graph: CacheGraph;
@@ -124,26 +124,26 @@ export class ActivationCache implements Iterable<[string, tf.Tensor]>, Activatio
     }
   }
 
-  /** The cached hook names, in the order the forward pass fired them. */
-  keys(): IterableIterator<string> {
-    return this.dict.keys();
+  /** The cached hook names, in the order the forward pass fired them (a fresh array each call). */
+  keys(): string[] {
+    return [...this.dict.keys()];
   }
 
-  /** The cached tensors (owned by the cache: do not dispose them). */
-  values(): IterableIterator<tf.Tensor> {
+  /** The cached tensors, in key order (owned by the cache: do not dispose them). */
+  values(): tf.Tensor[] {
     this.assertLive();
-    return this.dict.values();
+    return [...this.dict.values()];
   }
 
-  /** `[hook name, tensor]` pairs (the tensors stay owned by the cache). */
-  items(): IterableIterator<[string, tf.Tensor]> {
+  /** `[hook name, tensor]` pairs in key order (the tensors stay owned by the cache). */
+  items(): [string, tf.Tensor][] {
     this.assertLive();
-    return this.dict.entries();
+    return [...this.dict.entries()];
   }
 
-  /** Iterates `[hook name, tensor]` pairs, as {@link ActivationCache.items}. */
-  [Symbol.iterator](): IterableIterator<[string, tf.Tensor]> {
-    return this.items();
+  /** Iterates the hook names, as iterating TransformerLens's cache (a dict) does; see {@link items} for pairs. */
+  [Symbol.iterator](): IterableIterator<string> {
+    return this.keys()[Symbol.iterator]();
   }
 
   /** `ActivationCache with keys [...]`, as TransformerLens's repr. */
@@ -399,11 +399,20 @@ export class ActivationCache implements Iterable<[string, tf.Tensor]>, Activatio
     return this;
   }
 
-  /** A new cache whose tensors have lost their batch dim of size 1 (this cache is left as it is). */
+  /**
+   * A new cache whose tensors have lost their batch dim of size 1 (this cache is left as it is).
+   * On a cache without a batch dim it warns and returns an equivalent new cache, as TransformerLens.
+   */
   removeBatchDim(): ActivationCache {
     this.assertLive();
-    if (!this.hasBatchDim)
-      throw new BatchDimError('This cache has no batch dim to remove; expected a cache with one.');
+    if (!this.hasBatchDim) {
+      // TransformerLens warns and leaves the cache as it is; here that is a new cache with the
+      // same activations, so the caller owns what it gets back in either case.
+      console.warn('removeBatchDim: this cache has no batch dim; returning an equivalent cache.');
+      const same = new Map<string, tf.Tensor>();
+      for (const [name, t] of this.dict) same.set(name, t.clone());
+      return new ActivationCache(same, this.model, false);
+    }
     for (const [name, t] of this.dict) {
       if (t.shape[0] !== 1) {
         throw new BatchDimError(

@@ -19,7 +19,7 @@ export interface ResidShape {
 /** Cached activations as a leaf source the executor resolves at run time. */
 export interface ActivationSource extends g.LeafSource {
   readonly hasBatchDim: boolean;
-  keys(): IterableIterator<string>;
+  keys(): Iterable<string>;
 }
 
 export class CacheGraph {

@@ -2,7 +2,6 @@
  * `accumulatedResid`: the residual stream as it stands before each block — the logit lens's input.
  */
 import type * as g from '../../graph/index.js';
-import { LazylensError } from '../errors.js';
 import { applyLnToStack } from './applyLnToStack.js';
 import type { CacheGraph } from './CacheGraph.js';
 
@@ -19,7 +18,10 @@ export interface AccumulatedResidOptions {
   applyLn?: boolean;
   /** Positions to keep (Python slice semantics; an integer drops the pos dim). */
   posSlice?: g.SliceInput;
-  /** End with `resid_mid` of block `layer` (the MLP's input) instead of its `resid_pre`. */
+  /**
+   * End with `resid_mid` of block `layer` (the MLP's input) instead of its `resid_pre`. At full
+   * depth it changes nothing (the stack ends with `final_post`, read by ln_final), as TransformerLens.
+   */
   mlpInput?: boolean;
 }
 
@@ -29,11 +31,6 @@ export interface AccumulatedResidOptions {
 export function accumulatedResid(cg: CacheGraph, options: AccumulatedResidOptions = {}): g.Lazy {
   const n = cg.cfg.nLayers;
   const layer = cg.layerArg(options.layer, 'accumulatedResid');
-  if (options.mlpInput && layer === n) {
-    throw new LazylensError(
-      `accumulatedResid: mlpInput needs a block's MLP input, so layer must be below ${n}; given ${layer}.`,
-    );
-  }
   const parts: g.Node[] = [];
   const labels: string[] = [];
   for (let l = 0; l <= layer; l++) {

@@ -4,6 +4,7 @@
  * is shared, the map is linear and components still sum to the normalized total.
  */
 import * as g from '../../graph/index.js';
+import { InvalidArgumentError } from '../errors.js';
 import type { CacheGraph } from './CacheGraph.js';
 
 /** Options of {@link ActivationCache.applyLnToStack}. */
@@ -29,7 +30,12 @@ export interface ApplyLnOptions {
  * @returns the stack, normalized: same shape as the input (after `batchSlice`), dims
  *   `[component, *batch_and_pos, d_model]`.
  */
-export function applyLnToStack(cg: CacheGraph, stack: g.Lazy, options: ApplyLnOptions = {}): g.Lazy {
+export function applyLnToStack(
+  cg: CacheGraph,
+  stack: g.Lazy,
+  options: ApplyLnOptions = {},
+  caller = 'applyLnToStack',
+): g.Lazy {
   const cfg = cg.cfg;
   const kind = cfg.normalizationType;
   if (kind === null) return stack; // no normalization in this model: nothing to apply
@@ -48,5 +54,39 @@ export function applyLnToStack(cg: CacheGraph, stack: g.Lazy, options: ApplyLnOp
       : `blocks.${layer}.ln${options.mlpInput ? 2 : 1}.hook_scale`;
   let scale = cg.atPositions(name, options.posSlice);
   if (cg.hasBatchDim) scale = g.slice(scale, 0, options.batchSlice);
+  checkPositions(x.shape, scale.shape, name, options.posSlice, caller);
   return x.applyLn(scale, variant);
+}
+
+function showSlice(posSlice: g.SliceInput): string {
+  return posSlice === undefined ||
+    posSlice === null ||
+    typeof posSlice !== 'object' ||
+    Array.isArray(posSlice)
+    ? Array.isArray(posSlice)
+      ? `[${posSlice.join(', ')}]`
+      : String(posSlice)
+    : JSON.stringify(posSlice);
+}
+
+/**
+ * The stack's batch and position dims must be the cached scale's after the same slices; a stack
+ * made with `posSlice` and normalized without it (or the reverse) is the usual cause.
+ */
+function checkPositions(
+  stackShape: readonly number[],
+  scaleShape: readonly number[],
+  scaleName: string,
+  posSlice: g.SliceInput,
+  caller: string,
+): void {
+  const stackDims = stackShape.slice(1, -1);
+  const scaleDims = scaleShape.slice(0, -1);
+  if (stackDims.join() === scaleDims.join()) return;
+  const which = scaleName.replace(/\.hook_scale$/, '');
+  throw new InvalidArgumentError(
+    `${caller}: the stack has batch-and-position dims [${stackDims.join(', ')}] but the cached ${which} scale, ` +
+      `at posSlice ${showSlice(posSlice)}, has [${scaleDims.join(', ')}]; expected the same: pass the stack's posSlice ` +
+      `here too (e.g. { posSlice: -1 } for a stack of the last position).`,
+  );
 }

@@ -11,7 +11,7 @@ import type { CacheGraph } from './CacheGraph.js';
 export interface DecomposeResidOptions {
   /** Decompose the input of this block; undefined/−1: the unembed's input. */
   layer?: number | null;
-  /** Decompose the MLP's input instead: add block `layer`'s attention output. */
+  /** Decompose the MLP's input instead: add block `layer`'s attention output (if `mode` includes attention). */
   mlpInput?: boolean;
   /** Which sublayers: 'all' (default), only 'mlp', or only 'attn'. */
   mode?: 'all' | 'mlp' | 'attn';
@@ -33,12 +33,15 @@ export function decomposeResid(cg: CacheGraph, options: DecomposeResidOptions = 
       `decomposeResid: mode '${String(mode)}' given; expected 'all', 'mlp' or 'attn'.`,
     );
   }
-  if (options.mlpInput && layer === cfg.nLayers) {
+  const inclAttn = mode !== 'mlp';
+  // At full depth mlpInput would add the attention output of block n_layers, which does not exist
+  // (TransformerLens fails on the missing key); with mode 'mlp' it adds nothing, and ln_final applies.
+  if (options.mlpInput && inclAttn && layer === cfg.nLayers) {
     throw new LazylensError(
-      `decomposeResid: mlpInput needs a block's MLP input, so layer must be below ${cfg.nLayers}.`,
+      `decomposeResid: mlpInput with mode '${mode}' at layer ${layer} asks for the attention output of block ${layer}, ` +
+        `which does not exist; expected a layer below ${cfg.nLayers}, or mode 'mlp'.`,
     );
   }
-  const inclAttn = mode !== 'mlp';
   const inclMlp = mode !== 'attn' && !cfg.attnOnly;
   const ps = options.posSlice;
   const parts: g.Node[] = [];

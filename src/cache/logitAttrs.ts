@@ -82,11 +82,16 @@ export function logitAttrs(
     }
     dirs = g.sub(dirs, directions(cg, wrong));
   }
-  const scaled = applyLnToStack(cg, stack, {
-    layer: -1,
-    posSlice: options.posSlice,
-    batchSlice: options.batchSlice,
-    hasBatchDim: options.hasBatchDim,
-  });
+  const scaled = applyLnToStack(
+    cg,
+    stack,
+    {
+      layer: -1,
+      posSlice: options.posSlice,
+      batchSlice: options.batchSlice,
+      hasBatchDim: options.hasBatchDim,
+    },
+    'logitAttrs',
+  );
   return scaled.dot(dirs);
 }

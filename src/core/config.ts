@@ -4,6 +4,7 @@
  */
 import { produce, type Draft } from 'immer';
 import { ConfigError } from '../errors.js';
+import { checkConfig } from './checkConfig.js';
 
 /** The normalization before each sublayer and the unembed: LayerNorm, RMSNorm, their weight-folded `Pre` forms (no gain/bias), or none. */
 export type NormalizationType = 'LN' | 'LNPre' | 'RMS' | 'RMSPre' | null;
@@ -106,12 +107,67 @@ export interface HookedTransformerConfig {
   postEmbeddingLn: boolean;
 }
 
+/** Every config field, so a misspelt one is an error rather than ignored. */
+const CONFIG_FIELDS: Readonly<Record<keyof HookedTransformerConfig, true>> = {
+  nLayers: true,
+  dModel: true,
+  nCtx: true,
+  dHead: true,
+  nHeads: true,
+  dMlp: true,
+  dVocab: true,
+  dVocabOut: true,
+  actFn: true,
+  normalizationType: true,
+  eps: true,
+  attnOnly: true,
+  positionalEmbeddingType: true,
+  useAttnResult: true,
+  useAttnScale: true,
+  attnScale: true,
+  parallelAttnMlp: true,
+  originalArchitecture: true,
+  modelName: true,
+  defaultPrependBos: true,
+  initRange: true,
+  seed: true,
+  attnTypes: true,
+  windowSize: true,
+  useLocalAttn: true,
+  finalRms: true,
+  gatedMlp: true,
+  nKeyValueHeads: true,
+  rotaryDim: true,
+  rotaryBase: true,
+  rotaryAdjacentPairs: true,
+  tokenizerPrependsBos: true,
+  useNtkByPartsRope: true,
+  ntkByPartsFactor: true,
+  ntkByPartsLowFreqFactor: true,
+  ntkByPartsHighFreqFactor: true,
+  ntkOriginalCtxLen: true,
+  attnScoresSoftCap: true,
+  outputLogitsSoftCap: true,
+  useNormalizationBeforeAndAfter: true,
+  postEmbeddingLn: true,
+};
+
 /** The fields a caller must give; everything else has TransformerLens's default. */
 export type PartialConfig = Pick<HookedTransformerConfig, 'nLayers' | 'dModel' | 'nCtx' | 'dHead'> &
   Partial<HookedTransformerConfig>;
 
 /** Fills TransformerLens's defaults into a partial config, the way `HookedTransformerConfig.__post_init__` does. */
 export function makeConfig(partial: PartialConfig): HookedTransformerConfig {
+  if (partial === null || typeof partial !== 'object') {
+    throw new ConfigError(`Config: given ${String(partial)}, expected an object of config fields.`);
+  }
+  for (const key of Object.keys(partial)) {
+    if (!Object.hasOwn(CONFIG_FIELDS, key)) {
+      throw new ConfigError(
+        `Config: unknown field '${key}' given; expected one of ${Object.keys(CONFIG_FIELDS).join(', ')}.`,
+      );
+    }
+  }
   const nHeads = partial.nHeads ?? Math.floor(partial.dModel / partial.dHead);
   const attnOnly = partial.attnOnly ?? false;
   const dVocab = partial.dVocab ?? -1;
@@ -161,36 +217,6 @@ export function makeConfig(partial: PartialConfig): HookedTransformerConfig {
   if (cfg.positionalEmbeddingType === 'rotary' && cfg.rotaryDim === null) cfg.rotaryDim = cfg.dHead;
   checkConfig(cfg);
   return Object.freeze(cfg);
-}
-
-/** Combinations the forward pass cannot run, caught when the config is built. */
-function checkConfig(cfg: HookedTransformerConfig): void {
-  const r = cfg.rotaryDim;
-  if (cfg.positionalEmbeddingType === 'rotary' && r !== null && (r <= 0 || r % 2 !== 0 || r > cfg.dHead)) {
-    throw new ConfigError(`rotaryDim ${r} given; expected an even number in [2, dHead = ${cfg.dHead}].`);
-  }
-  if (cfg.useNtkByPartsRope && !(cfg.ntkByPartsLowFreqFactor < cfg.ntkByPartsHighFreqFactor)) {
-    throw new ConfigError(
-      `ntkByPartsLowFreqFactor ${cfg.ntkByPartsLowFreqFactor} and ntkByPartsHighFreqFactor ` +
-        `${cfg.ntkByPartsHighFreqFactor} given; expected low < high.`,
-    );
-  }
-  if (cfg.useNormalizationBeforeAndAfter && cfg.normalizationType === null) {
-    throw new ConfigError(
-      'useNormalizationBeforeAndAfter given with normalizationType null; expected a norm kind.',
-    );
-  }
-  const g = cfg.nKeyValueHeads;
-  if (g !== null && (!Number.isSafeInteger(g) || g <= 0 || cfg.nHeads % g !== 0)) {
-    throw new ConfigError(
-      `nKeyValueHeads ${g} given; expected a positive divisor of nHeads = ${cfg.nHeads}.`,
-    );
-  }
-  if (cfg.positionalEmbeddingType === 'shortformer') {
-    throw new ConfigError(
-      `positionalEmbeddingType '${cfg.positionalEmbeddingType}' is not supported; expected 'standard', 'rotary' or 'alibi'.`,
-    );
-  }
 }
 
 /** `o` without its undefined entries, so spreading it does not erase defaults. */

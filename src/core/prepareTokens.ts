@@ -19,6 +19,11 @@ export interface TokenOptions {
   prependBos?: boolean;
   /** Where texts of different lengths are padded (default 'right', as TransformerLens). */
   paddingSide?: PaddingSide;
+  /**
+   * Cut text longer than n_ctx tokens to its first n_ctx tokens (TransformerLens's `truncate`);
+   * default false: a too-long text is an error. Token ids are never cut.
+   */
+  truncate?: boolean;
   /** [batch, pos] of 1 (token) / 0 (padding); overrides the mask built for left padding. */
   attentionMask?: tf.Tensor | number[][];
 }
@@ -35,6 +40,21 @@ function idRows(input: Exclude<ModelInput, string | tf.Tensor>): number[][] {
   throw new InvalidArgumentError('Input mixes kinds; expected strings, token ids, or rows of token ids.');
 }
 
+const INPUT_KINDS =
+  'text, texts, token ids [pos], rows of token ids [batch][pos] or an int32 tensor [pos] / [batch, pos]';
+
+/** Fails on anything that is none of the input kinds, before any of them is assumed. */
+function checkInputKind(input: unknown): void {
+  if (typeof input === 'string' || Array.isArray(input) || input instanceof tf.Tensor) return;
+  const kind = typeof input;
+  const given = input === null ? 'null' : kind === 'undefined' ? 'undefined' : `${article(kind)} ${kind}`;
+  throw new InvalidArgumentError(`Model input: given ${given}; expected ${INPUT_KINDS}.`);
+}
+
+function article(word: string): string {
+  return /^[aeiou]/.test(word) ? 'an' : 'a';
+}
+
 /** Validates and pads `input`; the caller disposes the result. */
 export function prepareTokens(
   input: ModelInput,
@@ -42,6 +62,7 @@ export function prepareTokens(
   tokenizer: ModelTokenizer | undefined,
   options: TokenOptions = {},
 ): PreparedTokens {
+  checkInputKind(input);
   let ids: number[][];
   let mask: number[][] | undefined;
   const texts =
@@ -57,7 +78,7 @@ export function prepareTokens(
     const batch = toTokens(tokenizer, cfg, texts as string[], {
       prependBos: options.prependBos,
       paddingSide: side,
-      truncate: false,
+      truncate: options.truncate ?? false,
     });
     ids = batch.ids;
     // Right padding needs no mask: causal attention keeps real positions exact (as TransformerLens).

@@ -28,6 +28,27 @@ export interface TokenBatch {
   attentionMask: number[][];
 }
 
+const longestPiece = new WeakMap<ModelTokenizer, number>();
+
+/**
+ * A text length (in UTF-16 units) beyond which a text cannot fit in nCtx tokens: nCtx times the
+ * longest token's text, plus one unit per token of slack (a split character decodes to a
+ * replacement character per piece). Undefined when the pieces cannot be read.
+ */
+function charBound(tokenizer: ModelTokenizer, cfg: TokenConfig): number | undefined {
+  let longest = longestPiece.get(tokenizer);
+  if (longest === undefined) {
+    try {
+      const pieces = tokenizer.decodeEach(Array.from({ length: cfg.dVocab }, (_, i) => i));
+      longest = pieces.reduce((m, p) => Math.max(m, p.length), 1);
+    } catch {
+      return undefined;
+    }
+    longestPiece.set(tokenizer, longest);
+  }
+  return cfg.nCtx * (longest + 1);
+}
+
 /**
  * Tokenizes one prompt or a batch into a rectangular [batch, pos] array, as `to_tokens`.
  * The mask is exact (from each prompt's length), so a real EOS equal to the pad id stays unmasked.
@@ -51,7 +72,20 @@ export function toTokens(
     );
   }
 
-  const rows = prompts.map((text) => {
+  const bound = charBound(tokenizer, cfg);
+  const rows = prompts.map((full) => {
+    let text = full;
+    if (bound !== undefined && full.length > bound) {
+      // No token is longer than the longest piece, so this text has more than nCtx tokens: say so
+      // (or keep a prefix that still has more) without tokenizing all of it.
+      if (!truncate) {
+        throw new TokenError(
+          `Prompt ${JSON.stringify(shorten(full))} has ${full.length} characters, more than nCtx = ${cfg.nCtx} tokens can hold; ` +
+            `expected at most nCtx = ${cfg.nCtx} tokens (or truncate: true).`,
+        );
+      }
+      text = full.slice(0, bound);
+    }
     const ids = [...(prependBos ? [tokenizer.bosTokenId!] : []), ...tokenizer.encode(text)];
     if (ids.length === 0) {
       throw new TokenError(

@@ -7,27 +7,35 @@ import type * as tf from '@tensorflow/tfjs';
 import { ensureBackend } from '../backend/index.js';
 import { ActivationCache } from '../cache/ActivationCache.js';
 import type { LensModel } from '../cache/LensModel.js';
+import { checkOptions } from '../core/checkOptions.js';
 import { makeConfig, type HookedTransformerConfig, type PartialConfig } from '../core/config.js';
 import { allHookNames } from '../core/hookPoints.js';
 import type { ModelTokenizer } from '../core/ModelTokenizer.js';
 import type { ModelInput } from '../core/prepareTokens.js';
 import type { StateDict } from '../core/stateDict.js';
 import type { ToTokensOptions } from '../core/tokens.js';
-import { InvalidArgumentError } from '../errors.js';
-import { generate, type GenerateOptions } from './generate.js';
+import { ConfigError, InvalidArgumentError } from '../errors.js';
+import { generate, GENERATE_KEYS, type GenerateOptions } from './generate.js';
 import { compileMatcher } from './hooks.js';
 import { initWeights } from './initWeights.js';
 import { loadPretrained, NO_PROCESSING, processStateDict } from './loadPretrained.js';
 import { modelToSingleToken, modelToStrTokens, modelToString, modelToTokens } from './modelTokens.js';
-import type {
-  ForwardOutputOptions,
-  ForwardResult,
-  FromConfigOptions,
-  FromPretrainedOptions,
-  FromStateDictOptions,
-  ReturnType,
-  RunWithCacheOptions,
-  RunWithHooksOptions,
+import {
+  FORWARD_KEYS,
+  FROM_CONFIG_KEYS,
+  FROM_PRETRAINED_KEYS,
+  FROM_STATE_DICT_KEYS,
+  RUN_WITH_CACHE_KEYS,
+  RUN_WITH_HOOKS_KEYS,
+  type CachedResult,
+  type ForwardOutputOptions,
+  type ForwardResult,
+  type FromConfigOptions,
+  type FromPretrainedOptions,
+  type FromStateDictOptions,
+  type ReturnType,
+  type RunWithCacheOptions,
+  type RunWithHooksOptions,
 } from './options.js';
 import { DEFAULT_PROCESSING, type ProcessingOptions } from './processWeights.js';
 import { runCaching, runForOutput, type PassModel } from './runPass.js';
@@ -75,11 +83,21 @@ export class HookedTransformer extends TransformerWeights implements LensModel {
     cfg: PartialConfig | HookedTransformerConfig,
     options: FromConfigOptions = {},
   ): HookedTransformer {
+    checkOptions(options, FROM_CONFIG_KEYS, 'HookedTransformer.fromConfig');
     const full = makeConfig(cfg);
-    if (full.dVocab <= 0)
-      throw new InvalidArgumentError(`dVocab ${full.dVocab} given; expected a positive vocabulary size.`);
+    if (full.dVocab <= 0) {
+      throw new ConfigError(
+        `Config field dVocab: given ${full.dVocab}, expected a positive integer (a model needs a vocabulary size).`,
+      );
+    }
     const seed = options.seed ?? full.seed ?? 0;
-    return new HookedTransformer(full, initWeights(full, seed), options.tokenizer);
+    const params = initWeights(full, seed);
+    try {
+      return new HookedTransformer(full, params, options.tokenizer);
+    } catch (e) {
+      for (const t of params.values()) t.dispose();
+      throw e;
+    }
   }
 
   /**
@@ -95,6 +113,7 @@ export class HookedTransformer extends TransformerWeights implements LensModel {
     params: StateDict,
     options: FromStateDictOptions = {},
   ): HookedTransformer {
+    checkOptions(options, FROM_STATE_DICT_KEYS, 'HookedTransformer.fromStateDict');
     const { tokenizer, ...processing } = options;
     const out = processStateDict(cfg, params, { ...NO_PROCESSING, ...processing });
     return new HookedTransformer(out.cfg, out.params, tokenizer);
@@ -118,6 +137,7 @@ export class HookedTransformer extends TransformerWeights implements LensModel {
     nameOrPath: string,
     options: FromPretrainedOptions = {},
   ): Promise<HookedTransformer> {
+    checkOptions(options, FROM_PRETRAINED_KEYS, 'HookedTransformer.fromPretrained');
     const { cfg, params, tokenizer } = await loadPretrained(nameOrPath, options);
     return new HookedTransformer(cfg, params, tokenizer);
   }
@@ -168,8 +188,10 @@ export class HookedTransformer extends TransformerWeights implements LensModel {
   /**
    * Runs the model and caches activations.
    * @param input text, texts, token ids [pos] or [batch][pos], or an int32 tensor [batch, pos].
-   * @param options which activations to keep, positions, batch dim, tokenization, stopAtLayer.
-   * @returns logits [batch, pos, d_vocab_out] (or the residual at `stopAtLayer`), owned by the caller, and the cache.
+   * @param options which activations to keep, positions, batch dim, tokenization, stopAtLayer, and
+   *   `returnType` / `lossPerToken` as {@link HookedTransformer.forward}.
+   * @returns the cache and `logits` [batch, pos, d_vocab_out] (or the residual at `stopAtLayer`),
+   *   or `loss`, or both, as `returnType` asks; the caller owns the tensors.
    * @example
    * ```ts
    * const model = HookedTransformer.fromConfig({ nLayers: 1, dModel: 16, nCtx: 8, dHead: 4, dVocab: 20 });
@@ -178,22 +200,21 @@ export class HookedTransformer extends TransformerWeights implements LensModel {
    * logits.dispose(); cache.dispose(); model.dispose();
    * ```
    */
-  async runWithCache(
+  async runWithCache<R extends ReturnType | undefined = undefined>(
     input: ModelInput,
-    options: RunWithCacheOptions = {},
-  ): Promise<{
-    /** Logits `[batch, pos, d_vocab_out]` (or the residual `[batch, pos, d_model]` at `stopAtLayer`); the caller disposes them. */
-    logits: tf.Tensor;
-    /** The activations, owned by the cache until its `dispose()`. */
-    cache: ActivationCache;
-  }> {
+    options: RunWithCacheOptions & { returnType?: R } = {},
+  ): Promise<CachedResult<R, ActivationCache>> {
+    checkOptions(options, RUN_WITH_CACHE_KEYS, 'runWithCache');
     await ensureBackend();
     const keep =
       options.namesFilter === undefined
         ? () => true
         : compileMatcher(options.namesFilter, this.hookNameList, 'namesFilter');
-    const { logits, store } = runCaching(this.pass, input, options, keep);
-    return { logits, cache: new ActivationCache(store, this, !options.removeBatchDim) };
+    const { store, ...out } = runCaching(this.pass, input, options, keep);
+    return { ...out, cache: new ActivationCache(store, this, !options.removeBatchDim) } as CachedResult<
+      R,
+      ActivationCache
+    >;
   }
 
   /**
@@ -209,21 +230,23 @@ export class HookedTransformer extends TransformerWeights implements LensModel {
    * logits.dispose(); model.dispose();
    * ```
    */
-  async runWithHooks<R extends ReturnType | undefined = undefined>(
+  async runWithHooks<R extends ReturnType | undefined = undefined, P extends boolean | undefined = undefined>(
     input: ModelInput,
-    options: RunWithHooksOptions & { returnType?: R } = {},
-  ): Promise<ForwardResult<R>> {
+    options: RunWithHooksOptions & { returnType?: R; lossPerToken?: P } = {},
+  ): Promise<ForwardResult<R, P>> {
+    checkOptions(options, RUN_WITH_HOOKS_KEYS, 'runWithHooks');
     await ensureBackend();
     const hooks = (options.fwdHooks ?? []).map(([m, fn]) => {
       if (typeof fn !== 'function')
         throw new InvalidArgumentError(`A hook for ${String(m)} is ${typeof fn}; expected a function.`);
       return [compileMatcher(m, this.hookNameList, 'fwdHooks'), fn] as const;
     });
-    return runForOutput<R>(this.pass, input, options, hooks);
+    return runForOutput<R, P>(this.pass, input, options, hooks);
   }
 
   /**
-   * Logits, the mean next-token cross-entropy loss, or both (TransformerLens's `return_type`).
+   * Logits, the mean next-token cross-entropy loss, or both (TransformerLens's `return_type`). The
+   * loss leaves out predictions from or of a masked position (left padding, `attentionMask`), as TL.
    * @param input text, texts, token ids or an int32 tensor, as {@link runWithCache}.
    * @param options `returnType` and the run options.
    * @returns logits [batch, pos, d_vocab_out] (the residual [batch, pos, d_model] with `stopAtLayer`),
@@ -235,12 +258,13 @@ export class HookedTransformer extends TransformerWeights implements LensModel {
    * loss.dispose(); model.dispose();
    * ```
    */
-  async forward<R extends ReturnType | undefined = undefined>(
+  async forward<R extends ReturnType | undefined = undefined, P extends boolean | undefined = undefined>(
     input: ModelInput,
-    options: ForwardOutputOptions & { returnType?: R } = {},
-  ): Promise<ForwardResult<R>> {
+    options: ForwardOutputOptions & { returnType?: R; lossPerToken?: P } = {},
+  ): Promise<ForwardResult<R, P>> {
+    checkOptions(options, FORWARD_KEYS, 'forward');
     await ensureBackend();
-    return runForOutput<R>(this.pass, input, options, []);
+    return runForOutput<R, P>(this.pass, input, options, []);
   }
 
   /**
@@ -263,6 +287,7 @@ export class HookedTransformer extends TransformerWeights implements LensModel {
     input: string | readonly (readonly number[])[],
     options: GenerateOptions = {},
   ): Promise<string | number[][]> {
+    checkOptions(options, GENERATE_KEYS, 'generate');
     await ensureBackend();
     this.assertLive();
     const self = {

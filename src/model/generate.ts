@@ -6,10 +6,11 @@
  * fine for the small models lazylens targets.
  */
 import * as tf from '@tensorflow/tfjs';
-import { InvalidArgumentError, TokenError } from '../errors.js';
+import { InvalidArgumentError, LazylensError, TokenError } from '../errors.js';
 import { toTokens } from '../core/tokens.js';
 import type { HookedTransformerConfig } from '../core/config.js';
 import type { ModelTokenizer } from '../core/ModelTokenizer.js';
+import type { OptionKeys } from '../core/checkOptions.js';
 import { mulberry32 } from '../util/mulberry32.js';
 
 /** Options of {@link HookedTransformer.generate}; defaults as TransformerLens's `generate`. */
@@ -33,6 +34,19 @@ export interface GenerateOptions {
   /** Prepend BOS to a text prompt (default `cfg.defaultPrependBos`). */
   prependBos?: boolean;
 }
+
+/** The keys `generate` accepts. */
+export const GENERATE_KEYS = {
+  maxNewTokens: true,
+  temperature: true,
+  topK: true,
+  topP: true,
+  doSample: true,
+  seed: true,
+  stopAtEos: true,
+  eosTokenId: true,
+  prependBos: true,
+} as const satisfies OptionKeys<GenerateOptions>;
 
 /** What generation needs of a model. */
 export interface GenerativeModel {
@@ -79,6 +93,16 @@ function sample(
     if (r <= 0) return order[i];
   }
   return order[order.length - 1];
+}
+
+/** Picking a token from NaN or infinite logits would silently return garbage (argmax of NaN is 0). */
+function checkFinite(data: Float32Array, vocab: number, step: number): void {
+  const bad = data.findIndex((x) => !Number.isFinite(x));
+  if (bad < 0) return;
+  throw new LazylensError(
+    `generate: the logits are not finite (NaN or ±Infinity) at step ${step}, row ${Math.floor(bad / vocab)}, ` +
+      `so no token can be picked; expected finite logits (check the weights, or hooks that patch activations).`,
+  );
 }
 
 function isIdRows(x: unknown): x is readonly (readonly number[])[] {
@@ -158,6 +182,7 @@ export async function generate(
     logits.dispose();
     const data = await last.data<'float32'>();
     last.dispose();
+    checkFinite(data, v, step);
     rows.forEach((row, i) => {
       const logitsRow = data.subarray(i * v, (i + 1) * v);
       const next = finished[i]

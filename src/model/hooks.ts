@@ -53,14 +53,25 @@ export function hookLayer(name: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
-/** @throws InvalidArgumentError unless a hook's return value `r` can replace `old`. */
+/** @throws InvalidArgumentError unless a hook's return value `r` can replace `old`: a live tensor of its dtype and shape. */
 export function checkHookReplacement(name: string, old: tf.Tensor, r: unknown): void {
   if (!(r instanceof tf.Tensor)) {
     throw new InvalidArgumentError(
       `The hook at '${name}' returned ${typeof r}; expected a tf.Tensor or nothing.`,
     );
   }
-  const shape: number[] = (r as tf.Tensor).shape;
+  const t = r as tf.Tensor;
+  if (t.isDisposed) {
+    throw new InvalidArgumentError(
+      `The hook at '${name}' returned a disposed tensor; expected a live tensor (keep it with tf.keep, or clone it, if it was made inside tf.tidy).`,
+    );
+  }
+  if (t.dtype !== old.dtype) {
+    throw new InvalidArgumentError(
+      `The hook at '${name}' returned dtype ${t.dtype}; expected ${old.dtype}, the activation's dtype (cast it with tf.cast).`,
+    );
+  }
+  const shape: number[] = t.shape;
   if (shape.join() !== old.shape.join()) {
     throw new InvalidArgumentError(
       `The hook at '${name}' returned shape [${shape.join(', ')}]; expected [${old.shape.join(', ')}].`,

@@ -20,8 +20,9 @@ export function param(params: StateDict, name: string): tf.Tensor {
 /**
  * Normalization with TransformerLens's hooks: `{prefix}.hook_scale` [.., 1] then
  * `{prefix}.hook_normalized`. LN and LNPre centre first; RMS variants do not. The affine
- * weights apply only to LN and RMS (the folded kinds have none). `kind` overrides the config's
- * kind (the post-sublayer norms of Gemma 2 keep their weights when the others are folded).
+ * weights apply only to LN and RMS (the folded kinds have none): LN's inside the hook, RMS's after it.
+ * `kind` overrides the config's kind (the post-sublayer norms of Gemma 2 keep their weights when
+ * the others are folded).
  */
 export function normalize(
   x: tf.Tensor,
@@ -35,10 +36,15 @@ export function normalize(
   const centred = kind === 'LN' || kind === 'LNPre' ? tf.sub(x, tf.mean(x, -1, true)) : x;
   let scale = tf.sqrt(tf.add(tf.mean(tf.square(centred), -1, true), cfg.eps));
   scale = emit(`${prefix}.hook_scale`, scale);
-  let out = tf.div(centred, scale);
-  if (kind === 'LN' || kind === 'RMS') out = tf.mul(out, param(params, `${prefix}.w`));
-  if (kind === 'LN') out = tf.add(out, param(params, `${prefix}.b`));
-  return emit(`${prefix}.hook_normalized`, out);
+  const normed = tf.div(centred, scale);
+  // TransformerLens hooks LayerNorm after its affine (x·w + b) but RMSNorm before its weight
+  // (x / scale), then multiplies by w: a hook on an RMS model's hook_normalized sees x / scale.
+  if (kind === 'RMS') return tf.mul(emit(`${prefix}.hook_normalized`, normed), param(params, `${prefix}.w`));
+  if (kind === 'LN') {
+    const affine = tf.add(tf.mul(normed, param(params, `${prefix}.w`)), param(params, `${prefix}.b`));
+    return emit(`${prefix}.hook_normalized`, affine);
+  }
+  return emit(`${prefix}.hook_normalized`, normed);
 }
 
 /** `cap · tanh(x / cap)`: Gemma 2's soft capping of attention scores and logits. */

@@ -4,6 +4,7 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import type { BackendOptions } from '../backend/index.js';
+import type { OptionKeys } from '../core/checkOptions.js';
 import type { ModelTokenizer } from '../core/ModelTokenizer.js';
 import type { HubOptions } from '../loading/hub/HubOptions.js';
 import type { TokenOptions } from '../core/prepareTokens.js';
@@ -17,23 +18,32 @@ export interface RunOptions extends TokenOptions {
   stopAtLayer?: number;
 }
 
-/** Options of {@link HookedTransformer.runWithCache}. */
-export interface RunWithCacheOptions extends RunOptions {
+/** What a forward pass returns: logits `[batch, pos, d_vocab_out]`, the scalar mean next-token loss, or both. */
+export type ReturnType = 'logits' | 'loss' | 'both';
+
+/**
+ * Options of {@link HookedTransformer.forward}. The loss ignores every prediction whose position
+ * or next position is masked out by the attention mask (left padding, or `attentionMask`), as
+ * TransformerLens's `lm_cross_entropy_loss` with its `attention_mask`.
+ */
+export interface ForwardOutputOptions extends RunOptions {
+  /** `'logits'` (default), `'loss'` or `'both'`. */
+  returnType?: ReturnType;
+  /** The loss per prediction `[batch, pos - 1]` (0 where masked) instead of its mean (TL's `loss_per_token`). */
+  lossPerToken?: boolean;
+}
+
+/** Options of {@link HookedTransformer.runWithCache}: what to cache, and what to return as `forward`. */
+export interface RunWithCacheOptions extends ForwardOutputOptions {
   /** Which activations to keep: a name, names (full or shorthand) or a predicate. Default: all. */
   namesFilter?: NameMatcher;
   /** Drop the batch dim (batch must be 1). */
   removeBatchDim?: boolean;
-  /** Keep only these positions in the cache, on each hook's position axis (see `posAxis`). */
+  /**
+   * Keep only these positions in the cache, on each hook's position axis (see `posAxis`). As
+   * TransformerLens, an integer keeps the axis: `posSlice: -1` caches `[batch, 1, ...]`.
+   */
   posSlice?: PosSliceInput;
-}
-
-/** What a forward pass returns: logits `[batch, pos, d_vocab_out]`, the scalar mean next-token loss, or both. */
-export type ReturnType = 'logits' | 'loss' | 'both';
-
-/** Options of {@link HookedTransformer.forward}. */
-export interface ForwardOutputOptions extends RunOptions {
-  /** `'logits'` (default), `'loss'` or `'both'`. */
-  returnType?: ReturnType;
 }
 
 /** Options of {@link HookedTransformer.runWithHooks}. */
@@ -72,9 +82,77 @@ export interface LogitsAndLoss {
   loss: tf.Tensor;
 }
 
-/** The result type of a forward pass for a `returnType`. */
-export type ForwardResult<R extends ReturnType | undefined> = R extends 'loss'
-  ? tf.Scalar
+/** The loss: a scalar, or `[batch, pos - 1]` with `lossPerToken: true` (`P`). */
+export type LossResult<P extends boolean | undefined> = P extends true ? tf.Tensor : tf.Scalar;
+
+/** The result type of a forward pass for a `returnType` (and `lossPerToken`, `P`). */
+export type ForwardResult<
+  R extends ReturnType | undefined,
+  P extends boolean | undefined = undefined,
+> = R extends 'loss' ? LossResult<P> : R extends 'both' ? LogitsAndLoss : tf.Tensor;
+
+/** What `runWithCache` returns: the cache and, as `returnType` asks, the logits, the loss or both. */
+export type CachedResult<R extends ReturnType | undefined, C> = (R extends 'loss'
+  ? { loss: tf.Tensor }
   : R extends 'both'
     ? LogitsAndLoss
-    : tf.Tensor;
+    : { logits: tf.Tensor }) & {
+  /** The activations, owned by the cache until its `dispose()`. */
+  cache: C;
+};
+
+const RUN_KEYS = {
+  prependBos: true,
+  paddingSide: true,
+  attentionMask: true,
+  truncate: true,
+  stopAtLayer: true,
+} as const satisfies OptionKeys<RunOptions>;
+
+/** The keys `forward` accepts. */
+export const FORWARD_KEYS = {
+  ...RUN_KEYS,
+  returnType: true,
+  lossPerToken: true,
+} as const satisfies OptionKeys<ForwardOutputOptions>;
+
+/** The keys `runWithCache` accepts. */
+export const RUN_WITH_CACHE_KEYS = {
+  ...FORWARD_KEYS,
+  namesFilter: true,
+  removeBatchDim: true,
+  posSlice: true,
+} as const satisfies OptionKeys<RunWithCacheOptions>;
+
+/** The keys `runWithHooks` accepts. */
+export const RUN_WITH_HOOKS_KEYS = {
+  ...FORWARD_KEYS,
+  fwdHooks: true,
+} as const satisfies OptionKeys<RunWithHooksOptions>;
+
+const PROCESSING_KEYS = {
+  foldLn: true,
+  centerWritingWeights: true,
+  centerUnembed: true,
+  foldValueBiases: true,
+} as const satisfies OptionKeys<ProcessingOptions>;
+
+/** The keys `fromPretrained` accepts. */
+export const FROM_PRETRAINED_KEYS = {
+  ...PROCESSING_KEYS,
+  backend: true,
+  useAttnResult: true,
+  hub: true,
+} as const satisfies OptionKeys<FromPretrainedOptions>;
+
+/** The keys `fromConfig` accepts. */
+export const FROM_CONFIG_KEYS = {
+  seed: true,
+  tokenizer: true,
+} as const satisfies OptionKeys<FromConfigOptions>;
+
+/** The keys `fromStateDict` accepts. */
+export const FROM_STATE_DICT_KEYS = {
+  ...PROCESSING_KEYS,
+  tokenizer: true,
+} as const satisfies OptionKeys<FromStateDictOptions>;

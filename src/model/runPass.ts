@@ -34,7 +34,7 @@ export type CompiledHooks = readonly (readonly [(name: string) => boolean, HookF
 /**
  * Tokenizes, validates and runs one forward pass inside `tf.tidy`, calling `hooks` at each hook
  * point, and returns the logits (or the residual at stopAtLayer), owned by the caller. `inspect`
- * sees the prepared tokens before the pass. A hook that stores a tensor it made must `tf.keep`
+ * sees the prepared tokens and attention mask before the pass. A hook that stores a tensor it made must `tf.keep`
  * it, or the tidy frees it.
  */
 export function runPass(
@@ -42,12 +42,12 @@ export function runPass(
   input: ModelInput,
   options: RunOptions,
   hooks: CompiledHooks,
-  inspect: (tokens: tf.Tensor) => void = () => undefined,
+  inspect: (tokens: tf.Tensor, attentionMask: tf.Tensor | undefined) => void = () => undefined,
 ): tf.Tensor {
   const stopAtLayer = normalizeStopAtLayer(m.cfg, options.stopAtLayer);
   const prepared = prepareTokens(input, m.cfg, m.tokenizer, options);
   try {
-    inspect(prepared.tokens);
+    inspect(prepared.tokens, prepared.attentionMask);
     const atHook = (name: string, x: tf.Tensor): tf.Tensor => {
       let a = x;
       const ctx = { name, layer: hookLayer(name) };
@@ -72,13 +72,13 @@ export function runPass(
   }
 }
 
-/** The logits, the mean next-token loss or both, as `returnType` asks (TransformerLens's `return_type`). */
-export function runForOutput<R extends ReturnType | undefined>(
-  m: PassModel,
-  input: ModelInput,
-  options: ForwardOutputOptions,
-  hooks: CompiledHooks,
-): ForwardResult<R> {
+/** The tokens and mask a pass ran on, kept for the loss (owned by whoever asked for them). */
+interface SeenTokens {
+  tokens: tf.Tensor;
+  attentionMask?: tf.Tensor;
+}
+
+function checkReturnType(options: ForwardOutputOptions): ReturnType {
   const returnType = options.returnType ?? 'logits';
   if (!['logits', 'loss', 'both'].includes(returnType)) {
     throw new InvalidArgumentError(
@@ -90,36 +90,81 @@ export function runForOutput<R extends ReturnType | undefined>(
       `returnType '${returnType}' needs logits, but stopAtLayer returns the residual stream.`,
     );
   }
-  let tokensSeen: tf.Tensor | undefined;
-  const logits = runPass(m, input, options, hooks, (t) => {
-    if (returnType !== 'logits') tokensSeen = t.clone();
-  });
-  if (returnType === 'logits') return logits as ForwardResult<R>;
-  const tokens = tokensSeen as tf.Tensor;
+  return returnType;
+}
+
+/** Keeps copies of the tokens and mask when the loss will need them. */
+function seeTokens(returnType: ReturnType, into: { seen?: SeenTokens }) {
+  return (tokens: tf.Tensor, attentionMask: tf.Tensor | undefined): void => {
+    if (returnType === 'logits') return;
+    into.seen = { tokens: tokens.clone(), attentionMask: attentionMask?.clone() };
+  };
+}
+
+/**
+ * Turns the logits into what `returnType` asks for, taking ownership of `logits` and `seen`:
+ * the logits, the loss (masked as TransformerLens) or both. Nothing leaks if the loss fails.
+ */
+function shapeOutput(
+  logits: tf.Tensor,
+  seen: SeenTokens | undefined,
+  returnType: ReturnType,
+  perToken: boolean | undefined,
+): { logits?: tf.Tensor; loss?: tf.Tensor } {
+  if (returnType === 'logits' || !seen) return { logits };
   try {
-    const loss = tf.tidy(() => lmCrossEntropy(logits, tokens));
+    const loss = lmCrossEntropy(logits, seen.tokens, { attentionMask: seen.attentionMask, perToken });
     if (returnType === 'loss') {
       logits.dispose();
-      return loss as ForwardResult<R>;
+      return { loss };
     }
-    return { logits, loss } as ForwardResult<R>;
+    return { logits, loss };
+  } catch (e) {
+    logits.dispose();
+    throw e;
   } finally {
-    tokens.dispose();
+    seen.tokens.dispose();
+    seen.attentionMask?.dispose();
   }
+}
+
+/** The logits, the next-token loss or both, as `returnType` asks (TransformerLens's `return_type`). */
+export function runForOutput<R extends ReturnType | undefined, P extends boolean | undefined>(
+  m: PassModel,
+  input: ModelInput,
+  options: ForwardOutputOptions,
+  hooks: CompiledHooks,
+): ForwardResult<R, P> {
+  const returnType = checkReturnType(options);
+  const box: { seen?: SeenTokens } = {};
+  let logits: tf.Tensor;
+  try {
+    logits = runPass(m, input, options, hooks, seeTokens(returnType, box));
+  } catch (e) {
+    if (box.seen) tf.dispose([box.seen.tokens, box.seen.attentionMask ?? []]);
+    throw e;
+  }
+  const out = shapeOutput(logits, box.seen, returnType, options.lossPerToken);
+  if (returnType === 'logits') return out.logits as ForwardResult<R, P>;
+  if (returnType === 'loss') return out.loss as ForwardResult<R, P>;
+  return out as ForwardResult<R, P>;
 }
 
 /**
  * Runs a pass that stores every activation `keep` accepts (sliced to `posSlice`, without the
- * batch dim with `removeBatchDim`). Returns the logits and the store, both owned by the caller;
- * on an error nothing stored survives.
+ * batch dim with `removeBatchDim`). Returns the output `returnType` asks for and the store, all
+ * owned by the caller; on an error nothing stored survives.
  */
 export function runCaching(
   m: PassModel,
   input: ModelInput,
   options: RunWithCacheOptions,
   keep: (name: string) => boolean,
-): { logits: tf.Tensor; store: Map<string, tf.Tensor> } {
+): { logits?: tf.Tensor; loss?: tf.Tensor; store: Map<string, tf.Tensor> } {
+  const returnType = checkReturnType(options);
   const store = new Map<string, tf.Tensor>();
+  const box: { seen?: SeenTokens } = {};
+  const see = seeTokens(returnType, box);
   const capture: HookFn = (a, { name }) => {
     if (!keep(name)) return;
     // Inside the forward's tidy: keep() lets the stored copy outlive it; the store owns it.
@@ -130,14 +175,18 @@ export function runCaching(
     store.set(name, tf.keep(stored));
   };
   try {
-    const logits = runPass(m, input, options, [[() => true, capture]], (tokens) => {
+    const logits = runPass(m, input, options, [[() => true, capture]], (tokens, mask) => {
       if (options.removeBatchDim && tokens.shape[0] !== 1) {
         throw new BatchDimError(`removeBatchDim needs a batch of 1; given a batch of ${tokens.shape[0]}.`);
       }
+      see(tokens, mask);
     });
-    return { logits, store };
+    const seen = box.seen;
+    box.seen = undefined;
+    return { ...shapeOutput(logits, seen, returnType, options.lossPerToken), store };
   } catch (e) {
     for (const t of store.values()) if (!t.isDisposed) t.dispose();
+    if (box.seen) tf.dispose([box.seen.tokens, box.seen.attentionMask ?? []]);
     throw e;
   }
 }

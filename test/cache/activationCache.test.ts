@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { DisposedError, PlanOptions, type ExecStats } from '../../graph/index.js';
 import {
   type ActivationCache,
@@ -120,6 +120,75 @@ describeBackends('ActivationCache', () => {
     const memo = cache.stackHeadResults().tensor();
     expect(await maxAbsDiff(fresh, memo)).toBeLessThan(1e-6);
     tf.dispose([fresh, memo]);
+    cache.dispose();
+  });
+
+  it('mlpInput at full depth changes nothing, as TransformerLens (ln_final reads the stream)', async () => {
+    const cache = await run();
+    for (const layer of [undefined, null, -1, 2]) {
+      const [lens, labels] = cache.accumulatedResid({
+        layer,
+        mlpInput: true,
+        applyLn: true,
+        returnLabels: true,
+      });
+      expect(labels).toEqual(['0_pre', '1_pre', 'final_post']);
+      const plain = cache.accumulatedResid({ layer, applyLn: true }).tensor();
+      const got = lens.tensor();
+      expect(await maxAbsDiff(got, plain)).toBe(0);
+      tf.dispose([got, plain]);
+    }
+    const [mlp, mlpLabels] = cache.decomposeResid({ mlpInput: true, mode: 'mlp', returnLabels: true });
+    expect(mlpLabels).toEqual(['embed', 'pos_embed', '0_mlp_out', '1_mlp_out']);
+    const plain = cache.decomposeResid({ mode: 'mlp', applyLn: true }).tensor();
+    const got = cache.decomposeResid({ mlpInput: true, mode: 'mlp', applyLn: true }).tensor();
+    expect(await maxAbsDiff(got, plain)).toBe(0);
+    const mlpT = mlp.tensor();
+    expect(mlpT.shape).toEqual([4, 2, 8, 64]);
+    // With attention included there is no block n attention output to add (TL fails on the key).
+    expect(() => cache.decomposeResid({ mlpInput: true })).toThrow(/attention output of block 2/);
+    tf.dispose([got, plain, mlpT]);
+    cache.dispose();
+  });
+
+  it('keys, values and items are arrays (re-iterable); iterating a cache yields names, as TransformerLens', async () => {
+    const cache = await run('The cat');
+    const keys = cache.keys();
+    expect([...keys]).toEqual([...keys]);
+    expect(keys.length).toBe(cache.size);
+    expect([...cache]).toEqual(keys);
+    const values = cache.values();
+    expect([...values].length).toBe([...values].length);
+    const items = cache.items();
+    expect(items.map(([n]) => n)).toEqual(keys);
+    expect([...items].length).toBe(keys.length);
+    expect(items[0][1]).toBe(cache.get(keys[0]));
+    // A second removeBatchDim warns and returns an equivalent cache, as TransformerLens.
+    const one = cache.removeBatchDim();
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    const again = one.removeBatchDim();
+    expect(warn).toHaveBeenCalledTimes(1);
+    warn.mockRestore();
+    expect(again.hasBatchDim).toBe(false);
+    expect(again.keys()).toEqual(one.keys());
+    expect(await maxAbsDiff(again.get(['resid_pre', 0]), one.get(['resid_pre', 0]))).toBe(0);
+    for (const c of [cache, one, again]) c.dispose();
+  });
+
+  it('a stack sliced to other positions than posSlice says which argument disagrees', async () => {
+    const cache = await run();
+    const last = cache.decomposeResid({ posSlice: -1 });
+    expect(() => cache.logitAttrs(last, ' cat')).toThrow(
+      /logitAttrs: the stack has batch-and-position dims \[2\] but the cached ln_final scale, at posSlice undefined, has \[2, 8\].*pass the stack's posSlice.*\{ posSlice: -1 \}/,
+    );
+    expect(() => cache.applyLnToStack(last, { layer: 1 })).toThrow(
+      /applyLnToStack: the stack has batch-and-position dims \[2\]/,
+    );
+    const full = cache.decomposeResid();
+    expect(() => cache.logitAttrs(full, ' cat', { posSlice: -1 })).toThrow(/at posSlice -1, has \[2\]/);
+    const ok = cache.logitAttrs(last, ' cat', { posSlice: -1 }).tensor();
+    expect(ok.shape).toEqual([6, 2]);
+    ok.dispose();
     cache.dispose();
   });
 

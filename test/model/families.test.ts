@@ -84,7 +84,7 @@ describeBackends('model families', () => {
       expect(model.hookNames.includes('hook_pos_embed')).toBe(cfg.positionalEmbeddingType === 'standard');
       const { logits, cache } = await model.runWithCache(TOKENS);
       expect([...cache.keys()]).toEqual(model.hookNames);
-      for (const [name, t] of cache) expect(t.shape, name).toEqual(hookShape(model.cfg, name, 2, 6));
+      for (const [name, t] of cache.items()) expect(t.shape, name).toEqual(hookShape(model.cfg, name, 2, 6));
       tf.dispose(logits);
       cache.dispose();
       model.dispose();
@@ -115,6 +115,23 @@ describeBackends('model families', () => {
     ]);
     expect(await maxAbsDiff(norms[0], norms[1])).toBeLessThan(1e-5);
     tf.dispose([want, layer1, logits, ...norms]);
+    cache.dispose();
+    model.dispose();
+  });
+
+  it("RMSNorm's hook_normalized is x / scale, before the weight (as TransformerLens)", async () => {
+    const model = HookedTransformer.fromStateDict(LLAMA, randomParams(LLAMA, 4));
+    const { logits, cache } = await model.runWithCache([TOKENS[0]]);
+    const want = tf.tidy(() =>
+      tf.div(cache.get('blocks.1.hook_resid_mid'), cache.get('blocks.1.ln2.hook_scale')),
+    );
+    expect(await maxAbsDiff(cache.get('blocks.1.ln2.hook_normalized'), want)).toBeLessThan(1e-5);
+    // The final norm too (finalRms).
+    const fin = tf.tidy(() =>
+      tf.div(cache.get('blocks.1.hook_resid_post'), cache.get('ln_final.hook_scale')),
+    );
+    expect(await maxAbsDiff(cache.get('ln_final.hook_normalized'), fin)).toBeLessThan(1e-5);
+    tf.dispose([logits, want, fin]);
     cache.dispose();
     model.dispose();
   });
@@ -205,8 +222,8 @@ describeBackends('model families', () => {
       posSlice: -1,
       namesFilter: (n) => n.includes('rot_') || n.endsWith('hook_q'),
     });
-    expect(cache.get('blocks.0.attn.hook_rot_q').shape).toEqual([2, 4, 4]);
-    expect(cache.get('blocks.0.attn.hook_q').shape).toEqual([2, 4, 4]);
+    expect(cache.get('blocks.0.attn.hook_rot_q').shape).toEqual([2, 1, 4, 4]);
+    expect(cache.get('blocks.0.attn.hook_q').shape).toEqual([2, 1, 4, 4]);
     tf.dispose(logits);
     cache.dispose();
     model.dispose();

@@ -4,8 +4,8 @@ import {
   BadLayerError,
   BatchDimError,
   CheckpointError,
+  ConfigError,
   HookedTransformer,
-  InvalidArgumentError,
   TokenError,
   UnknownKeyError,
   makeConfig,
@@ -119,7 +119,77 @@ describeBackends('HookedTransformer', () => {
     model.dispose();
   });
 
-  it('namesFilter, posSlice and removeBatchDim shape the cache', async () => {
+  it('the loss masks padding as TransformerLens; lossPerToken; runWithCache takes returnType', async () => {
+    const model = HookedTransformer.fromStateDict(CFG, randomParams(9));
+    const ids = [
+      [0, 0, 3, 4, 5],
+      [1, 2, 3, 4, 5],
+    ];
+    const attentionMask = [
+      [0, 0, 1, 1, 1],
+      [1, 1, 1, 1, 1],
+    ];
+    const logits = await model.forward(ids, { attentionMask });
+    const lpT = tf.logSoftmax(logits);
+    const lp = (await lpT.array()) as number[][][];
+    tf.dispose([logits, lpT]);
+    // A prediction counts when its position and the next are real tokens: 2 + 4 of them.
+    const want: number[][] = ids.map((row, b) =>
+      row
+        .slice(0, -1)
+        .map((_, p) => (attentionMask[b][p] && attentionMask[b][p + 1] ? -lp[b][p][row[p + 1]] : 0)),
+    );
+    const mean = want.flat().reduce((a, x) => a + x, 0) / 6;
+    const loss = await model.forward(ids, { attentionMask, returnType: 'loss' });
+    expect((await loss.data())[0]).toBeCloseTo(mean, 4);
+    const perToken = await model.forward(ids, { attentionMask, returnType: 'loss', lossPerToken: true });
+    expect(perToken.shape).toEqual([2, 4]);
+    const got = (await perToken.array()) as number[][];
+    for (let b = 0; b < 2; b++) for (let p = 0; p < 4; p++) expect(got[b][p]).toBeCloseTo(want[b][p], 4);
+    const cached = await model.runWithCache(ids, {
+      attentionMask,
+      returnType: 'loss',
+      namesFilter: 'blocks.0.hook_resid_pre',
+    });
+    expect((await cached.loss.data())[0]).toBeCloseTo(mean, 4);
+    expect(cached.cache.has('blocks.0.hook_resid_pre')).toBe(true);
+    const both = await model.runWithCache(ids, { returnType: 'both', namesFilter: [] });
+    expect(both.logits.shape).toEqual([2, 5, 23]);
+    expect(both.loss.shape).toEqual([]);
+    tf.dispose([loss, perToken, cached.loss, both.logits, both.loss]);
+    cached.cache.dispose();
+    both.cache.dispose();
+    model.dispose();
+  });
+
+  it('an unknown option is an error naming it and the accepted keys, at every entry point', async () => {
+    const model = HookedTransformer.fromStateDict(CFG, randomParams(10));
+    const bad = { returnTyp: 'loss' } as never;
+    await expect(model.forward(TOKENS, bad)).rejects.toThrow(
+      /forward: unknown option 'returnTyp' given; expected one of .*'returnType'.*Did you mean 'returnType'/,
+    );
+    await expect(model.runWithCache(TOKENS, bad)).rejects.toThrow(
+      /runWithCache: unknown option 'returnTyp'.*'posSlice'/,
+    );
+    await expect(model.runWithHooks(TOKENS, bad)).rejects.toThrow(
+      /runWithHooks: unknown option 'returnTyp'.*'fwdHooks'/,
+    );
+    await expect(model.generate([[1, 2]], { maxTokens: 3 } as never)).rejects.toThrow(
+      /generate: unknown option 'maxTokens'.*'maxNewTokens'/,
+    );
+    await expect(
+      HookedTransformer.fromPretrained('induction-2l', { fold_ln: false } as never),
+    ).rejects.toThrow(/fromPretrained: unknown option 'fold_ln'.*Did you mean 'foldLn'/);
+    expect(() => HookedTransformer.fromConfig(CFG, { sead: 1 } as never)).toThrow(
+      /fromConfig: unknown option 'sead'; expected one of 'seed', 'tokenizer'|fromConfig: unknown option 'sead' given; expected one of 'seed', 'tokenizer'/,
+    );
+    expect(() => HookedTransformer.fromConfig(CFG, null as never)).toThrow(
+      /options given as null; expected an object/,
+    );
+    model.dispose();
+  });
+
+  it('namesFilter, posSlice (an integer keeps the axis) and removeBatchDim shape the cache', async () => {
     const model = HookedTransformer.fromStateDict(CFG, randomParams(7));
     const { cache, logits } = await model.runWithCache([TOKENS[0]], {
       namesFilter: ['blocks.1.hook_resid_pre', 'blocks.0.attn.hook_z', 'blocks.0.attn.hook_pattern'],
@@ -132,11 +202,12 @@ describeBackends('HookedTransformer', () => {
       'blocks.1.hook_resid_pre',
     ]);
     expect(cache.hasBatchDim).toBe(false);
-    expect(cache.get('z0').shape).toEqual([4, 4]);
-    expect(cache.get('pattern0').shape).toEqual([4, 5]);
-    expect(cache.get(['resid_pre', -1]).shape).toEqual([16]);
+    // As TransformerLens: an integer posSlice keeps the position axis (one position).
+    expect(cache.get('z0').shape).toEqual([1, 4, 4]);
+    expect(cache.get('pattern0').shape).toEqual([4, 1, 5]);
+    expect(cache.get(['resid_pre', -1]).shape).toEqual([1, 16]);
     const { cache: full, logits: l2 } = await model.runWithCache([TOKENS[0]]);
-    const last = tf.tidy(() => full.get('blocks.1.hook_resid_pre').gather([4], 1).reshape([16]));
+    const last = tf.tidy(() => full.get('blocks.1.hook_resid_pre').gather([4], 1).reshape([1, 16]));
     expect(await maxAbsDiff(last, cache.get(['resid_pre', 1]))).toBe(0);
     tf.dispose([logits, l2, last]);
     cache.dispose();
@@ -169,6 +240,44 @@ describeBackends('HookedTransformer', () => {
     expect(() => model.accumulatedBias(3)).toThrow(BadLayerError);
     tf.dispose([bias, manual, mid, manualMid, dirs, col, got]);
     model.dispose();
+  });
+
+  it('a hook returning a disposed tensor, or ids where floats are expected, is a clear error', async () => {
+    const model = HookedTransformer.fromStateDict(CFG, randomParams(11));
+    const gone = tf.zeros([1, 5, 16]);
+    gone.dispose();
+    await expect(
+      model.runWithHooks([TOKENS[0]], { fwdHooks: [['blocks.0.hook_resid_pre', () => gone]] }),
+    ).rejects.toThrow(/hook at 'blocks.0.hook_resid_pre' returned a disposed tensor; expected a live tensor/);
+    const ints = tf.zeros([1, 5, 16], 'int32');
+    await expect(
+      model.runWithHooks([TOKENS[0]], { fwdHooks: [['blocks.0.hook_resid_pre', () => ints]] }),
+    ).rejects.toThrow(/hook at 'blocks.0.hook_resid_pre' returned dtype int32; expected float32/);
+    const bools = tf.zeros([1, 5, 16], 'bool');
+    await expect(
+      model.runWithHooks([TOKENS[0]], { fwdHooks: [['blocks.0.hook_resid_pre', () => bools]] }),
+    ).rejects.toThrow(/returned dtype bool; expected float32/);
+    tf.dispose([ints, bools]);
+    model.dispose();
+  });
+
+  it('input of no accepted kind, and non-finite logits in generate, are clear errors', async () => {
+    const model = HookedTransformer.fromStateDict(CFG, randomParams(12));
+    const kinds =
+      /expected text, texts, token ids \[pos\], rows of token ids \[batch\]\[pos\] or an int32 tensor/;
+    await expect(model.forward(null as never)).rejects.toThrow(kinds);
+    await expect(model.forward(5 as never)).rejects.toThrow(/given a number/);
+    await expect(model.forward({ ids: [1] } as never)).rejects.toThrow(/given an object/);
+    await expect(model.runWithCache(undefined as never)).rejects.toThrow(/given undefined/);
+    model.dispose();
+    const params = randomParams(13);
+    params.get('unembed.b_U')?.dispose();
+    params.set('unembed.b_U', tf.fill([23], NaN));
+    const broken = HookedTransformer.fromStateDict(CFG, params);
+    await expect(broken.generate([[1, 2]], { maxNewTokens: 1, temperature: 0 })).rejects.toThrow(
+      /logits are not finite \(NaN or ±Infinity\) at step 0, row 0/,
+    );
+    broken.dispose();
   });
 
   it('rejects bad input with clear errors and leaks nothing', async () => {
@@ -220,7 +329,7 @@ describeBackends('HookedTransformer', () => {
     sd2.set('embed.W_E', tf.zeros([22, 16]));
     expect(() => HookedTransformer.fromStateDict(CFG, sd2)).toThrow(CheckpointError);
     expect(() => HookedTransformer.fromConfig({ nLayers: 1, dModel: 8, nCtx: 4, dHead: 2 })).toThrow(
-      InvalidArgumentError,
+      ConfigError,
     );
   });
 });

@@ -15,7 +15,7 @@ describeBackends('HookedTransformer.fromConfig', () => {
     ]);
     expect(logits.shape).toEqual([2, 5, 23]);
     expect([...cache.keys()]).toEqual(model.hookNames);
-    for (const [name, t] of cache) expect(t.shape, name).toEqual(hookShape(model.cfg, name, 2, 5));
+    for (const [name, t] of cache.items()) expect(t.shape, name).toEqual(hookShape(model.cfg, name, 2, 5));
     logits.dispose();
     cache.dispose();
     model.dispose();
