@@ -111,7 +111,7 @@ export async function main(): Promise<void> {
   console.log('|---|---|---|---|');
   for (const r of [...rows, ...(torch ?? [])]) {
     const peak = r.peakMiB === null ? '—' : r.peakMiB.toFixed(0);
-    console.log(`| ${r.what} | ${r.batch} × ${r.pos} | ${r.tokPerSec.toFixed(1)} | ${peak} |`);
+    console.log(`| ${r.what} | ${r.batch} × ${r.pos} | ${r.tokPerSec.toPrecision(3)} | ${peak} |`);
   }
   const find = (list: Row[] | undefined, what: string, batch: number, pos: number): number | undefined =>
     list?.find((r) => r.what === what && r.batch === batch && r.pos === pos)?.tokPerSec;
