@@ -38,7 +38,13 @@ module.exports = {
   forbidden: [
     { name: 'graph-is-independent', severity: 'error', from: { path: '^graph/' }, to: { path: '^src/' } },
     { name: 'no-test-imports', severity: 'error', from: { path: '^(src|graph)/' }, to: { path: '^test/' } },
-    { name: 'no-circular', severity: 'error', from: {}, to: { circular: true } },
+    // Type-only cycles vanish at run time (a config type and the checks on it may name each other).
+    {
+      name: 'no-circular',
+      severity: 'error',
+      from: {},
+      to: { circular: true, viaOnly: { dependencyTypesNot: ['type-only'] } },
+    },
     {
       name: 'every-src-room-has-a-floor',
       comment: 'A new folder in src/ must be given a floor in FLOORS above.',

@@ -1,21 +1,32 @@
 /**
- * Forward and runWithCache throughput of a GPT-2-small-shaped random model (12 layers, d_model 768,
- * 12 heads, d_mlp 3072, vocab 50257) on the current backend (wasm by default): tokens/s and the
- * peak bytes tfjs held. When /usr/bin/python3 has torch, the same shapes run in PyTorch eager with
- * every activation captured by forward hooks (bench/torch_forward.py) and the ratio is printed.
+ * Forward, runWithCache and generate throughput of a GPT-2-small-shaped random model (12 layers,
+ * d_model 768, 12 heads, d_mlp 3072, vocab 50257) on the current backend (wasm by default, on as
+ * many threads as it runs): tokens/s and the peak bytes tfjs held. When /usr/bin/python3 has
+ * torch, the same shapes run in PyTorch eager on as many threads (bench/torch_forward.py): plain,
+ * with every activation captured by forward hooks, and greedy generation; the ratios
+ * lazylens / PyTorch are printed and everything is written to bench/results/forward-<n>t.json.
  *
- * Run: npx tsx bench/forward.ts   (or npm run bench)
+ * Run: npx tsx bench/forward.ts [--repeats 3] [--newTokens 64]   (or npm run bench -- forward;
+ *   LAZYLENS_WASM_THREADS=1 for the single-thread build)
  */
-import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { HookedTransformer, selectBackend, type BackendName } from '../src/index.js';
+import {
+  backendThreads,
+  benchFlags,
+  GPT2_SMALL,
+  hasTorch,
+  randomTokens,
+  ratio,
+  runPython,
+  writeResult,
+} from './common.js';
 
 const SHAPES: [number, number][] = [
   [1, 64],
   [8, 128],
 ];
-const REPEATS = 3;
 
 interface Row {
   what: string;
@@ -26,61 +37,40 @@ interface Row {
   peakMiB: number | null;
 }
 
-function randomTokens(batch: number, pos: number, vocab: number): number[][] {
-  let s = 12345;
-  const next = (): number => (s = (s * 1103515245 + 12345) % 2 ** 31) % vocab;
-  return Array.from({ length: batch }, () => Array.from({ length: pos }, next));
-}
-
-async function measure(what: string, batch: number, pos: number, run: () => Promise<void>): Promise<Row> {
+async function measure(
+  what: string,
+  batch: number,
+  pos: number,
+  repeats: number,
+  run: () => Promise<void>,
+): Promise<Row> {
   await run(); // warm-up: kernels compiled, buffers allocated once
   const t0 = performance.now();
-  for (let i = 0; i < REPEATS; i++) await run();
-  const seconds = (performance.now() - t0) / 1000 / REPEATS;
+  for (let i = 0; i < repeats; i++) await run();
+  const seconds = (performance.now() - t0) / 1000 / repeats;
   const profile = await tf.profile(run);
   return { what, batch, pos, tokPerSec: (batch * pos) / seconds, peakMiB: profile.peakBytes / 2 ** 20 };
 }
 
-function torchRows(): Row[] | undefined {
-  try {
-    execFileSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' });
-  } catch {
-    return undefined;
-  }
-  const script = fileURLToPath(new URL('./torch_forward.py', import.meta.url));
-  const out = execFileSync('/usr/bin/python3', [script, '--repeats', String(REPEATS)], { encoding: 'utf8' });
-  return JSON.parse(out) as Row[];
-}
-
 export async function main(): Promise<void> {
+  const { repeats, newTokens } = benchFlags();
   const backend: BackendName = await selectBackend({
-    backend: (process.env.LAZYLENS_BACKEND as BackendName) ?? 'wasm',
+    backend: (process.env.LAZYLENS_BACKEND as BackendName | undefined) ?? 'wasm',
   });
-  const model = HookedTransformer.fromConfig(
-    {
-      nLayers: 12,
-      dModel: 768,
-      nHeads: 12,
-      dHead: 64,
-      dMlp: 3072,
-      dVocab: 50257,
-      nCtx: 1024,
-      actFn: 'gelu_new',
-    },
-    { seed: 0 },
-  );
+  const threads = backendThreads();
+  const model = HookedTransformer.fromConfig(GPT2_SMALL, { seed: 0 });
   const rows: Row[] = [];
   for (const [batch, pos] of SHAPES) {
-    const tokens = randomTokens(batch, pos, 50257);
+    const tokens = randomTokens(batch, pos, GPT2_SMALL.dVocab);
     rows.push(
-      await measure('lazylens forward', batch, pos, async () => {
+      await measure('lazylens forward', batch, pos, repeats, async () => {
         const logits = await model.forward(tokens);
         await logits.data();
         logits.dispose();
       }),
     );
     rows.push(
-      await measure('lazylens runWithCache', batch, pos, async () => {
+      await measure('lazylens runWithCache', batch, pos, repeats, async () => {
         const { logits, cache } = await model.runWithCache(tokens);
         await logits.data();
         logits.dispose();
@@ -88,30 +78,71 @@ export async function main(): Promise<void> {
       }),
     );
   }
+  // generate: one 64-token prompt, greedy, `newTokens` new tokens; tokens/s counts new tokens.
+  const prompt = randomTokens(1, 64, GPT2_SMALL.dVocab);
+  await model.generate(prompt, { maxNewTokens: 2, doSample: false, stopAtEos: false }); // warm-up
+  const t0 = performance.now();
+  await model.generate(prompt, { maxNewTokens: newTokens, doSample: false, stopAtEos: false });
+  const genSeconds = (performance.now() - t0) / 1000;
+  rows.push({
+    what: 'lazylens generate',
+    batch: 1,
+    pos: 64,
+    tokPerSec: newTokens / genSeconds,
+    peakMiB: null,
+  });
   model.dispose();
-  const torch = torchRows();
+
+  const torch = hasTorch()
+    ? runPython<Row[]>('torch_forward.py', [
+        '--repeats',
+        repeats,
+        '--threads',
+        threads,
+        '--new-tokens',
+        newTokens,
+      ])
+    : undefined;
   console.log(
-    `\n### forward / runWithCache, GPT-2-small shape, backend ${backend}, mean of ${REPEATS} runs\n`,
+    `\n### GPT-2-small shape, backend ${backend} on ${threads} thread(s)` +
+      `${torch ? `, PyTorch eager on ${threads}` : ''}; mean of ${repeats} runs; generate: ${newTokens} new tokens after 64\n`,
   );
   console.log('| run | batch × pos | tokens/s | peak MiB |');
   console.log('|---|---|---|---|');
   for (const r of [...rows, ...(torch ?? [])]) {
-    console.log(
-      `| ${r.what} | ${r.batch} × ${r.pos} | ${r.tokPerSec.toFixed(0)} | ${r.peakMiB === null ? '—' : r.peakMiB.toFixed(0)} |`,
-    );
+    const peak = r.peakMiB === null ? '—' : r.peakMiB.toFixed(0);
+    console.log(`| ${r.what} | ${r.batch} × ${r.pos} | ${r.tokPerSec.toPrecision(3)} | ${peak} |`);
   }
+  const find = (list: Row[] | undefined, what: string, batch: number, pos: number): number | undefined =>
+    list?.find((r) => r.what === what && r.batch === batch && r.pos === pos)?.tokPerSec;
+  const ratios = [
+    ...SHAPES.map(([b, p]) => ({
+      what: `forward ${b} × ${p}`,
+      ratio: ratio(find(rows, 'lazylens forward', b, p), find(torch, 'PyTorch eager forward', b, p)),
+    })),
+    ...SHAPES.map(([b, p]) => ({
+      what: `runWithCache vs forward with hooks ${b} × ${p}`,
+      ratio: ratio(
+        find(rows, 'lazylens runWithCache', b, p),
+        find(torch, 'PyTorch eager forward with hooks', b, p),
+      ),
+    })),
+    {
+      what: `generate ${newTokens} after 64`,
+      ratio: ratio(
+        find(rows, 'lazylens generate', 1, 64),
+        find(torch, 'PyTorch eager generate (no KV cache)', 1, 64),
+      ),
+    },
+  ];
   if (torch) {
-    console.log('\n| batch × pos | runWithCache tokens/s: lazylens / PyTorch eager with hooks |');
+    console.log('\n| tokens/s ratio, lazylens / PyTorch eager | ratio |');
     console.log('|---|---|');
-    for (const [batch, pos] of SHAPES) {
-      const ours = rows.find((r) => r.what === 'lazylens runWithCache' && r.batch === batch && r.pos === pos);
-      const theirs = torch.find((r) => r.what.includes('hooks') && r.batch === batch && r.pos === pos);
-      if (ours && theirs)
-        console.log(`| ${batch} × ${pos} | ${(ours.tokPerSec / theirs.tokPerSec).toFixed(3)} |`);
-    }
+    for (const r of ratios) console.log(`| ${r.what} | ${r.ratio} |`);
   } else {
     console.log('\n(PyTorch comparison skipped: /usr/bin/python3 has no torch)');
   }
+  writeResult(`forward-${backend}-${threads}t`, { repeats, newTokens, rows, torch: torch ?? null, ratios });
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) await main();

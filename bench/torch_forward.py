@@ -1,7 +1,8 @@
 """PyTorch side of bench/forward.ts: a GPT-2-small-shaped random model in eager mode, with every
-TransformerLens-style activation captured by forward hooks on identity modules. Prints JSON rows
-{what, batch, pos, tokPerSec, peakMiB} for the same shapes the TypeScript benchmark runs.
-Written for this project; run: /usr/bin/python3 bench/torch_forward.py"""
+TransformerLens-style activation captured by forward hooks on identity modules, and greedy
+generation that re-runs the whole forward per new token (as lazylens's generate, which has no
+key/value cache). Prints one JSON line of rows {what, batch, pos, tokPerSec, peakMiB}.
+Written for this project; run: /usr/bin/python3 bench/torch_forward.py --threads 2"""
 import argparse
 import json
 import math
@@ -85,9 +86,11 @@ class Model(nn.Module):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
+    parser.add_argument("--new-tokens", type=int, default=64)
     args = parser.parse_args()
     torch.manual_seed(0)
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     model = Model().eval()
     cache = {}
 
@@ -114,6 +117,21 @@ def main():
                 hnd.remove()
             cache.clear()
             rows.append({"what": what, "batch": batch, "pos": pos, "tokPerSec": batch * pos / seconds, "peakMiB": float("nan")})
+    prompt = torch.randint(0, V, (1, 64))
+
+    def generate():
+        tokens = prompt
+        for _ in range(args.new_tokens):
+            nxt = model(tokens)[:, -1].argmax(-1, keepdim=True)
+            tokens = torch.cat([tokens, nxt], dim=1)
+
+    with torch.no_grad():
+        generate()  # warm-up
+        t0 = time.perf_counter()
+        generate()
+        seconds = time.perf_counter() - t0
+    rows.append({"what": "PyTorch eager generate (no KV cache)", "batch": 1, "pos": 64,
+                 "tokPerSec": args.new_tokens / seconds, "peakMiB": float("nan")})
     print(json.dumps(rows).replace("NaN", "null"))
 
 

@@ -114,8 +114,8 @@ export type { DownloadProgress } from './loading/hub/DownloadProgressBar.js';
 export { officialModelName } from './loading/hub/modelAliases.js';
 
 // ---- backends ----
-export { selectBackend, currentBackend } from './backend/index.js';
-export type { BackendName, BackendOptions } from './backend/index.js';
+export { selectBackend, currentBackend, wasmThreading } from './backend/index.js';
+export type { BackendName, BackendOptions, WasmThreading } from './backend/index.js';
 
 // ---- errors: every class the library throws ----
 export {

@@ -8,6 +8,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { BackendError } from '../errors.js';
+import { startWasm, wantedWasmThreads } from './wasmThreads.js';
+
+export { wasmThreading, type WasmThreading } from './wasmThreads.js';
 
 /** A tfjs backend lazylens can run on, fastest first. */
 export type BackendName = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
@@ -17,6 +20,8 @@ export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow', 'webgpu', 'w
 export interface BackendOptions {
   /** One backend to use; overrides `LAZYLENS_BACKEND`. */
   backend?: BackendName;
+  /** Threads of the wasm backend (1–8; 1 is the single-thread build); overrides `LAZYLENS_WASM_THREADS`. */
+  wasmThreads?: number;
 }
 
 type Starter = () => Promise<void>;
@@ -49,8 +54,7 @@ const starters: Record<BackendName, Starter> = {
     await activate('webgpu');
   },
   async wasm() {
-    await import('@tensorflow/tfjs-backend-wasm');
-    await activate('wasm');
+    await startWasm(activate, wasmThreadsOption);
   },
   async cpu() {
     await activate('cpu');
@@ -83,6 +87,7 @@ function parseName(name: string, source: string): BackendName {
  * @throws BackendError naming every backend tried and why each failed.
  */
 export async function selectBackend(options: BackendOptions = {}): Promise<BackendName> {
+  wantedWasmThreads(options.wasmThreads); // a bad count is an error even if wasm is not picked
   const env = process.env.LAZYLENS_BACKEND;
   const asked = options.backend
     ? parseName(options.backend, 'the backend option')
@@ -90,6 +95,7 @@ export async function selectBackend(options: BackendOptions = {}): Promise<Backe
       ? parseName(env, 'LAZYLENS_BACKEND')
       : undefined;
   if (asked && selected === asked && tf.getBackend() === asked) return asked;
+  wasmThreadsOption = options.wasmThreads;
   const order = asked ? [asked] : BACKEND_NAMES;
   const failures: string[] = [];
   for (const name of order) {
@@ -106,6 +112,7 @@ export async function selectBackend(options: BackendOptions = {}): Promise<Backe
 }
 
 let selected: BackendName | undefined;
+let wasmThreadsOption: number | undefined;
 
 /**
  * Selects the best backend once per process, unless {@link selectBackend} already chose one.

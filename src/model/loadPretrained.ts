@@ -61,7 +61,8 @@ export async function loadPretrained(
   nameOrPath: string,
   options: FromPretrainedOptions,
 ): Promise<LoadedModel> {
-  if (options.backend) await selectBackend({ backend: options.backend });
+  if (options.backend || options.wasmThreads !== undefined)
+    await selectBackend({ backend: options.backend, wasmThreads: options.wasmThreads });
   else await ensureBackend();
   const where = await resolveModel(nameOrPath, options.hub);
   const loaded =
@@ -80,7 +81,13 @@ export async function loadPretrained(
     for (const t of params.values()) t.dispose();
     throw e;
   }
-  const { backend: _backend, useAttnResult: _useAttnResult, hub: _hub, ...processing } = options;
+  const {
+    backend: _backend,
+    wasmThreads: _wasmThreads,
+    useAttnResult: _useAttnResult,
+    hub: _hub,
+    ...processing
+  } = options;
   const out = processStateDict(cfg, params, {
     ...DEFAULT_PROCESSING,
     ...stripUndefined(processing),

@@ -143,6 +143,7 @@ export const FROM_PRETRAINED_KEYS = {
   backend: true,
   useAttnResult: true,
   hub: true,
+  wasmThreads: true,
 } as const satisfies OptionKeys<FromPretrainedOptions>;
 
 /** The keys `fromConfig` accepts. */
