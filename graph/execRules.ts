@@ -1,10 +1,12 @@
 /**
  * Execution rules: one tfjs implementation per kind (STYLE 3). Only kernels every backend has are
- * used — wasm has no `Einsum` (nor UnsortedSegmentSum), so contractions are transpose/reshape/matMul.
+ * used — wasm has no `Einsum` (nor UnsortedSegmentSum), so contractions are transpose/reshape/matMul,
+ * each matMul split to fit the backend's per-binding limit (chunkedMatMul).
  * Each rule runs inside the executor's `tf.tidy`, so temporaries vanish; sources (leaf, const, a memo
  * hit) run outside it and report the tensor as borrowed.
  */
 import * as tf from '@tensorflow/tfjs';
+import { chunkedMatMul } from './chunkedMatMul.js';
 import { einsumGroups, einsumLetters, type EinsumLetters } from './einsumSpec.js';
 import { sizeOf, type Kind, type NodeOf } from './node.js';
 
@@ -70,7 +72,7 @@ function contract(a0: tf.Tensor, b0: tf.Tensor, l: EinsumLetters): tf.Tensor {
   ]);
   const order = [...g.batch, ...g.left, ...g.right];
   const prod = reshapeTo(
-    tf.matMul(a, b),
+    chunkedMatMul(a, b),
     order.map((x) => l.sizes.get(x) ?? 1),
   );
   return permute(prod, order, l.out);
@@ -140,10 +142,10 @@ export const execRules: { readonly [K in Kind]: ExecRule<K> } = {
     // (A rank-2 operand is not reshaped: tf.memory() counts a reshaped view as new bytes.)
     const rows = (t: tf.Tensor): tf.Tensor => (t.rank === 2 ? t : tf.reshape(t, [-1, d]));
     if (v.rank === 1 && sizeOf(x.shape) > 0) {
-      return tf.reshape(tf.matMul(rows(x), tf.reshape(v, [d, 1])), [...n.shape]);
+      return tf.reshape(chunkedMatMul(rows(x), tf.reshape(v, [d, 1])), [...n.shape]);
     }
     if (x.rank === 1 && sizeOf(v.shape) > 0) {
-      return tf.reshape(tf.matMul(rows(v), tf.reshape(x, [d, 1])), [...n.shape]);
+      return tf.reshape(chunkedMatMul(rows(v), tf.reshape(x, [d, 1])), [...n.shape]);
     }
     return dotAsContraction(n, x, v);
   },

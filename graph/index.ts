@@ -12,6 +12,7 @@ export {
   UnresolvedLeafError,
   DisposedError,
   PlanError,
+  ResourceLimitError,
 } from './errors.js';
 export {
   ANON,
@@ -70,3 +71,10 @@ export {
 export { estimate, costRules, type GraphCost, type NodeCost } from './cost.js';
 export { validatePlan } from './validate.js';
 export { explainPlan, formatGraph, formatBytes, toDot, type FormatOptions } from './explain.js';
+export { chunkedMatMul } from './chunkedMatMul.js';
+export {
+  deviceBindingLimit,
+  planningLimit,
+  setDeviceBindingLimit,
+  setPlanningLimit,
+} from './bindingLimit.js';

@@ -3,9 +3,9 @@
  * graph/ owns the root class and its own errors; they are re-exported here so users
  * have one place to import from.
  */
-import { LazylensError } from '../graph/errors.js';
+import { LazylensError, ResourceLimitError } from '../graph/errors.js';
 
-export { LazylensError };
+export { LazylensError, ResourceLimitError };
 
 /** Up to `n` candidates nearest to `given` by edit distance, nearest first. */
 export function closestNames(given: string, candidates: Iterable<string>, n = 3): string[] {

@@ -25,6 +25,7 @@ import { ModelWeights, validateStateDict, type StackedWeight } from './ModelWeig
 import { DEFAULT_PROCESSING, processWeights, type ProcessingOptions } from './processWeights.js';
 import type { StateDict } from './stateDict.js';
 import type { ModelTokenizer } from './ModelTokenizer.js';
+import { hostIds } from './hostIds.js';
 import { prepareTokens, type ModelInput, type TokenOptions } from './prepareTokens.js';
 import { toSingleToken, toStrTokens, toString, toTokens, type ToTokensOptions } from '../loading/tokens.js';
 import { applyPosSlice, type PosSliceInput } from './posSlice.js';
@@ -291,7 +292,7 @@ export class HookedTransformer implements LensModel {
       store.set(name, tf.keep(stored));
     };
     try {
-      const logits = this.run(input, options, [[() => true, capture]], (tokens) => {
+      const logits = await this.run(input, options, [[() => true, capture]], (tokens) => {
         if (options.removeBatchDim && tokens.shape[0] !== 1) {
           throw new BatchDimError(`removeBatchDim needs a batch of 1; given a batch of ${tokens.shape[0]}.`);
         }
@@ -325,7 +326,7 @@ export class HookedTransformer implements LensModel {
         throw new InvalidArgumentError(`A hook for ${String(m)} is ${typeof fn}; expected a function.`);
       return [compileMatcher(m, this.hookNameList, 'fwdHooks'), fn] as const;
     });
-    return this.withLoss<R>(input, options, hooks);
+    return await this.withLoss<R>(input, options, hooks);
   }
 
   /**
@@ -345,14 +346,14 @@ export class HookedTransformer implements LensModel {
   ): Promise<ForwardResult<R>> {
     await ensureBackend();
     this.assertLive();
-    return this.withLoss<R>(input, options, []);
+    return await this.withLoss<R>(input, options, []);
   }
 
-  private withLoss<R extends ReturnType | undefined>(
+  private async withLoss<R extends ReturnType | undefined>(
     input: ModelInput,
     options: ForwardOutputOptions,
     hooks: readonly (readonly [(name: string) => boolean, HookFn])[],
-  ): ForwardResult<R> {
+  ): Promise<ForwardResult<R>> {
     const returnType = options.returnType ?? 'logits';
     if (!['logits', 'loss', 'both'].includes(returnType)) {
       throw new InvalidArgumentError(
@@ -365,7 +366,7 @@ export class HookedTransformer implements LensModel {
       );
     }
     let tokensSeen: tf.Tensor | undefined;
-    const logits = this.run(input, options, hooks, (t) => {
+    const logits = await this.run(input, options, hooks, (t) => {
       if (returnType !== 'logits') tokensSeen = t.clone();
     });
     if (returnType === 'logits') return logits as ForwardResult<R>;
@@ -387,14 +388,14 @@ export class HookedTransformer implements LensModel {
    * point. Returns logits (or the residual at stopAtLayer). A hook that stores a tensor it made
    * must `tf.keep` it, or the tidy frees it.
    */
-  private run(
+  private async run(
     input: ModelInput,
     options: RunOptions,
     hooks: readonly (readonly [(name: string) => boolean, HookFn])[],
     inspect: (tokens: tf.Tensor) => void,
-  ): tf.Tensor {
+  ): Promise<tf.Tensor> {
     const stopAtLayer = this.normalizeStopAtLayer(options.stopAtLayer);
-    const prepared = prepareTokens(input, this.cfg, this.tokenizer, options);
+    const prepared = await prepareTokens(input, this.cfg, this.tokenizer, options);
     try {
       inspect(prepared.tokens);
       return tf.tidy(() =>
@@ -415,7 +416,7 @@ export class HookedTransformer implements LensModel {
             }
             return a;
           },
-          { stopAtLayer, attentionMask: prepared.attentionMask },
+          { stopAtLayer, attentionMask: prepared.attentionMask, maskRows: prepared.maskRows },
         ),
       );
     } finally {
@@ -477,29 +478,29 @@ export class HookedTransformer implements LensModel {
     return tf.tensor2d(ids, [ids.length, ids[0].length], 'int32');
   }
 
-  /** Each token of `input` as text; a string is tokenized first (BOS by default). */
+  /**
+   * Each token of `input` as text; a string is tokenized first (BOS by default). Token ids are
+   * host data: read a tensor first (`await tokens.array()`), since a synchronous read blocks and
+   * is impossible on webgpu in Node.
+   */
   toStrTokens(
-    input: string | readonly number[] | tf.Tensor,
+    input: string | readonly number[] | readonly (readonly number[])[],
     options: { prependBos?: boolean } = {},
   ): string[] {
     const tok = this.requireTokenizer('toStrTokens');
     if (typeof input === 'string') return toStrTokens(tok, this.cfg, input, options);
-    const ids = input instanceof tf.Tensor ? (input.arraySync() as number[] | number[][]) : input;
-    return toStrTokens(tok, this.cfg, ids);
+    return toStrTokens(tok, this.cfg, hostIds(input, 'toStrTokens') as number[] | number[][]);
   }
 
-  /** Text of tokens: [pos] gives a string, [batch, pos] one string per row. */
-  toString(
-    tokens: number | readonly number[] | readonly (readonly number[])[] | tf.Tensor,
-  ): string | string[];
+  /**
+   * Text of tokens: [pos] gives a string, [batch, pos] one string per row. Token ids are host
+   * data, as for {@link HookedTransformer.toStrTokens}.
+   */
+  toString(tokens: number | readonly number[] | readonly (readonly number[])[]): string | string[];
   toString(): string;
-  toString(
-    tokens?: number | readonly number[] | readonly (readonly number[])[] | tf.Tensor,
-  ): string | string[] {
+  toString(tokens?: number | readonly number[] | readonly (readonly number[])[]): string | string[] {
     if (tokens === undefined) return `HookedTransformer(${this.cfg.modelName}, ${this.cfg.nLayers} layers)`;
-    const data =
-      tokens instanceof tf.Tensor ? (tokens.arraySync() as number | number[] | number[][]) : tokens;
-    return toString(this.requireTokenizer('toString'), this.cfg, data as number[]);
+    return toString(this.requireTokenizer('toString'), this.cfg, hostIds(tokens, 'toString') as number[]);
   }
 
   /**
@@ -591,9 +592,10 @@ export class HookedTransformer implements LensModel {
    * The unembedding direction(s) of `tokens`: `W_U[:, t]`. A string (one token), an id or a 0-d
    * tensor gives [d_model]; ids [batch] or [batch, pos] give [..., d_model]. The caller owns the result.
    */
-  tokensToResidualDirections(tokens: string | number | number[] | number[][] | tf.Tensor): tf.Tensor {
+  tokensToResidualDirections(tokens: string | number | number[] | number[][]): tf.Tensor {
     this.assertLive();
-    return this.weights.residualDirections(typeof tokens === 'string' ? this.toSingleToken(tokens) : tokens);
+    const ids = typeof tokens === 'string' ? this.toSingleToken(tokens) : tokens;
+    return this.weights.residualDirections(hostIds(ids, 'tokensToResidualDirections'));
   }
 
   /**

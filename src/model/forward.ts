@@ -3,6 +3,7 @@
  * Pure function of (config, parameters, tokens); the caller wraps it in `tf.tidy`.
  */
 import * as tf from '@tensorflow/tfjs';
+import { InvalidArgumentError } from '../errors.js';
 import type { HookedTransformerConfig } from './config.js';
 import { activation, attentionMask, headProjection, linear, normalize, param, type Emit } from './layers.js';
 import { applyRotary, rotaryTables, type RotaryTables } from './rotary.js';
@@ -13,6 +14,8 @@ export interface ForwardOptions {
   stopAtLayer?: number;
   /** [batch, pos] of 1 (real token) / 0 (padding). */
   attentionMask?: tf.Tensor;
+  /** The same mask's rows on the host; needed with `attentionMask` by rotary models. */
+  maskRows?: readonly (readonly number[])[];
 }
 
 /** Token positions for the learned positional embedding: 0.. per row, counting real tokens only. */
@@ -149,6 +152,17 @@ function block(
   return emit(`${p}.hook_resid_post`, tf.add(residMid, mlpOut));
 }
 
+// Rotary angles are computed on the host, so a padded batch needs its mask there too.
+function hostMask(
+  padMask: tf.Tensor | undefined,
+  rows: readonly (readonly number[])[] | undefined,
+): readonly (readonly number[])[] | undefined {
+  if (padMask && !rows) {
+    throw new InvalidArgumentError('A rotary model given attentionMask without maskRows; expected both.');
+  }
+  return padMask ? rows : undefined;
+}
+
 /**
  * Runs the model on int32 `tokens` [batch, pos] and returns logits [batch, pos, d_vocab_out], or
  * the residual stream [batch, pos, d_model] before block `stopAtLayer` when that is given.
@@ -174,7 +188,10 @@ export function runForward(
   const stop = options.stopAtLayer ?? cfg.nLayers;
   const ctx: PassContext = {
     padMask,
-    rotary: cfg.positionalEmbeddingType === 'rotary' ? rotaryTables(cfg, batch, pos, padMask) : undefined,
+    rotary:
+      cfg.positionalEmbeddingType === 'rotary'
+        ? rotaryTables(cfg, batch, pos, hostMask(padMask, options.maskRows))
+        : undefined,
   };
   for (let l = 0; l < stop; l++) {
     const input = resid;

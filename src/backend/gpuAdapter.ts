@@ -1,0 +1,195 @@
+/**
+ * Finding a WebGPU adapter for tfjs-backend-webgpu, in a browser (its own `navigator.gpu`) or in
+ * Node (Dawn through the optional `webgpu` package). tfjs-backend-webgpu registers itself only when
+ * `navigator.gpu` exists at import time, and its factory asks for an adapter with nothing but a power
+ * preference; so in Node the WebGPU globals and a `navigator.gpu` are installed first, and that
+ * `navigator.gpu` repeats the request options that found an adapter here (a compatibility-mode
+ * adapter is only returned to a request that names that feature level).
+ */
+
+/** The subset of WebGPU's adapter limits lazylens reports and plans with. */
+export interface GpuLimits {
+  /** Bytes one storage-buffer binding may span: the largest tensor one kernel can read or write. */
+  readonly maxStorageBufferBindingSize: number;
+  /** Bytes one buffer may hold. */
+  readonly maxBufferSize: number;
+  readonly maxComputeWorkgroupStorageSize: number;
+  readonly maxComputeInvocationsPerWorkgroup: number;
+  readonly maxComputeWorkgroupsPerDimension: number;
+}
+
+/** What the WebGPU adapter lazylens runs on says about itself. */
+export interface GpuAdapterReport {
+  readonly vendor: string;
+  readonly architecture: string;
+  readonly device: string;
+  readonly description: string;
+  /** `core`, or `compatibility` for an adapter with the restricted compatibility-mode feature set. */
+  readonly featureLevel: 'core' | 'compatibility';
+  /** Where the adapter came from: the browser, or Dawn in Node with its default or OpenGL ES backend. */
+  readonly source: 'browser' | 'dawn' | 'dawn-opengles';
+  readonly limits: GpuLimits;
+}
+
+// Minimal WebGPU shapes: the DOM lib of this TypeScript has no WebGPU types, and the package's own
+// types would make a type-only dependency on an optional package.
+interface Adapter {
+  readonly info?: Partial<Record<'vendor' | 'architecture' | 'device' | 'description', string>>;
+  readonly limits: Record<string, number>;
+}
+interface AdapterOptions {
+  powerPreference?: 'high-performance' | 'low-power';
+  featureLevel?: 'core' | 'compatibility';
+}
+interface Gpu {
+  requestAdapter(options?: AdapterOptions): Promise<Adapter | null>;
+}
+interface DawnModule {
+  create(flags: string[]): Gpu;
+  globals: Record<string, unknown>;
+}
+
+const HIGH: AdapterOptions = { powerPreference: 'high-performance' };
+const COMPAT: AdapterOptions = { powerPreference: 'high-performance', featureLevel: 'compatibility' };
+
+/** The adapter found, how to ask for it again, and what it reports. */
+interface Found {
+  readonly report: GpuAdapterReport;
+}
+
+let found: Promise<Found> | undefined;
+
+function isNode(): boolean {
+  return typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+}
+
+function navigatorGpu(): Gpu | undefined {
+  return (globalThis as { navigator?: { gpu?: Gpu } }).navigator?.gpu;
+}
+
+function report(
+  adapter: Adapter,
+  featureLevel: GpuAdapterReport['featureLevel'],
+  source: GpuAdapterReport['source'],
+): GpuAdapterReport {
+  const info = adapter.info ?? {};
+  const l = adapter.limits;
+  return {
+    vendor: info.vendor ?? '',
+    architecture: info.architecture ?? '',
+    device: info.device ?? '',
+    description: info.description ?? '',
+    featureLevel,
+    source,
+    limits: {
+      maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
+      maxBufferSize: l.maxBufferSize,
+      maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
+      maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
+      maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
+    },
+  };
+}
+
+/** Asks `gpu` for a high-performance adapter, then a compatibility-mode one. */
+async function ask(gpu: Gpu): Promise<{ adapter: Adapter; options: AdapterOptions } | undefined> {
+  for (const options of [HIGH, COMPAT]) {
+    const adapter = await gpu.requestAdapter(options);
+    if (adapter) return { adapter, options };
+  }
+  return undefined;
+}
+
+// Packages are imported by computed names so bundlers and tsc do not require them to exist.
+async function importOptional(name: string): Promise<unknown> {
+  return import(/* @vite-ignore */ name);
+}
+
+/**
+ * Dawn in Node: its default backends (Vulkan, Metal, D3D12) first; without a GPU, its OpenGL ES
+ * backend, which runs on Mesa's llvmpipe with no display when EGL is told to use the surfaceless
+ * platform (only compatibility mode is offered there).
+ */
+async function findInNode(): Promise<Found> {
+  let dawn: DawnModule;
+  try {
+    dawn = (await importOptional('webgpu')) as DawnModule;
+  } catch (e) {
+    throw new Error(`the optional 'webgpu' package (Dawn for Node) did not load: ${firstLine(e)}`, {
+      cause: e,
+    });
+  }
+  for (const [key, value] of Object.entries(dawn.globals)) {
+    if (!(key in globalThis)) (globalThis as Record<string, unknown>)[key] = value;
+  }
+  let gpu = dawn.create([]);
+  let hit = await ask(gpu);
+  let source: GpuAdapterReport['source'] = 'dawn';
+  if (!hit) {
+    process.env.EGL_PLATFORM ??= 'surfaceless';
+    gpu = dawn.create(['backend=opengles']);
+    hit = await ask(gpu);
+    source = 'dawn-opengles';
+  }
+  if (!hit)
+    throw new Error('Dawn found no GPU adapter (none through Vulkan/Metal/D3D12, none through OpenGL ES)');
+  const options = hit.options;
+  // tfjs-backend-webgpu asks `navigator.gpu` for its adapter; this one adds the feature level that worked.
+  const shim: Gpu = { requestAdapter: (o) => gpu.requestAdapter({ ...o, ...options }) };
+  const nav = (globalThis as { navigator?: object }).navigator;
+  if (nav) Object.defineProperty(nav, 'gpu', { value: shim, configurable: true });
+  else {
+    Object.defineProperty(globalThis, 'navigator', {
+      value: { gpu: shim, userAgent: `Node.js/${process.versions.node}` },
+      configurable: true,
+      writable: true,
+    });
+  }
+  const level = options.featureLevel === 'compatibility' ? 'compatibility' : 'core';
+  return { report: report(hit.adapter, level, source) };
+}
+
+async function findInBrowser(gpu: Gpu): Promise<Found> {
+  const hit = await ask(gpu);
+  if (!hit) throw new Error('navigator.gpu returned no adapter');
+  const level = hit.options.featureLevel === 'compatibility' ? 'compatibility' : 'core';
+  return { report: report(hit.adapter, level, 'browser') };
+}
+
+function firstLine(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).split('\n')[0];
+}
+
+/**
+ * Finds a WebGPU adapter once per process and makes it the one tfjs-backend-webgpu will get;
+ * later calls return the same report (or the same failure).
+ * @throws Error saying why no adapter was found.
+ */
+export function findGpuAdapter(): Promise<GpuAdapterReport> {
+  if (!found) {
+    const own = navigatorGpu();
+    found = own
+      ? findInBrowser(own)
+      : isNode()
+        ? findInNode()
+        : Promise.reject(new Error('no navigator.gpu in this runtime'));
+  }
+  return found.then((f) => f.report);
+}
+
+/** The adapter report when an adapter was found already, without starting a search. */
+export async function foundGpuAdapter(): Promise<GpuAdapterReport | undefined> {
+  if (!found) return undefined;
+  return found.then(
+    (f) => f.report,
+    () => undefined,
+  );
+}
+
+/** Whether an adapter is a software or compatibility-only one (slower than wasm for most work). */
+export function isSoftwareAdapter(r: GpuAdapterReport): boolean {
+  return (
+    r.featureLevel === 'compatibility' ||
+    /llvmpipe|swiftshader|software/i.test(`${r.device} ${r.description}`)
+  );
+}
