@@ -105,12 +105,7 @@ async function importOptional(name: string): Promise<unknown> {
   return import(/* @vite-ignore */ name);
 }
 
-/**
- * Dawn in Node: its default backends (Vulkan, Metal, D3D12) first; without a GPU, its OpenGL ES
- * backend, which runs on Mesa's llvmpipe with no display when EGL is told to use the surfaceless
- * platform (only compatibility mode is offered there).
- */
-async function findInNode(): Promise<Found> {
+async function loadDawn(): Promise<DawnModule> {
   let dawn: DawnModule;
   try {
     dawn = (await importOptional('webgpu')) as DawnModule;
@@ -122,19 +117,11 @@ async function findInNode(): Promise<Found> {
   for (const [key, value] of Object.entries(dawn.globals)) {
     if (!(key in globalThis)) (globalThis as Record<string, unknown>)[key] = value;
   }
-  let gpu = dawn.create([]);
-  let hit = await ask(gpu);
-  let source: GpuAdapterReport['source'] = 'dawn';
-  if (!hit) {
-    process.env.EGL_PLATFORM ??= 'surfaceless';
-    gpu = dawn.create(['backend=opengles']);
-    hit = await ask(gpu);
-    source = 'dawn-opengles';
-  }
-  if (!hit)
-    throw new Error('Dawn found no GPU adapter (none through Vulkan/Metal/D3D12, none through OpenGL ES)');
-  const options = hit.options;
-  // tfjs-backend-webgpu asks `navigator.gpu` for its adapter; this one adds the feature level that worked.
+  return dawn;
+}
+
+/** Makes `navigator.gpu` hand tfjs-backend-webgpu adapters asked for with `options` added. */
+function installNavigatorGpu(gpu: Gpu, options: AdapterOptions): void {
   const shim: Gpu = { requestAdapter: (o) => gpu.requestAdapter({ ...o, ...options }) };
   const nav = (globalThis as { navigator?: object }).navigator;
   if (nav) Object.defineProperty(nav, 'gpu', { value: shim, configurable: true });
@@ -145,8 +132,45 @@ async function findInNode(): Promise<Found> {
       writable: true,
     });
   }
-  const level = options.featureLevel === 'compatibility' ? 'compatibility' : 'core';
-  return { report: report(hit.adapter, level, source) };
+}
+
+/**
+ * Dawn in Node with `flags`: its default backends (Vulkan, Metal, D3D12), or `backend=opengles`,
+ * which runs on Mesa's llvmpipe with no display when EGL uses its surfaceless platform (only
+ * compatibility mode is offered there).
+ */
+async function findInNode(opengles: boolean): Promise<Found> {
+  const dawn = await loadDawn();
+  if (opengles) process.env.EGL_PLATFORM ??= 'surfaceless';
+  const gpu = dawn.create(opengles ? ['backend=opengles'] : []);
+  const hit = await ask(gpu);
+  if (!hit) {
+    throw new Error(
+      opengles
+        ? 'Dawn found no adapter through OpenGL ES either (is Mesa installed: libegl-mesa0, libgles2, libgl1-mesa-dri?)'
+        : 'Dawn found no GPU adapter (none through Vulkan, Metal or D3D12)',
+    );
+  }
+  installNavigatorGpu(gpu, hit.options);
+  const level = hit.options.featureLevel === 'compatibility' ? 'compatibility' : 'core';
+  return { report: report(hit.adapter, level, opengles ? 'dawn-opengles' : 'dawn') };
+}
+
+/**
+ * Whether Linux can load a Vulkan loader, read from the dynamic linker's cache and
+ * LD_LIBRARY_PATH. Without one Dawn's default search can only fail, and it says so on stderr, so
+ * an automatic choice skips it.
+ */
+async function hasVulkanLoader(): Promise<boolean> {
+  if (process.platform !== 'linux') return true;
+  const fs = await import('node:fs');
+  const dirs = (process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean);
+  if (dirs.some((d) => fs.existsSync(`${d}/libvulkan.so.1`))) return true;
+  try {
+    return fs.readFileSync('/etc/ld.so.cache').includes('libvulkan.so.1');
+  } catch {
+    return false;
+  }
 }
 
 async function findInBrowser(gpu: Gpu): Promise<Found> {
@@ -160,21 +184,45 @@ function firstLine(e: unknown): string {
   return (e instanceof Error ? e.message : String(e)).split('\n')[0];
 }
 
+let hardware: Promise<Found> | undefined;
+let software: Promise<Found> | undefined;
+
+/** Options of {@link findGpuAdapter}. */
+export interface FindAdapterOptions {
+  /**
+   * Also accept a software adapter (Dawn's OpenGL ES backend on Mesa's llvmpipe) when no GPU is
+   * found. Default false: an automatic choice wants a GPU or nothing.
+   */
+  readonly software?: boolean;
+}
+
 /**
- * Finds a WebGPU adapter once per process and makes it the one tfjs-backend-webgpu will get;
- * later calls return the same report (or the same failure).
+ * Finds a WebGPU adapter (once per process and kind) and makes it the one tfjs-backend-webgpu will
+ * get; later calls return the same report, or the same failure.
  * @throws Error saying why no adapter was found.
  */
-export function findGpuAdapter(): Promise<GpuAdapterReport> {
-  if (!found) {
-    const own = navigatorGpu();
-    found = own
+export async function findGpuAdapter(options: FindAdapterOptions = {}): Promise<GpuAdapterReport> {
+  const own = navigatorGpu();
+  if (!hardware) {
+    if (!own && isNode() && !options.software && !(await hasVulkanLoader())) {
+      // Not remembered: a later explicit request still asks Dawn itself.
+      throw new Error('no GPU adapter: no Vulkan loader (libvulkan.so.1) on this machine');
+    }
+    hardware = own
       ? findInBrowser(own)
       : isNode()
-        ? findInNode()
+        ? findInNode(false)
         : Promise.reject(new Error('no navigator.gpu in this runtime'));
+    found = hardware;
   }
-  return found.then((f) => f.report);
+  try {
+    return (await hardware).report;
+  } catch (e) {
+    if (!options.software || !isNode() || own) throw e;
+  }
+  software ??= findInNode(true);
+  found = software;
+  return (await software).report;
 }
 
 /** The adapter report when an adapter was found already, without starting a search. */

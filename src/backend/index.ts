@@ -46,7 +46,8 @@ const starters: Record<BackendName, Starter> = {
     throw new Error(errors.join('; '));
   },
   async webgpu(auto) {
-    const adapter = await findGpuAdapter();
+    // Named, it may run on a software adapter (llvmpipe, for CI); chosen automatically, only on a GPU.
+    const adapter = await findGpuAdapter({ software: !auto });
     if (auto && isSoftwareAdapter(adapter)) {
       throw new Error(`only a software adapter (${adapter.device || adapter.description}), slower than wasm`);
     }

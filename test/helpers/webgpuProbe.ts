@@ -20,7 +20,7 @@ export default async function setup(project: TestProject): Promise<void> {
     return;
   }
   try {
-    const a = await findGpuAdapter();
+    const a = await findGpuAdapter({ software: true });
     project.provide('webgpuSkipReason', null);
     project.provide('webgpuAdapter', `${a.device || a.description} (${a.featureLevel}, ${a.source})`);
   } catch (e) {
