@@ -2,14 +2,22 @@
  * The `lazylens` command. `main(argv, io)` runs it in-process and returns the exit code; run
  * directly (`tsx src/cli/main.ts dla`) or through bin/lazylens.js it uses the process's streams.
  */
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
+import {
+  BACKEND_NAMES,
+  backendInfo,
+  ensureBackend,
+  selectBackend,
+  type BackendName,
+} from '../backend/index.js';
 import { LazylensError } from '../errors.js';
 import { registerAttention } from './commands/attention.js';
 import { registerDemo } from './commands/demo.js';
 import { registerDla } from './commands/dla.js';
 import { registerExplain } from './commands/explain.js';
+import { registerInfo } from './commands/info.js';
 import { registerLens } from './commands/lens.js';
 import { registerRun } from './commands/run.js';
 import { CliError, processIo, UsageError, type Io } from './io.js';
@@ -32,13 +40,31 @@ function buildProgram(io: Io): Command {
     .option('--prompt <text>', 'the prompt (default: a built-in sequence repeated twice)')
     .option('--html <file>', 'also write a self-contained HTML report to FILE')
     .option('--json', 'print machine-readable JSON instead of tables')
-    .option('--verbose', 'print stack traces on errors');
+    .option('--verbose', 'print stack traces on errors')
+    .addOption(
+      new Option(
+        '--backend <name>',
+        'the tfjs backend (default: LAZYLENS_BACKEND, else the fastest that starts)',
+      ).choices(BACKEND_NAMES),
+    )
+    // The backend starts before any command runs, so an unavailable one fails before a model loads.
+    .hook('preAction', async (_program, action) => {
+      const { backend, verbose } = action.optsWithGlobals<{ backend?: BackendName; verbose?: boolean }>();
+      if (backend) await selectBackend({ backend });
+      if (verbose) {
+        await ensureBackend();
+        const info = await backendInfo();
+        const why = info.passedOver.find((l) => l.startsWith('webgpu:'));
+        io.err(`lazylens: backend ${info.backend}${why ? ` (passed over ${why})` : ''}\n`);
+      }
+    });
   registerRun(program, io);
   registerDla(program, io);
   registerLens(program, io);
   registerAttention(program, io);
   registerExplain(program, io);
   registerDemo(program, io);
+  registerInfo(program, io);
   return program;
 }
 
