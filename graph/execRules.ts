@@ -32,6 +32,22 @@ function reshapeTo(t: tf.Tensor, shape: readonly number[]): tf.Tensor {
   return same ? t : tf.reshape(t, [...shape]);
 }
 
+/**
+ * `t` as an operand of a broadcasting binary op whose result has rank `rank`. tfjs-backend-webgpu
+ * 4.22 stages a 1-D operand shorter than 128 in workgroup memory and indexes the output coordinate
+ * as a vector, which its WGSL cannot do at rank 5 and 6: the shader does not compile and the result
+ * is silently wrong. The same values as a [1, n] view take the ordinary path on every backend.
+ */
+function operand(t: tf.Tensor, rank: number): tf.Tensor {
+  return t.rank === 1 && rank >= 5 && t.shape[0] > 1 ? tf.reshape(t, [1, t.shape[0]]) : t;
+}
+
+/** `op(a, b)` with each operand made safe for the result's rank (see {@link operand}). */
+function binary(op: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor, a: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  const rank = Math.max(a.rank, b.rank);
+  return op(operand(a, rank), operand(b, rank));
+}
+
 function reduceRule<K extends 'sum' | 'mean'>(op: K): ExecRule<K> {
   return (n, [x]) => {
     const axes = [...n.params.axes];
@@ -126,14 +142,14 @@ export const execRules: { readonly [K in Kind]: ExecRule<K> } = {
     const f = asFloat(x);
     return tf.sub(f, tf.mean(f, -1, true));
   },
-  scale: (_, [x, s]) => tf.div(asFloat(x), asFloat(s)),
+  scale: (_, [x, s]) => binary(tf.div, asFloat(x), asFloat(s)),
   layerNorm: (n, [x0, ...affine]) => {
     const { variant, eps, weight, bias } = n.params;
     let x = asFloat(x0);
     if (variant === 'ln') x = tf.sub(x, tf.mean(x, -1, true));
     let y = tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), eps)));
-    if (weight) y = tf.mul(y, affine[0]);
-    if (bias) y = tf.add(y, affine[weight ? 1 : 0]);
+    if (weight) y = binary(tf.mul, y, affine[0]);
+    if (bias) y = binary(tf.add, y, affine[weight ? 1 : 0]);
     return y;
   },
   dot: (n, [x, v]) => {
@@ -149,9 +165,9 @@ export const execRules: { readonly [K in Kind]: ExecRule<K> } = {
     }
     return dotAsContraction(n, x, v);
   },
-  mul: (_, [a, b]) => tf.mul(a, b),
-  add: (_, [a, b]) => tf.add(a, b),
-  sub: (_, [a, b]) => tf.sub(a, b),
+  mul: (_, [a, b]) => binary(tf.mul, a, b),
+  add: (_, [a, b]) => binary(tf.add, a, b),
+  sub: (_, [a, b]) => binary(tf.sub, a, b),
   einsum: (n, [a, b]) => contract(a, b, einsumLetters(n.params.spec, a.shape, b.shape)),
   sum: reduceRule('sum'),
   mean: reduceRule('mean'),
