@@ -3,7 +3,8 @@
  * Pure function of (config, parameters, tokens); the caller wraps it in `tf.tidy`.
  */
 import * as tf from '@tensorflow/tfjs';
-import { InvalidArgumentError } from '../errors.js';
+import { deviceBindingLimit } from '../../graph/index.js';
+import { InvalidArgumentError, ResourceLimitError } from '../errors.js';
 import type { HookedTransformerConfig } from './config.js';
 import { activation, attentionMask, headProjection, linear, normalize, param, type Emit } from './layers.js';
 import { applyRotary, rotaryTables, type RotaryTables } from './rotary.js';
@@ -152,6 +153,23 @@ function block(
   return emit(`${p}.hook_resid_post`, tf.add(residMid, mlpOut));
 }
 
+/**
+ * A weight larger than one WebGPU binding would be read as garbage by every kernel that binds it
+ * (a validation error, not an exception), so the forward refuses to start instead.
+ */
+function checkBindable(params: StateDict): void {
+  const limit = deviceBindingLimit();
+  if (limit === Infinity) return;
+  for (const [name, t] of params) {
+    const bytes = t.size * 4;
+    if (bytes > limit) {
+      throw new ResourceLimitError(
+        `Parameter '${name}' [${t.shape.join(', ')}] is ${bytes} bytes; expected at most the ${limit} bytes this backend binds per tensor (WebGPU's maxStorageBufferBindingSize). Use another backend or a GPU with a larger limit.`,
+      );
+    }
+  }
+}
+
 // Rotary angles are computed on the host, so a padded batch needs its mask there too.
 function hostMask(
   padMask: tf.Tensor | undefined,
@@ -174,6 +192,7 @@ export function runForward(
   emit: Emit,
   options: ForwardOptions = {},
 ): tf.Tensor {
+  checkBindable(params);
   const [batch, pos] = tokens.shape;
   const padMask = options.attentionMask;
   let resid = emit('hook_embed', tf.gather(param(params, 'embed.W_E'), tokens));

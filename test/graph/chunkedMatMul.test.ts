@@ -2,7 +2,16 @@
 // backend (webgpu included where an adapter exists), through the executor and through the model.
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, expect, it } from 'vitest';
-import { chunkedMatMul, ResourceLimitError, setPlanningLimit } from '../../graph/index.js';
+import {
+  chunkedMatMul,
+  deviceBindingLimit,
+  execute,
+  leaf,
+  ResourceLimitError,
+  setDeviceBindingLimit,
+  setPlanningLimit,
+  functionSource,
+} from '../../graph/index.js';
 import { HookedTransformer } from '../../src/index.js';
 import { describeBackends, WITH_WEBGPU } from '../helpers/backends.js';
 
@@ -81,6 +90,37 @@ describeBackends(
         /one row of a of shape \[1, 64\].*at most 128 bytes/,
       );
       tf.dispose([a, b]);
+    });
+
+    it('refuses a graph value, a matMul result or a weight above the device limit, naming it', async () => {
+      const device = deviceBindingLimit();
+      const x = tf.ones([4, 64]);
+      const model = HookedTransformer.fromConfig(
+        { nLayers: 1, dModel: 16, dHead: 4, nCtx: 8, dVocab: 100 },
+        { seed: 1 },
+      );
+      try {
+        // What webgpu with a 1000-byte maxStorageBufferBindingSize would report.
+        setDeviceBindingLimit(1000);
+        const node = leaf(
+          'x',
+          functionSource('test', () => x),
+          { shape: [4, 64] },
+        );
+        expect(() => execute(node)).toThrow(ResourceLimitError);
+        expect(() => execute(node)).toThrow(/leaf of shape \[4, 64\] is 1024 bytes/);
+        setPlanningLimit(512);
+        const y = tf.ones([4, 512]);
+        expect(() => tf.tidy(() => chunkedMatMul(x, y))).toThrow(/the result \[4, 512\] is 8192 bytes/);
+        y.dispose();
+        await expect(model.forward([[1, 2, 3]])).rejects.toThrow(
+          /Parameter '.*' \[.*\] is \d+ bytes; expected at most the 1000 bytes/,
+        );
+      } finally {
+        setDeviceBindingLimit(device);
+        model.dispose();
+        x.dispose();
+      }
     });
 
     it('gives a model the same logits and cache with its matMuls split', async () => {

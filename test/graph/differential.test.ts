@@ -36,7 +36,7 @@ describeBackends(
       // llvmpipe compiles a shader per op and shape: fewer random graphs on webgpu.
       await fc.assert(
         fc.asyncProperty(fc.integer({ min: 0, max: 2 ** 31 - 1 }), async (seed) => checkSeed(seed)),
-        { numRuns: backend === 'webgpu' ? Number(process.env.WEBGPU_RUNS ?? 30) : 150, seed: 20261128 },
+        { numRuns: backend === 'webgpu' ? 30 : 150, seed: 20261128 },
       );
     });
 
