@@ -117,7 +117,7 @@ async function matMulRow(n: number): Promise<Row> {
     tf.dispose([total, last]);
   });
   tf.dispose([a, b]);
-  return { what: 'tf.matMul', shape: `${n}²`, value: (2 * n ** 3 * chain) / s / 1e12, unit: 'TFLOP/s' };
+  return { what: 'tf.matMul', shape: `${n}²`, value: (2 * n ** 3 * chain) / s / 1e9, unit: 'GFLOP/s' };
 }
 
 async function modelRows(model: HookedTransformer): Promise<Row[]> {
@@ -198,7 +198,7 @@ async function dlaRows(model: HookedTransformer): Promise<Row[]> {
           shape: `${batch}×${pos}`,
           value: ms,
           unit: 'ms',
-          note: `planned peak ${(stats.peakBytes / 2 ** 20).toFixed(0)} MiB; includes runWithCache`,
+          note: `planned peak ${(stats.peakBytes / 2 ** 20).toFixed(1)} MiB; includes runWithCache`,
         });
       } catch (e) {
         rows.push({
@@ -234,7 +234,7 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
 
 function format(v: number | null, unit: string): string {
   if (v === null) return '—';
-  return unit === 'TFLOP/s' ? v.toFixed(3) : unit === 'max |Δ|' ? v.toExponential(2) : v.toFixed(1);
+  return unit === 'GFLOP/s' ? v.toFixed(1) : unit === 'max |Δ|' ? v.toExponential(2) : v.toFixed(1);
 }
 
 export async function main(): Promise<void> {
