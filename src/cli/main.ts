@@ -5,13 +5,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import {
-  BACKEND_NAMES,
-  backendInfo,
-  ensureBackend,
-  selectBackend,
-  type BackendName,
-} from '../backend/index.js';
+import { BACKEND_NAMES, backendInfo, selectBackend, type BackendName } from '../backend/index.js';
 import { LazylensError } from '../errors.js';
 import { registerAttention } from './commands/attention.js';
 import { registerDemo } from './commands/demo.js';
@@ -40,7 +34,10 @@ function buildProgram(io: Io): Command {
     .option('--prompt <text>', 'the prompt (default: a built-in sequence repeated twice)')
     .option('--html <file>', 'also write a self-contained HTML report to FILE')
     .option('--json', 'print machine-readable JSON instead of tables')
-    .option('--verbose', 'print stack traces on errors')
+    .option(
+      '--verbose',
+      'print stack traces on errors, and the backend used (with why webgpu was passed over)',
+    )
     .addOption(
       new Option(
         '--backend <name>',
@@ -49,14 +46,8 @@ function buildProgram(io: Io): Command {
     )
     // The backend starts before any command runs, so an unavailable one fails before a model loads.
     .hook('preAction', async (_program, action) => {
-      const { backend, verbose } = action.optsWithGlobals<{ backend?: BackendName; verbose?: boolean }>();
+      const { backend } = action.optsWithGlobals<{ backend?: BackendName }>();
       if (backend) await selectBackend({ backend });
-      if (verbose) {
-        await ensureBackend();
-        const info = await backendInfo();
-        const why = info.passedOver.find((l) => l.startsWith('webgpu:'));
-        io.err(`lazylens: backend ${info.backend}${why ? ` (passed over ${why})` : ''}\n`);
-      }
     });
   registerRun(program, io);
   registerDla(program, io);
@@ -66,6 +57,13 @@ function buildProgram(io: Io): Command {
   registerDemo(program, io);
   registerInfo(program, io);
   return program;
+}
+
+/** One line on stderr: the backend that ran and, if the automatic choice passed webgpu over, why. */
+async function reportBackend(io: Io): Promise<void> {
+  const info = await backendInfo();
+  const why = info.passedOver.find((l) => l.startsWith('webgpu:'));
+  io.err(`lazylens: backend ${info.backend}${why ? ` (passed over ${why})` : ''}\n`);
 }
 
 /** The first line of an error's message (the library's errors are one line already). */
@@ -82,6 +80,7 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
   const verbose = argv.includes('--verbose');
   try {
     await buildProgram(io).parseAsync([...argv], { from: 'user' });
+    if (verbose) await reportBackend(io);
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : EXIT_USAGE; // commander printed it
