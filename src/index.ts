@@ -51,7 +51,13 @@ export type { StackNeuronResultsOptions } from './cache/stackNeuronResults.js';
 export { getActName } from './cache/getActName.js';
 export { Slice } from '../graph/slice.js';
 export type { SliceInput } from '../graph/slice.js';
-export { selectBackend, currentBackend } from './backend/index.js';
-export type { BackendName, BackendOptions } from './backend/index.js';
+export { selectBackend, currentBackend, backendInfo } from './backend/index.js';
+export type {
+  BackendName,
+  BackendOptions,
+  BackendInfo,
+  GpuAdapterReport,
+  GpuLimits,
+} from './backend/index.js';
 export * from './errors.js';
 export * from './stream/index.js';

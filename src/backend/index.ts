@@ -153,9 +153,11 @@ export interface BackendInfo {
  * Reports the running backend and the WebGPU adapter, e.g. to check which GPU a run used.
  * @example
  * ```ts
- * await selectBackend({ backend: 'webgpu' });
- * const { adapter } = await backendInfo();
- * console.log(adapter?.description, adapter?.limits.maxStorageBufferBindingSize);
+ * const { backendInfo } = await import('../src/index.js');
+ * const info = await backendInfo();
+ * info.backend;                                            // 'wasm' without a GPU; 'webgpu' on one
+ * info.adapter?.limits.maxStorageBufferBindingSize;        // bytes one kernel may bind per tensor
+ * info.passedOver;                                         // why faster backends were not chosen
  * ```
  */
 export async function backendInfo(): Promise<BackendInfo> {
