@@ -122,7 +122,7 @@ async function loadDawn(): Promise<DawnModule> {
 
 /** Makes `navigator.gpu` hand tfjs-backend-webgpu adapters asked for with `options` added. */
 function installNavigatorGpu(gpu: Gpu, options: AdapterOptions): void {
-  const shim: Gpu = { requestAdapter: (o) => gpu.requestAdapter({ ...o, ...options }) };
+  shim = { requestAdapter: (o) => gpu.requestAdapter({ ...o, ...options }) };
   const nav = (globalThis as { navigator?: object }).navigator;
   if (nav) Object.defineProperty(nav, 'gpu', { value: shim, configurable: true });
   else {
@@ -185,6 +185,8 @@ function firstLine(e: unknown): string {
 }
 
 let hardware: Promise<Found> | undefined;
+/** The `navigator.gpu` installed here in Node (a runtime's own one is anything else). */
+let shim: Gpu | undefined;
 let software: Promise<Found> | undefined;
 
 /** Options of {@link findGpuAdapter}. */
@@ -202,7 +204,8 @@ export interface FindAdapterOptions {
  * @throws Error saying why no adapter was found.
  */
 export async function findGpuAdapter(options: FindAdapterOptions = {}): Promise<GpuAdapterReport> {
-  const own = navigatorGpu();
+  const nav = navigatorGpu();
+  const own = nav !== shim ? nav : undefined;
   if (!hardware) {
     if (!own && isNode() && !options.software && !(await hasVulkanLoader())) {
       // Not remembered: a later explicit request still asks Dawn itself.
