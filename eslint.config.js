@@ -32,4 +32,18 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
     },
   },
+  {
+    // Synchronous tensor reads block the thread and throw on webgpu in Node (tfjs reads through an
+    // OffscreenCanvas there): the library reads with await t.data() / t.array() instead.
+    files: ['src/**/*.ts', 'graph/**/*.ts'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        ...['dataSync', 'arraySync', 'bufferSync'].map((property) => ({
+          property,
+          message: 'No synchronous tensor reads in the library: use await t.data() / t.array() or host data.',
+        })),
+      ],
+    },
+  },
 );

@@ -26,3 +26,6 @@ export class DisposedError extends LazylensError {}
 
 /** The planner broke an invariant (a rewrite changed the root's shape): a bug in a rule. */
 export class PlanError extends LazylensError {}
+
+/** A tensor one kernel would bind is larger than the backend allows and cannot be split further. */
+export class ResourceLimitError extends LazylensError {}

@@ -1,11 +1,12 @@
 /**
- * Execution rules: one tfjs implementation per kind (the compiler rejects a missing one). Only
- * kernels every backend has are used — wasm has no `Einsum` (nor UnsortedSegmentSum), so
- * contractions are transpose/reshape/matMul. Each rule runs inside the executor's `tf.tidy`, so
- * temporaries vanish; sources (leaf, const, a memo hit) run outside it and report the tensor as
- * borrowed.
+ * Execution rules: one tfjs implementation per kind (the compiler rejects a missing one). Only kernels every backend has are
+ * used — wasm has no `Einsum` (nor UnsortedSegmentSum), so contractions are transpose/reshape/matMul,
+ * each matMul split to fit the backend's per-binding limit (chunkedMatMul).
+ * Each rule runs inside the executor's `tf.tidy`, so temporaries vanish; sources (leaf, const, a memo
+ * hit) run outside it and report the tensor as borrowed.
  */
 import * as tf from '@tensorflow/tfjs';
+import { chunkedMatMul } from './chunkedMatMul.js';
 import { einsumGroups, einsumLetters, type EinsumLetters } from './einsumSpec.js';
 import { sizeOf, type Kind, type NodeOf } from './node.js';
 
@@ -29,6 +30,22 @@ const asFloat = (t: tf.Tensor): tf.Tensor => (t.dtype === 'float32' ? t : tf.cas
 function reshapeTo(t: tf.Tensor, shape: readonly number[]): tf.Tensor {
   const same = t.rank === shape.length && t.shape.every((d, i) => d === shape[i]);
   return same ? t : tf.reshape(t, [...shape]);
+}
+
+/**
+ * `t` as an operand of a broadcasting binary op whose result has rank `rank`. tfjs-backend-webgpu
+ * 4.22 stages a 1-D operand shorter than 128 in workgroup memory and indexes the output coordinate
+ * as a vector, which its WGSL cannot do at rank 5 and 6: the shader does not compile and the result
+ * is silently wrong. The same values as a [1, n] view take the ordinary path on every backend.
+ */
+function operand(t: tf.Tensor, rank: number): tf.Tensor {
+  return t.rank === 1 && rank >= 5 && t.shape[0] > 1 ? tf.reshape(t, [1, t.shape[0]]) : t;
+}
+
+/** `op(a, b)` with each operand made safe for the result's rank (see {@link operand}). */
+function binary(op: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor, a: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  const rank = Math.max(a.rank, b.rank);
+  return op(operand(a, rank), operand(b, rank));
 }
 
 function reduceRule<K extends 'sum' | 'mean'>(op: K): ExecRule<K> {
@@ -71,7 +88,7 @@ function contract(a0: tf.Tensor, b0: tf.Tensor, l: EinsumLetters): tf.Tensor {
   ]);
   const order = [...g.batch, ...g.left, ...g.right];
   const prod = reshapeTo(
-    tf.matMul(a, b),
+    chunkedMatMul(a, b),
     order.map((x) => l.sizes.get(x) ?? 1),
   );
   return permute(prod, order, l.out);
@@ -125,14 +142,14 @@ export const execRules: { readonly [K in Kind]: ExecRule<K> } = {
     const f = asFloat(x);
     return tf.sub(f, tf.mean(f, -1, true));
   },
-  scale: (_, [x, s]) => tf.div(asFloat(x), asFloat(s)),
+  scale: (_, [x, s]) => binary(tf.div, asFloat(x), asFloat(s)),
   layerNorm: (n, [x0, ...affine]) => {
     const { variant, eps, weight, bias } = n.params;
     let x = asFloat(x0);
     if (variant === 'ln') x = tf.sub(x, tf.mean(x, -1, true));
     let y = tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), eps)));
-    if (weight) y = tf.mul(y, affine[0]);
-    if (bias) y = tf.add(y, affine[weight ? 1 : 0]);
+    if (weight) y = binary(tf.mul, y, affine[0]);
+    if (bias) y = binary(tf.add, y, affine[weight ? 1 : 0]);
     return y;
   },
   dot: (n, [x, v]) => {
@@ -141,16 +158,16 @@ export const execRules: { readonly [K in Kind]: ExecRule<K> } = {
     // (A rank-2 operand is not reshaped: tf.memory() counts a reshaped view as new bytes.)
     const rows = (t: tf.Tensor): tf.Tensor => (t.rank === 2 ? t : tf.reshape(t, [-1, d]));
     if (v.rank === 1 && sizeOf(x.shape) > 0) {
-      return tf.reshape(tf.matMul(rows(x), tf.reshape(v, [d, 1])), [...n.shape]);
+      return tf.reshape(chunkedMatMul(rows(x), tf.reshape(v, [d, 1])), [...n.shape]);
     }
     if (x.rank === 1 && sizeOf(v.shape) > 0) {
-      return tf.reshape(tf.matMul(rows(v), tf.reshape(x, [d, 1])), [...n.shape]);
+      return tf.reshape(chunkedMatMul(rows(v), tf.reshape(x, [d, 1])), [...n.shape]);
     }
     return dotAsContraction(n, x, v);
   },
-  mul: (_, [a, b]) => tf.mul(a, b),
-  add: (_, [a, b]) => tf.add(a, b),
-  sub: (_, [a, b]) => tf.sub(a, b),
+  mul: (_, [a, b]) => binary(tf.mul, a, b),
+  add: (_, [a, b]) => binary(tf.add, a, b),
+  sub: (_, [a, b]) => binary(tf.sub, a, b),
   einsum: (n, [a, b]) => contract(a, b, einsumLetters(n.params.spec, a.shape, b.shape)),
   sum: reduceRule('sum'),
   mean: reduceRule('mean'),

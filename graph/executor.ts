@@ -5,9 +5,10 @@
  * created is freed before the error propagates, so a failed materialization leaks nothing.
  */
 import * as tf from '@tensorflow/tfjs';
-import { DisposedError, ShapeError, UnresolvedLeafError } from './errors.js';
+import { deviceBindingLimit } from './bindingLimit.js';
+import { DisposedError, ResourceLimitError, ShapeError, UnresolvedLeafError } from './errors.js';
 import { execRules, type ExecContext } from './execRules.js';
-import { byKind, freedAfter, topoOrder, type KindTable, type Node, type NodeOf } from './node.js';
+import { byKind, bytesOf, freedAfter, topoOrder, type KindTable, type Node, type NodeOf } from './node.js';
 
 /** Measurements of one run, filled in when passed to {@link execute}. */
 export interface ExecStats {
@@ -93,11 +94,28 @@ function checkConst(n: NodeOf<'const'>): void {
   }
 }
 
+/**
+ * Refuses a graph with a value larger than the backend binds per tensor (WebGPU's
+ * maxStorageBufferBindingSize): a kernel binding it would return garbage, not throw.
+ */
+function checkBindable(order: readonly Node[]): void {
+  const limit = deviceBindingLimit();
+  if (limit === Infinity) return;
+  for (const n of order) {
+    if (bytesOf(n) > limit) {
+      throw new ResourceLimitError(
+        `${n.kind} of shape [${n.shape.join(', ')}] is ${bytesOf(n)} bytes; expected at most the ${limit} bytes this backend binds per tensor. Slice the positions or the batch first.`,
+      );
+    }
+  }
+}
+
 /** Runs `roots` (sharing common subgraphs) and returns one caller-owned tensor per root, each of its root's `shape`. */
 export function executeMany(roots: readonly Node[], opts: ExecuteOptions = {}): tf.Tensor[] {
   // Memo hits are sources: they need none of their inputs.
   const order = topoOrder(roots, isMemoHit);
   for (const n of order) byKind(preflight, n);
+  checkBindable(order);
   const hits = new Set(order.filter(isMemoHit));
   const freed = freedAfter(order, roots, (n) => hits.has(n));
 

@@ -32,6 +32,7 @@ export {
   UnresolvedLeafError,
   DisposedError,
   PlanError,
+  ResourceLimitError,
 } from './errors.js';
 export {
   ANON,
@@ -85,3 +86,10 @@ export { execute, executeMany, executeNamed, type ExecStats, type ExecuteOptions
 export { estimate, costRules, type GraphCost, type NodeCost } from './cost.js';
 export { validatePlan } from './validate.js';
 export { explainPlan, formatGraph, formatBytes, toDot, type FormatOptions } from './explain.js';
+export { chunkedMatMul } from './chunkedMatMul.js';
+export {
+  deviceBindingLimit,
+  planningLimit,
+  setDeviceBindingLimit,
+  setPlanningLimit,
+} from './bindingLimit.js';

@@ -7,13 +7,22 @@ import {
   DisposedError,
   LazylensError,
   PlanError,
+  ResourceLimitError,
   ShapeError,
   SliceError,
   UnresolvedLeafError,
 } from '../graph/errors.js';
 import { closestNames } from './util/closestNames.js';
 
-export { DisposedError, LazylensError, PlanError, ShapeError, SliceError, UnresolvedLeafError };
+export {
+  DisposedError,
+  LazylensError,
+  PlanError,
+  ResourceLimitError,
+  ShapeError,
+  SliceError,
+  UnresolvedLeafError,
+};
 
 function suggestion(given: string, candidates: Iterable<string>): string {
   const near = closestNames(given, candidates);

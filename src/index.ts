@@ -114,8 +114,15 @@ export type { DownloadProgress } from './loading/hub/DownloadProgressBar.js';
 export { officialModelName } from './loading/hub/modelAliases.js';
 
 // ---- backends ----
-export { selectBackend, currentBackend, wasmThreading } from './backend/index.js';
-export type { BackendName, BackendOptions, WasmThreading } from './backend/index.js';
+export { selectBackend, currentBackend, wasmThreading, backendInfo } from './backend/index.js';
+export type {
+  BackendName,
+  BackendOptions,
+  WasmThreading,
+  BackendInfo,
+  GpuAdapterReport,
+  GpuLimits,
+} from './backend/index.js';
 
 // ---- errors: every class the library throws ----
 export {
@@ -141,6 +148,7 @@ export {
   UnresolvedLeafError,
   DisposedError,
   PlanError,
+  ResourceLimitError,
 } from './errors.js';
 export type { StreamErrorWhere } from './errors.js';
 

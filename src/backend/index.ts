@@ -2,15 +2,19 @@
  * Picks the TensorFlow.js backend lazylens runs on.
  *
  * Order when nothing is asked for: `tensorflow` (tfjs-node-gpu, then tfjs-node: optional peer
- * dependencies), `webgpu` (when @tensorflow/tfjs-backend-webgpu and a GPU adapter are present),
- * `wasm` (embedded, the default that works everywhere), `cpu`. `LAZYLENS_BACKEND` or the
- * `backend` option name one backend; if it cannot start, that is an error naming why.
+ * dependencies), `webgpu` (@tensorflow/tfjs-backend-webgpu on a hardware GPU adapter: the browser's,
+ * or Dawn's in Node), `wasm` (embedded, the default that works everywhere), `cpu`. A software
+ * adapter (Mesa's llvmpipe) is used only when `webgpu` is named: it is slower than wasm. Why each
+ * faster backend was passed over is kept, one line each, in {@link backendInfo}. `LAZYLENS_BACKEND`
+ * or the `backend` option name one backend; if it cannot start, that is an error naming why.
  */
 import * as tf from '@tensorflow/tfjs';
+import { deviceBindingLimit, planningLimit, setDeviceBindingLimit } from '../../graph/index.js';
 import { BackendError } from '../errors.js';
 import { startWasm, wantedWasmThreads } from './wasmThreads.js';
 
 export { wasmThreading, type WasmThreading } from './wasmThreads.js';
+import { findGpuAdapter, foundGpuAdapter, isSoftwareAdapter, type GpuAdapterReport } from './gpuAdapter.js';
 
 /** A tfjs backend lazylens can run on, fastest first. */
 export type BackendName = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
@@ -24,7 +28,8 @@ export interface BackendOptions {
   wasmThreads?: number;
 }
 
-type Starter = () => Promise<void>;
+// `auto` is true when the backend was not named, so a start may decline what only a named one accepts.
+type Starter = (auto: boolean) => Promise<void>;
 
 // Packages are imported by computed names so bundlers and tsc do not require them to exist.
 async function importOptional(name: string): Promise<unknown> {
@@ -45,13 +50,16 @@ const starters: Record<BackendName, Starter> = {
     }
     throw new Error(errors.join('; '));
   },
-  async webgpu() {
-    const nav = (globalThis as { navigator?: { gpu?: { requestAdapter(): Promise<unknown> } } }).navigator;
-    if (!nav?.gpu) throw new Error('no navigator.gpu in this runtime');
-    const adapter = await nav.gpu.requestAdapter();
-    if (!adapter) throw new Error('no GPU adapter found');
+  async webgpu(auto) {
+    // Named, it may run on a software adapter (llvmpipe, for CI); chosen automatically, only on a GPU.
+    const adapter = await findGpuAdapter({ software: !auto });
+    if (auto && isSoftwareAdapter(adapter)) {
+      throw new Error(`only a software adapter (${adapter.device || adapter.description}), slower than wasm`);
+    }
+    // Imported after the adapter search: the package registers itself only if navigator.gpu exists.
     await importOptional('@tensorflow/tfjs-backend-webgpu');
     await activate('webgpu');
+    setDeviceBindingLimit(adapter.limits.maxStorageBufferBindingSize);
   },
   async wasm() {
     await startWasm(activate, wasmThreadsOption);
@@ -62,6 +70,7 @@ const starters: Record<BackendName, Starter> = {
 };
 
 async function activate(name: string): Promise<void> {
+  setDeviceBindingLimit(Infinity); // webgpu sets its adapter's limit once it runs
   if (tf.findBackendFactory(name) === null && tf.findBackend(name) === null) {
     throw new Error(`backend '${name}' is not registered`);
   }
@@ -100,8 +109,9 @@ export async function selectBackend(options: BackendOptions = {}): Promise<Backe
   const failures: string[] = [];
   for (const name of order) {
     try {
-      await starters[name]();
+      await starters[name](!asked);
       selected = name;
+      passedOver = failures.slice();
       return name;
     } catch (e) {
       failures.push(`${name}: ${message(e)}`);
@@ -113,6 +123,7 @@ export async function selectBackend(options: BackendOptions = {}): Promise<Backe
 
 let selected: BackendName | undefined;
 let wasmThreadsOption: number | undefined;
+let passedOver: string[] = [];
 
 /**
  * Selects the best backend once per process, unless {@link selectBackend} already chose one.
@@ -127,3 +138,45 @@ export async function ensureBackend(): Promise<string> {
 export function currentBackend(): string {
   return tf.getBackend();
 }
+
+/** The backend lazylens runs on and, for webgpu, the adapter under it. */
+export interface BackendInfo {
+  /** The tfjs backend running now. */
+  readonly backend: string;
+  /** The WebGPU adapter, when one was found (whether or not webgpu is the backend running). */
+  readonly adapter?: GpuAdapterReport;
+  /** One line per faster backend the last automatic choice passed over, saying why. */
+  readonly passedOver: readonly string[];
+  /**
+   * Bytes one kernel may bind per tensor on the running backend (WebGPU's
+   * maxStorageBufferBindingSize); `Infinity` where the backend has no such limit.
+   */
+  readonly maxBindingBytes: number;
+  /** What matrix products are split to: `maxBindingBytes`, or lower under `LAZYLENS_MAX_BINDING_BYTES`. */
+  readonly planningBindingBytes: number;
+}
+
+/**
+ * Reports the running backend and the WebGPU adapter, e.g. to check which GPU a run used.
+ * @example
+ * ```ts
+ * const { backendInfo } = await import('../src/index.js');
+ * const info = await backendInfo();
+ * info.backend;                                            // 'wasm' without a GPU; 'webgpu' on one
+ * info.adapter?.limits.maxStorageBufferBindingSize;        // bytes one kernel may bind per tensor
+ * info.passedOver;                                         // why faster backends were not chosen
+ * ```
+ */
+export async function backendInfo(): Promise<BackendInfo> {
+  const adapter = await foundGpuAdapter();
+  const backend = tf.getBackend();
+  return {
+    backend,
+    ...(adapter ? { adapter } : {}),
+    passedOver: [...passedOver],
+    maxBindingBytes: deviceBindingLimit(),
+    planningBindingBytes: planningLimit(),
+  };
+}
+
+export type { GpuAdapterReport, GpuLimits } from './gpuAdapter.js';

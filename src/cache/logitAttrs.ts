@@ -9,8 +9,12 @@ import { InvalidArgumentError, TokenError } from '../errors.js';
 import { applyLnToStack } from './applyLnToStack.js';
 import type { CacheGraph } from './CacheGraph.js';
 
-/** A single-token string, an id, or ids [batch] / [batch, pos] (arrays or an int tensor). */
-export type TokensArg = string | number | readonly number[] | readonly (readonly number[])[] | tf.Tensor;
+/**
+ * A single-token string, an id, or ids [batch] / [batch, pos] as arrays. A token tensor is read
+ * first (`await tokens.array()`): the graph is built synchronously, and the library never reads a
+ * tensor synchronously (webgpu in Node cannot).
+ */
+export type TokensArg = string | number | readonly number[] | readonly (readonly number[])[];
 
 /** Options of {@link ActivationCache.logitAttrs}. */
 export interface LogitAttrsOptions {
@@ -32,12 +36,10 @@ interface Ids {
 function toIds(cg: CacheGraph, tokens: TokensArg, what: string): Ids {
   if (typeof tokens === 'string') return { flat: [cg.model.toSingleToken(tokens)], shape: [] };
   if (typeof tokens === 'number') return { flat: [tokens], shape: [] };
-  if (tokens instanceof tf.Tensor) {
-    if (tokens.rank > 2)
-      throw new InvalidArgumentError(
-        `${what} of rank ${tokens.rank} given; expected [], [batch] or [batch, pos].`,
-      );
-    return { flat: Array.from(tokens.dataSync()), shape: [...tokens.shape] };
+  if ((tokens as unknown) instanceof tf.Tensor) {
+    throw new InvalidArgumentError(
+      `${what} given as a tensor; expected ids as numbers: read it first with \`await ${what}.array()\`.`,
+    );
   }
   if (!Array.isArray(tokens))
     throw new InvalidArgumentError(`${what} is ${typeof tokens}; expected a string, id(s) or a tensor.`);

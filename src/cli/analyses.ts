@@ -25,7 +25,10 @@ import { builtinPrompt, inductionTargets, repeatPrediction } from './prompt.js';
  * The prompt's tokens, checked against n_ctx (the library would truncate silently).
  * @throws TokenError when the prompt is longer than the model's context.
  */
-export function preparePrompt(model: HookedTransformer, prompt: string | undefined): PromptInfo {
+export async function preparePrompt(
+  model: HookedTransformer,
+  prompt: string | undefined,
+): Promise<PromptInfo> {
   const text = prompt ?? builtinPrompt(model);
   if (text.trim() === '') throw new TokenError('--prompt is empty; expected some text.');
   const { nCtx, defaultPrependBos, modelName } = model.cfg;
@@ -37,7 +40,7 @@ export function preparePrompt(model: HookedTransformer, prompt: string | undefin
   }
   const t = model.toTokens(text, { truncate: false });
   try {
-    const ids = t.arraySync()[0];
+    const ids = (await t.array())[0];
     return { text, builtin: prompt === undefined, tokens: model.toStrTokens(ids), ids };
   } finally {
     t.dispose();
@@ -60,11 +63,11 @@ export async function withCache<T>(
 }
 
 /** Logits of the last position, [d_vocab]. */
-function lastLogits(logits: tf.Tensor): Float32Array {
+async function lastLogits(logits: tf.Tensor): Promise<Float32Array> {
   const [, pos, vocab] = logits.shape;
   const last = tf.tidy(() => logits.slice([0, pos - 1, 0], [1, 1, vocab]).reshape([vocab]));
   try {
-    return last.dataSync() as Float32Array;
+    return (await last.data()) as Float32Array;
   } finally {
     last.dispose();
   }
@@ -77,9 +80,9 @@ export async function topPredictions(
   top: number,
   label: string,
 ): Promise<RunResult> {
-  return withCache(model, prompt, (_cache, logits) => {
-    const l = lastLogits(logits);
-    return Promise.resolve({ model: label, prompt, predictions: rankTokens(model, l, top) });
+  return withCache(model, prompt, async (_cache, logits) => {
+    const l = await lastLogits(logits);
+    return { model: label, prompt, predictions: rankTokens(model, l, top) };
   });
 }
 
@@ -101,12 +104,12 @@ function rankTokens(model: HookedTransformer, logits: Float32Array, top: number)
  * top next token.
  * @throws TokenError when `given` is not exactly one token.
  */
-export function resolveAnswer(
+export async function resolveAnswer(
   model: HookedTransformer,
   prompt: PromptInfo,
   logits: tf.Tensor,
   given: string | undefined,
-): Answer {
+): Promise<Answer> {
   if (given !== undefined) {
     if (given === '') throw new TokenError('--answer is empty; expected one token.');
     const id = model.toSingleToken(given);
@@ -115,7 +118,7 @@ export function resolveAnswer(
   const repeat = repeatPrediction(prompt.ids);
   if (repeat !== undefined)
     return { id: repeat, token: model.toString([repeat]) as string, source: 'repeat' };
-  const l = lastLogits(logits);
+  const l = await lastLogits(logits);
   const id = l.indexOf(l.reduce((a, b) => Math.max(a, b), -Infinity));
   return { id, token: model.toString([id]) as string, source: 'top' };
 }
@@ -158,7 +161,7 @@ export async function directLogitAttribution(
   options: { by: DlaBy; top: number; answer?: string; label: string },
 ): Promise<DlaResult> {
   return withCache(model, prompt, async (cache, logits) => {
-    const answer = resolveAnswer(model, prompt, logits, options.answer);
+    const answer = await resolveAnswer(model, prompt, logits, options.answer);
     const attrs = dlaAttribution(model, cache, options.by, answer.id);
     const values = await attrs.data();
     const labels = attrs.labels ?? [];
@@ -181,9 +184,9 @@ export async function explainAttribution(
   prompt: PromptInfo,
   options: { by: DlaBy; answer?: string },
 ): Promise<{ answer: Answer; plan: string }> {
-  return withCache(model, prompt, (cache, logits) => {
-    const answer = resolveAnswer(model, prompt, logits, options.answer);
-    return Promise.resolve({ answer, plan: dlaAttribution(model, cache, options.by, answer.id).explain() });
+  return withCache(model, prompt, async (cache, logits) => {
+    const answer = await resolveAnswer(model, prompt, logits, options.answer);
+    return { answer, plan: dlaAttribution(model, cache, options.by, answer.id).explain() };
   });
 }
 
@@ -193,24 +196,26 @@ export async function logitLens(
   prompt: PromptInfo,
   options: { answer?: string; label: string },
 ): Promise<LensResult> {
-  return withCache(model, prompt, (cache, logits) => {
-    const answer = resolveAnswer(model, prompt, logits, options.answer);
+  return withCache(model, prompt, async (cache, logits) => {
+    const answer = await resolveAnswer(model, prompt, logits, options.answer);
     const acc = cache.accumulatedResid({ applyLn: true, posSlice: -1 }); // [layers, 1, d_model]
     const resid = acc.tensor();
+    let parts: tf.Tensor[] = [];
     let ranks: Int32Array | Float32Array | Uint8Array;
     let probs: typeof ranks;
     let answerLogits: typeof ranks;
     try {
-      [ranks, probs, answerLogits] = tf.tidy(() => {
+      parts = tf.tidy(() => {
         const flat = resid.reshape([resid.shape[0], model.cfg.dModel]);
         const layerLogits = tf.add(tf.matMul(flat, model.W_U), model.b_U); // [layers, d_vocab]
         const mine = layerLogits.slice([0, answer.id], [-1, 1]); // [layers, 1]
         const above = tf.sum(tf.cast(tf.greater(layerLogits, mine), 'int32'), 1);
         const prob = tf.softmax(layerLogits).slice([0, answer.id], [-1, 1]).reshape([-1]);
-        return [above.dataSync(), prob.dataSync(), mine.reshape([-1]).dataSync()];
+        return [above, prob, mine.reshape([-1])];
       });
+      [ranks, probs, answerLogits] = await Promise.all(parts.map((t) => t.data()));
     } finally {
-      resid.dispose();
+      tf.dispose([resid, ...parts]);
     }
     const labels = acc.labels ?? [];
     const rows = Array.from(ranks, (above, i) => ({
@@ -219,23 +224,23 @@ export async function logitLens(
       prob: probs[i],
       logit: answerLogits[i],
     }));
-    return Promise.resolve({ model: options.label, prompt, answer, rows });
+    return { model: options.label, prompt, answer, rows };
   });
 }
 
 /** Mean attention of each head from repeated tokens to the token after their earlier occurrence. */
-export function inductionScores(
+export async function inductionScores(
   model: HookedTransformer,
   cache: ActivationCache,
   prompt: PromptInfo,
-): HeadScore[] {
+): Promise<HeadScore[]> {
   const targets = inductionTargets(prompt.ids);
   const pairs = targets.flatMap((k, q) => (k === undefined ? [] : [[q, k] as const]));
   if (pairs.length === 0) return [];
   const out: HeadScore[] = [];
   for (let layer = 0; layer < model.cfg.nLayers; layer++) {
     const pattern = cache.get(`blocks.${layer}.attn.hook_pattern`); // [1, heads, q, k]
-    const p = pattern.arraySync() as number[][][][];
+    const p = (await pattern.array()) as number[][][][];
     for (let head = 0; head < model.cfg.nHeads; head++) {
       const sum = pairs.reduce((s, [q, k]) => s + p[0][head][q][k], 0);
       out.push({ label: `L${layer}H${head}`, layer, head, score: sum / pairs.length });
@@ -265,28 +270,25 @@ export async function attentionPattern(
   const layer = options.layer ?? model.cfg.nLayers - 1;
   checkIndex(layer, model.cfg.nLayers, '--layer', 'layers');
   if (options.head !== undefined) checkIndex(options.head, model.cfg.nHeads, '--head', 'heads per layer');
-  return withCache(model, prompt, (cache) => {
-    const scores = inductionScores(model, cache, prompt).filter((s) => s.layer === layer);
+  return withCache(model, prompt, async (cache) => {
+    const scores = (await inductionScores(model, cache, prompt)).filter((s) => s.layer === layer);
     const best = scores.reduce<HeadScore | undefined>((a, s) => (!a || s.score > a.score ? s : a), undefined);
     const head = options.head ?? best?.head ?? 0;
     const pattern = tf.tidy(() =>
       cache.get(`blocks.${layer}.attn.hook_pattern`).slice([0, head], [1, 1]).squeeze([0, 1]),
     );
-    const rows = pattern.arraySync() as number[][];
-    pattern.dispose();
+    let rows: number[][];
+    try {
+      rows = (await pattern.array()) as number[][];
+    } finally {
+      pattern.dispose();
+    }
     const score = scores.find((s) => s.head === head)?.score ?? null;
-    return Promise.resolve({
-      model: options.label,
-      prompt,
-      layer,
-      head,
-      pattern: rows,
-      inductionScore: score,
-    });
+    return { model: options.label, prompt, layer, head, pattern: rows, inductionScore: score };
   });
 }
 
 /** Induction score of every head (for the demo). */
 export async function allInductionScores(model: HookedTransformer, prompt: PromptInfo): Promise<HeadScore[]> {
-  return withCache(model, prompt, (cache) => Promise.resolve(inductionScores(model, cache, prompt)));
+  return withCache(model, prompt, (cache) => inductionScores(model, cache, prompt));
 }

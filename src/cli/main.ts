@@ -2,14 +2,16 @@
  * The `lazylens` command. `main(argv, io)` runs it in-process and returns the exit code; run
  * directly (`tsx src/cli/main.ts dla`) or through bin/lazylens.js it uses the process's streams.
  */
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
+import { BACKEND_NAMES, backendInfo, selectBackend, type BackendName } from '../backend/index.js';
 import { CliError, LazylensError, UsageError } from '../errors.js';
 import { registerAttention } from './commands/attention.js';
 import { registerDemo } from './commands/demo.js';
 import { registerDla } from './commands/dla.js';
 import { registerExplain } from './commands/explain.js';
+import { registerInfo } from './commands/info.js';
 import { registerLens } from './commands/lens.js';
 import { registerRun } from './commands/run.js';
 import { registerTestPrompt } from './commands/testPrompt.js';
@@ -37,7 +39,21 @@ function buildProgram(io: Io): Command {
     .option('--prompt <text>', 'the prompt (default: a built-in sequence repeated twice)')
     .option('--html <file>', 'also write a self-contained HTML report to FILE')
     .option('--json', 'print machine-readable JSON instead of tables')
-    .option('--verbose', 'print stack traces on errors');
+    .option(
+      '--verbose',
+      'print stack traces on errors, and the backend used (with why webgpu was passed over)',
+    )
+    .addOption(
+      new Option(
+        '--backend <name>',
+        'the tfjs backend (default: LAZYLENS_BACKEND, else the fastest that starts)',
+      ).choices(BACKEND_NAMES),
+    )
+    // The backend starts before any command runs, so an unavailable one fails before a model loads.
+    .hook('preAction', async (_program, action) => {
+      const { backend } = action.optsWithGlobals<{ backend?: BackendName }>();
+      if (backend) await selectBackend({ backend });
+    });
   registerRun(program, io);
   registerDla(program, io);
   registerLens(program, io);
@@ -45,7 +61,15 @@ function buildProgram(io: Io): Command {
   registerExplain(program, io);
   registerDemo(program, io);
   registerTestPrompt(program, io);
+  registerInfo(program, io);
   return program;
+}
+
+/** One line on stderr: the backend that ran and, if the automatic choice passed webgpu over, why. */
+async function reportBackend(io: Io): Promise<void> {
+  const info = await backendInfo();
+  const why = info.passedOver.find((l) => l.startsWith('webgpu:'));
+  io.err(`lazylens: backend ${info.backend}${why ? ` (passed over ${why})` : ''}\n`);
 }
 
 /** The first line of an error's message (the library's errors are one line already). */
@@ -62,6 +86,7 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
   const verbose = argv.includes('--verbose');
   try {
     await buildProgram(io).parseAsync([...argv], { from: 'user' });
+    if (verbose) await reportBackend(io);
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : EXIT_USAGE; // commander printed it

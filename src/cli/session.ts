@@ -105,7 +105,7 @@ export async function withSession(
       true,
     );
     try {
-      const prompt = preparePrompt(model, opts.prompt);
+      const prompt = await preparePrompt(model, opts.prompt);
       output = await body({ model, prompt, progress, label: opts.model });
     } finally {
       model.dispose();

@@ -31,7 +31,19 @@ export interface TokenOptions {
 export interface PreparedTokens {
   tokens: tf.Tensor2D;
   attentionMask?: tf.Tensor2D;
+  /** The attention mask's rows on the host (rotary positions are computed there, in float64). */
+  maskRows?: number[][];
   dispose(): void;
+}
+
+/** A mask tensor as host rows; a rank other than 2 is reported with its shape. */
+async function maskArray(t: tf.Tensor): Promise<number[][]> {
+  if (t.rank !== 2) {
+    throw new InvalidArgumentError(
+      `attentionMask of shape [${t.shape.join(', ')}] given; expected [batch, pos].`,
+    );
+  }
+  return (await t.array()) as number[][];
 }
 
 function idRows(input: Exclude<ModelInput, string | tf.Tensor>): number[][] {
@@ -55,13 +67,17 @@ function article(word: string): string {
   return /^[aeiou]/.test(word) ? 'an' : 'a';
 }
 
-/** Validates and pads `input`; the caller disposes the result. */
-export function prepareTokens(
+/**
+ * Validates and pads `input`; the caller disposes the result. Asynchronous because a token tensor
+ * (or a mask tensor) is read back to be validated, and reads must not block (webgpu has no
+ * synchronous read in Node).
+ */
+export async function prepareTokens(
   input: ModelInput,
   cfg: HookedTransformerConfig,
   tokenizer: ModelTokenizer | undefined,
   options: TokenOptions = {},
-): PreparedTokens {
+): Promise<PreparedTokens> {
   checkInputKind(input);
   let ids: number[][];
   let mask: number[][] | undefined;
@@ -89,32 +105,30 @@ export function prepareTokens(
         `Token tensor of rank ${input.rank} given; expected [pos] or [batch, pos].`,
       );
     }
-    const data = input.arraySync();
+    const data = await input.array();
     ids = input.rank === 1 ? [data as number[]] : (data as number[][]);
   } else {
     ids = idRows(input as Exclude<ModelInput, string | tf.Tensor>);
   }
   checkTokenIds(ids, cfg);
-  const tokens = tf.tensor2d(ids, [ids.length, ids[0].length], 'int32');
-  let maskT: tf.Tensor2D | undefined;
   const given = options.attentionMask;
-  if (given !== undefined || mask) {
-    maskT = tf.tidy(() =>
-      given instanceof tf.Tensor
-        ? tf.cast(given, 'float32')
-        : tf.tensor2d(given ?? (mask as number[][]), undefined, 'float32'),
-    ) as tf.Tensor2D;
-    if (maskT.shape.join() !== tokens.shape.join()) {
-      const shape = maskT.shape.join(', ');
-      tf.dispose([maskT, tokens]);
+  const maskRows = given instanceof tf.Tensor ? await maskArray(given) : (given ?? mask);
+  if (maskRows) {
+    const width = maskRows[0]?.length ?? 0;
+    const ragged = maskRows.some((r) => r.length !== width);
+    if (ragged || maskRows.length !== ids.length || width !== ids[0].length) {
+      const shape = ragged ? 'rows of different lengths' : `[${maskRows.length}, ${width}]`;
       throw new InvalidArgumentError(
-        `attentionMask of shape [${shape}] given; expected [${tokens.shape.join(', ')}] like the tokens.`,
+        `attentionMask of shape ${shape} given; expected [${ids.length}, ${ids[0].length}] like the tokens.`,
       );
     }
   }
+  const tokens = tf.tensor2d(ids, [ids.length, ids[0].length], 'int32');
+  const maskT = maskRows ? tf.tensor2d(maskRows, undefined, 'float32') : undefined;
   return {
     tokens,
     attentionMask: maskT,
+    ...(maskRows ? { maskRows: maskRows.map((r) => [...r]) } : {}),
     dispose() {
       tokens.dispose();
       maskT?.dispose();

@@ -210,7 +210,7 @@ export class HookedTransformer extends TransformerWeights implements LensModel {
       options.namesFilter === undefined
         ? () => true
         : compileMatcher(options.namesFilter, this.hookNameList, 'namesFilter');
-    const { store, ...out } = runCaching(this.pass, input, options, keep);
+    const { store, ...out } = await runCaching(this.pass, input, options, keep);
     return { ...out, cache: new ActivationCache(store, this, !options.removeBatchDim) } as CachedResult<
       R,
       ActivationCache
@@ -241,7 +241,7 @@ export class HookedTransformer extends TransformerWeights implements LensModel {
         throw new InvalidArgumentError(`A hook for ${String(m)} is ${typeof fn}; expected a function.`);
       return [compileMatcher(m, this.hookNameList, 'fwdHooks'), fn] as const;
     });
-    return runForOutput<R, P>(this.pass, input, options, hooks);
+    return await runForOutput<R, P>(this.pass, input, options, hooks);
   }
 
   /**
@@ -264,7 +264,7 @@ export class HookedTransformer extends TransformerWeights implements LensModel {
   ): Promise<ForwardResult<R, P>> {
     checkOptions(options, FORWARD_KEYS, 'forward');
     await ensureBackend();
-    return runForOutput<R, P>(this.pass, input, options, []);
+    return await runForOutput<R, P>(this.pass, input, options, []);
   }
 
   /**
@@ -314,7 +314,7 @@ export class HookedTransformer extends TransformerWeights implements LensModel {
    * @param options `prependBos` for a string input.
    */
   toStrTokens(
-    input: string | readonly number[] | tf.Tensor,
+    input: string | readonly number[] | readonly (readonly number[])[],
     options: { prependBos?: boolean } = {},
   ): string[] {
     return modelToStrTokens(this, input, options);
@@ -323,15 +323,12 @@ export class HookedTransformer extends TransformerWeights implements LensModel {
   /**
    * Text of tokens: [pos] gives a string, [batch, pos] one string per row; without an argument,
    * a one-line description of the model.
-   * @param tokens an id, ids [pos] or [batch][pos], or a tensor of ids.
+   * @param tokens an id, or ids [pos] or [batch][pos] as numbers (read a tensor first with
+   *   `await tokens.array()`).
    */
-  override toString(
-    tokens: number | readonly number[] | readonly (readonly number[])[] | tf.Tensor,
-  ): string | string[];
+  override toString(tokens: number | readonly number[] | readonly (readonly number[])[]): string | string[];
   override toString(): string;
-  override toString(
-    tokens?: number | readonly number[] | readonly (readonly number[])[] | tf.Tensor,
-  ): string | string[] {
+  override toString(tokens?: number | readonly number[] | readonly (readonly number[])[]): string | string[] {
     if (tokens === undefined) return `HookedTransformer(${this.cfg.modelName}, ${this.cfg.nLayers} layers)`;
     return modelToString(this, tokens);
   }

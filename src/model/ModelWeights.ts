@@ -67,10 +67,10 @@ export class ModelWeights {
   }
 
   /** `W_U[:, ids]`: [...ids.shape, d_model], owned by the caller. */
-  residualDirections(ids: number | number[] | number[][] | tf.Tensor): tf.Tensor {
+  residualDirections(ids: number | number[] | number[][]): tf.Tensor {
+    checkIds([ids].flat(2), this.cfg.dVocabOut);
     return tf.tidy(() => {
-      const t = ids instanceof tf.Tensor ? tf.cast(ids, 'int32') : tf.tensor(ids, undefined, 'int32');
-      checkIds(t, this.cfg.dVocabOut);
+      const t = tf.tensor(ids, undefined, 'int32');
       const dirs = tf.gather(tf.transpose(this.get('unembed.W_U')), tf.reshape(t, [-1]));
       return tf.reshape(dirs, [...t.shape, this.cfg.dModel]);
     });
@@ -120,8 +120,8 @@ function repeatHeads(t: tf.Tensor, nHeads: number): tf.Tensor {
   return tf.gather(t, tf.tensor1d(rows, 'int32'));
 }
 
-function checkIds(t: tf.Tensor, vocab: number): void {
-  for (const id of t.dataSync()) {
+function checkIds(ids: readonly number[], vocab: number): void {
+  for (const id of ids) {
     if (!Number.isInteger(id) || id < 0 || id >= vocab) {
       throw new TokenError(`Token id ${id} given; expected an integer in [0, ${vocab - 1}].`);
     }

@@ -7,6 +7,7 @@ import type * as tf from '@tensorflow/tfjs';
 import type { HookedTransformerConfig } from '../core/config.js';
 import type { StateDict } from '../core/stateDict.js';
 import { LazylensError } from '../errors.js';
+import { hostIds } from './hostIds.js';
 import { ModelWeights, type StackedWeight } from './ModelWeights.js';
 
 /** Parameters, TransformerLens's weight properties and disposal; {@link HookedTransformer} extends it. */
@@ -124,9 +125,10 @@ export abstract class TransformerWeights {
    * @param tokens a string (one token), an id or a 0-d tensor gives [d_model]; ids [batch] or
    *   [batch, pos] give [..., d_model].
    */
-  tokensToResidualDirections(tokens: string | number | number[] | number[][] | tf.Tensor): tf.Tensor {
+  tokensToResidualDirections(tokens: string | number | number[] | number[][]): tf.Tensor {
     this.assertLive();
-    return this.weights.residualDirections(typeof tokens === 'string' ? this.toSingleToken(tokens) : tokens);
+    const ids = typeof tokens === 'string' ? this.toSingleToken(tokens) : tokens;
+    return this.weights.residualDirections(hostIds(ids, 'tokensToResidualDirections'));
   }
 
   /**

@@ -3,6 +3,8 @@
  * Pure function of (config, parameters, tokens); the caller wraps it in `tf.tidy`.
  */
 import * as tf from '@tensorflow/tfjs';
+import { deviceBindingLimit } from '../../graph/index.js';
+import { InvalidArgumentError, ResourceLimitError } from '../errors.js';
 import type { HookedTransformerConfig } from '../core/config.js';
 import {
   activation,
@@ -23,6 +25,8 @@ export interface ForwardOptions {
   stopAtLayer?: number;
   /** [batch, pos] of 1 (real token) / 0 (padding). */
   attentionMask?: tf.Tensor;
+  /** The same mask's rows on the host; needed with `attentionMask` by rotary models. */
+  maskRows?: readonly (readonly number[])[];
 }
 
 /** Token positions for the learned positional embedding: 0.. per row, counting real tokens only. */
@@ -177,6 +181,34 @@ function block(
 }
 
 /**
+ * A weight larger than one WebGPU binding would be read as garbage by every kernel that binds it
+ * (a validation error, not an exception), so the forward refuses to start instead.
+ */
+function checkBindable(params: StateDict): void {
+  const limit = deviceBindingLimit();
+  if (limit === Infinity) return;
+  for (const [name, t] of params) {
+    const bytes = t.size * 4;
+    if (bytes > limit) {
+      throw new ResourceLimitError(
+        `Parameter '${name}' [${t.shape.join(', ')}] is ${bytes} bytes; expected at most the ${limit} bytes this backend binds per tensor (WebGPU's maxStorageBufferBindingSize). Use another backend or a GPU with a larger limit.`,
+      );
+    }
+  }
+}
+
+// Rotary angles are computed on the host, so a padded batch needs its mask there too.
+function hostMask(
+  padMask: tf.Tensor | undefined,
+  rows: readonly (readonly number[])[] | undefined,
+): readonly (readonly number[])[] | undefined {
+  if (padMask && !rows) {
+    throw new InvalidArgumentError('A rotary model given attentionMask without maskRows; expected both.');
+  }
+  return padMask ? rows : undefined;
+}
+
+/**
  * Runs the model on int32 `tokens` [batch, pos] and returns logits [batch, pos, d_vocab_out], or
  * the residual stream [batch, pos, d_model] before block `stopAtLayer` when that is given.
  */
@@ -187,6 +219,7 @@ export function runForward(
   emit: Emit,
   options: ForwardOptions = {},
 ): tf.Tensor {
+  checkBindable(params);
   const [batch, pos] = tokens.shape;
   const padMask = options.attentionMask;
   let embed = tf.gather(param(params, 'embed.W_E'), tokens);
@@ -204,7 +237,10 @@ export function runForward(
   const stop = options.stopAtLayer ?? cfg.nLayers;
   const ctx: PassContext = {
     padMask,
-    rotary: cfg.positionalEmbeddingType === 'rotary' ? rotaryTables(cfg, batch, pos, padMask) : undefined,
+    rotary:
+      cfg.positionalEmbeddingType === 'rotary'
+        ? rotaryTables(cfg, batch, pos, hostMask(padMask, options.maskRows))
+        : undefined,
   };
   for (let l = 0; l < stop; l++) {
     const input = resid;

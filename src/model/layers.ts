@@ -4,6 +4,7 @@
  * (a hook may have replaced it). Callers run them inside `tf.tidy`.
  */
 import * as tf from '@tensorflow/tfjs';
+import { chunkedMatMul } from '../../graph/index.js';
 import type { ActFn, HookedTransformerConfig } from '../core/config.js';
 import type { StateDict } from '../core/stateDict.js';
 
@@ -56,7 +57,9 @@ export function softCap(x: tf.Tensor, cap: number): tf.Tensor {
 export function linear(x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor): tf.Tensor {
   const lead = x.shape.slice(0, -1);
   const d = x.shape[x.rank - 1];
-  const y = tf.matMul(tf.reshape<tf.Rank.R2>(x, [-1, d]), w);
+  // Split to the backend's binding limit: an unembedding (d_model × d_vocab) or a long batch of
+  // logits can be larger than one WebGPU binding.
+  const y = chunkedMatMul(tf.reshape<tf.Rank.R2>(x, [-1, d]), w);
   const out = tf.reshape(y, [...lead, w.shape[1] as number]);
   return b ? tf.add(out, b) : out;
 }

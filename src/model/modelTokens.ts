@@ -7,9 +7,13 @@ import type { HookedTransformerConfig } from '../core/config.js';
 import type { ModelTokenizer } from '../core/ModelTokenizer.js';
 import { toSingleToken, toStrTokens, toString, toTokens, type ToTokensOptions } from '../core/tokens.js';
 import { InvalidArgumentError } from '../errors.js';
+import { hostIds } from './hostIds.js';
 
-/** Ids as a host array, a tensor's values read synchronously. */
-type TokensLike = number | readonly number[] | readonly (readonly number[])[] | tf.Tensor;
+/**
+ * Token ids as host data. A tensor is refused with the way to read it (`await tokens.array()`):
+ * the library never reads a tensor synchronously, which webgpu in Node cannot do.
+ */
+type TokensLike = number | readonly number[] | readonly (readonly number[])[];
 
 /** The model side of the token helpers. */
 export interface TokenModel {
@@ -35,19 +39,17 @@ export function modelToTokens(
 /** Each token of `input` as text; a string is tokenized first (BOS by default). */
 export function modelToStrTokens(
   m: TokenModel,
-  input: string | readonly number[] | tf.Tensor,
+  input: string | readonly number[] | readonly (readonly number[])[],
   options: { prependBos?: boolean } = {},
 ): string[] {
   const tok = requireTokenizer(m, 'toStrTokens');
   if (typeof input === 'string') return toStrTokens(tok, m.cfg, input, options);
-  const ids = input instanceof tf.Tensor ? (input.arraySync() as number[] | number[][]) : input;
-  return toStrTokens(tok, m.cfg, ids);
+  return toStrTokens(tok, m.cfg, hostIds(input, 'toStrTokens') as number[] | number[][]);
 }
 
 /** Text of tokens: [pos] gives a string, [batch, pos] one string per row. */
 export function modelToString(m: TokenModel, tokens: TokensLike): string | string[] {
-  const data = tokens instanceof tf.Tensor ? (tokens.arraySync() as number | number[] | number[][]) : tokens;
-  return toString(requireTokenizer(m, 'toString'), m.cfg, data as number[]);
+  return toString(requireTokenizer(m, 'toString'), m.cfg, hostIds(tokens, 'toString') as number[]);
 }
 
 /** The id of `text`, which must be exactly one token (no BOS). */

@@ -27,13 +27,16 @@ export function rotaryDim(cfg: HookedTransformerConfig): number {
  * The position of each token: 0.. along the row, or, with a padding mask [batch, pos], counted
  * over real tokens only (the first real token is 0 whatever padding precedes it), as TL does.
  */
-function positions(batch: number, pos: number, padMask: tf.Tensor | undefined): number[][] {
+function positions(
+  batch: number,
+  pos: number,
+  padMask: readonly (readonly number[])[] | undefined,
+): number[][] {
   if (!padMask) return [Array.from({ length: pos }, (_, p) => p)];
-  const mask = padMask.dataSync();
   return Array.from({ length: batch }, (_, b) => {
     let seen = 0;
     return Array.from({ length: pos }, (__, p) => {
-      if (mask[b * pos + p] > 0) seen++;
+      if (padMask[b][p] > 0) seen++;
       return Math.max(seen - 1, 0);
     });
   });
@@ -72,7 +75,7 @@ export function rotaryTables(
   cfg: HookedTransformerConfig,
   batch: number,
   pos: number,
-  padMask: tf.Tensor | undefined,
+  padMask: readonly (readonly number[])[] | undefined,
 ): RotaryTables {
   const half = rotaryDim(cfg) / 2;
   const rows = positions(batch, pos, padMask);

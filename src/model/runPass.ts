@@ -37,15 +37,15 @@ export type CompiledHooks = readonly (readonly [(name: string) => boolean, HookF
  * sees the prepared tokens and attention mask before the pass. A hook that stores a tensor it made must `tf.keep`
  * it, or the tidy frees it.
  */
-export function runPass(
+export async function runPass(
   m: PassModel,
   input: ModelInput,
   options: RunOptions,
   hooks: CompiledHooks,
   inspect: (tokens: tf.Tensor, attentionMask: tf.Tensor | undefined) => void = () => undefined,
-): tf.Tensor {
+): Promise<tf.Tensor> {
   const stopAtLayer = normalizeStopAtLayer(m.cfg, options.stopAtLayer);
-  const prepared = prepareTokens(input, m.cfg, m.tokenizer, options);
+  const prepared = await prepareTokens(input, m.cfg, m.tokenizer, options);
   try {
     inspect(prepared.tokens, prepared.attentionMask);
     const atHook = (name: string, x: tf.Tensor): tf.Tensor => {
@@ -65,6 +65,7 @@ export function runPass(
       runForward(m.cfg, m.params, prepared.tokens, atHook, {
         stopAtLayer,
         attentionMask: prepared.attentionMask,
+        maskRows: prepared.maskRows,
       }),
     );
   } finally {
@@ -129,17 +130,17 @@ function shapeOutput(
 }
 
 /** The logits, the next-token loss or both, as `returnType` asks (TransformerLens's `return_type`). */
-export function runForOutput<R extends ReturnType | undefined, P extends boolean | undefined>(
+export async function runForOutput<R extends ReturnType | undefined, P extends boolean | undefined>(
   m: PassModel,
   input: ModelInput,
   options: ForwardOutputOptions,
   hooks: CompiledHooks,
-): ForwardResult<R, P> {
+): Promise<ForwardResult<R, P>> {
   const returnType = checkReturnType(options);
   const box: { seen?: SeenTokens } = {};
   let logits: tf.Tensor;
   try {
-    logits = runPass(m, input, options, hooks, seeTokens(returnType, box));
+    logits = await runPass(m, input, options, hooks, seeTokens(returnType, box));
   } catch (e) {
     if (box.seen) tf.dispose([box.seen.tokens, box.seen.attentionMask ?? []]);
     throw e;
@@ -155,12 +156,12 @@ export function runForOutput<R extends ReturnType | undefined, P extends boolean
  * batch dim with `removeBatchDim`). Returns the output `returnType` asks for and the store, all
  * owned by the caller; on an error nothing stored survives.
  */
-export function runCaching(
+export async function runCaching(
   m: PassModel,
   input: ModelInput,
   options: RunWithCacheOptions,
   keep: (name: string) => boolean,
-): { logits?: tf.Tensor; loss?: tf.Tensor; store: Map<string, tf.Tensor> } {
+): Promise<{ logits?: tf.Tensor; loss?: tf.Tensor; store: Map<string, tf.Tensor> }> {
   const returnType = checkReturnType(options);
   const store = new Map<string, tf.Tensor>();
   const box: { seen?: SeenTokens } = {};
@@ -175,7 +176,7 @@ export function runCaching(
     store.set(name, tf.keep(stored));
   };
   try {
-    const logits = runPass(m, input, options, [[() => true, capture]], (tokens, mask) => {
+    const logits = await runPass(m, input, options, [[() => true, capture]], (tokens, mask) => {
       if (options.removeBatchDim && tokens.shape[0] !== 1) {
         throw new BatchDimError(`removeBatchDim needs a batch of 1; given a batch of ${tokens.shape[0]}.`);
       }

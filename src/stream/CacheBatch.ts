@@ -68,6 +68,8 @@ export interface CacheBatch<P = PromptInput> extends LeasedBatch {
   readonly lastPositions: readonly number[];
   /** Each record's `answer` as a token id, `null` when it has none. */
   readonly answers: readonly (number | null)[];
+  /** The model's top token (argmax of the logits) at each row's last real token. */
+  readonly predictions: readonly number[];
   /** The side padding went on. */
   readonly paddingSide: PaddingSide;
   /** [batch, pos, d_vocab_out]. */

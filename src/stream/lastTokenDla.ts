@@ -36,15 +36,7 @@ export function answerIds<P>(batch: CacheBatch<P>, given?: readonly number[]): n
       );
     return [...given];
   }
-  if (batch.answers.every((a) => a !== null)) return batch.answers as number[];
-  const [b, pos, vocab] = batch.logits.shape;
-  const rows = batch.lastPositions.map((p, i) => i * pos + p);
-  const top = tf.tidy(() =>
-    tf.argMax(tf.gather(tf.reshape(batch.logits, [b * pos, vocab]), tf.tensor1d(rows, 'int32')), -1),
-  );
-  const predicted = Array.from(top.dataSync());
-  top.dispose();
-  return batch.answers.map((a, i) => a ?? predicted[i]);
+  return batch.answers.map((a, i) => a ?? batch.predictions[i]);
 }
 
 /**

@@ -6,7 +6,8 @@ import { InvalidArgumentError } from '../errors.js';
 
 /**
  * The index of each row's last real token, from an attention mask [batch, pos] (1 = token,
- * 0 = padding), for left or right padding alike.
+ * 0 = padding), for left or right padding alike. The mask is host data: read a mask tensor first
+ * (`await mask.array()`), since the library never reads a tensor synchronously.
  * @example
  * ```ts
  * const { lastTokenIndex } = await import('../src/stream/index.js');
@@ -15,9 +16,13 @@ import { InvalidArgumentError } from '../errors.js';
  * ```
  * @throws InvalidArgumentError for a row with no real token.
  */
-export function lastTokenIndex(attentionMask: tf.Tensor | readonly (readonly number[])[]): number[] {
-  const rows = attentionMask instanceof tf.Tensor ? (attentionMask.arraySync() as number[][]) : attentionMask;
-  return rows.map((row, b) => {
+export function lastTokenIndex(attentionMask: readonly (readonly number[])[]): number[] {
+  if ((attentionMask as unknown) instanceof tf.Tensor) {
+    throw new InvalidArgumentError(
+      'lastTokenIndex given a tensor; expected mask rows: read it first with `await mask.array()`.',
+    );
+  }
+  return attentionMask.map((row, b) => {
     const last = row.findLastIndex((m) => m !== 0);
     if (last < 0)
       throw new InvalidArgumentError(`attentionMask row ${b} has no real token; expected at least one.`);

@@ -11,6 +11,25 @@ import { preparePrompt, type PreparedPrompt } from './preparePrompt.js';
 import type { PromptSource } from './promptReader.js';
 import { InvalidArgumentError } from '../errors.js';
 
+// Read here, asynchronously, so operators needing a row's prediction never read the logits themselves.
+// The lease owns the argmax too: a stream torn down during the read frees it with the batch.
+async function lastTokenArgmax(
+  logits: tf.Tensor,
+  lastPositions: readonly number[],
+  lease: BatchContext['lease'],
+): Promise<number[]> {
+  const [b, pos, vocab] = logits.shape;
+  const rows = lastPositions.map((p, i) => i * pos + p);
+  const top = lease.track(
+    tf.tidy(() => tf.argMax(tf.gather(tf.reshape(logits, [b * pos, vocab]), tf.tensor1d(rows, 'int32')), -1)),
+  );
+  try {
+    return Array.from(await top.data());
+  } finally {
+    top.dispose();
+  }
+}
+
 async function runBatch<P>(
   model: StreamModel,
   prepared: PreparedPrompt<P>[],
@@ -30,6 +49,7 @@ async function runBatch<P>(
   });
   lease.track(logits);
   lease.track(cache);
+  const predictions = await lastTokenArgmax(logits, padded.lastPositions, lease);
   const tokens = lease.track(tf.tensor2d(padded.ids, undefined, 'int32'));
   const attentionMask = lease.track(tf.tensor2d(padded.mask, undefined, 'float32'));
   return {
@@ -42,6 +62,7 @@ async function runBatch<P>(
     lengths: padded.lengths,
     lastPositions: padded.lastPositions,
     answers: prepared.map((p) => p.answer),
+    predictions,
     paddingSide: side,
     logits,
     cache,

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Lazy } from '../../graph/index.js';
 import { type ActivationCache, HookedTransformer } from '../../src/index.js';
 import { loadSafetensorsFile, type SafetensorsFile } from '../../src/loading/safetensors.js';
-import { describeBackends } from '../helpers/backends.js';
+import { describeBackends, WITH_WEBGPU } from '../helpers/backends.js';
 import { GPT2_TINY, golden, goldenTensor, maxAbsDiff } from '../helpers/golden.js';
 
 const DIR = fileURLToPath(new URL('../fixtures/gpt2-tiny-golden/', import.meta.url));
@@ -61,52 +61,58 @@ function call(cache: ActivationCache, method: string, args: Args, stack: Lazy | 
   }
 }
 
-describeBackends('ActivationCache against the PyTorch goldens', () => {
-  const models = new Map<string, HookedTransformer>();
-  let tokens: tf.Tensor;
-  let first: tf.Tensor;
-  const dirs = new Map<string, tf.Tensor>();
-  let goldens: SafetensorsFile;
+describeBackends(
+  'ActivationCache against the PyTorch goldens',
+  () => {
+    const models = new Map<string, HookedTransformer>();
+    let tokens: tf.Tensor;
+    let first: tf.Tensor;
+    const dirs = new Map<string, tf.Tensor>();
+    let goldens: SafetensorsFile;
 
-  beforeAll(async () => {
-    goldens = await loadSafetensorsFile(`${DIR}cache_goldens.safetensors`);
-    for (const name of ['dir.p1', 'dir.p3']) dirs.set(name, goldenTensor(goldens, name));
-    tokens = goldenTensor(await golden('raw'), 'tokens');
-    first = tokens.slice([0, 0], [1, -1]);
-    models.set('raw', await HookedTransformer.fromPretrainedNoProcessing(GPT2_TINY));
-    models.set('processed', await HookedTransformer.fromPretrained(GPT2_TINY));
-  });
+    beforeAll(async () => {
+      goldens = await loadSafetensorsFile(`${DIR}cache_goldens.safetensors`);
+      for (const name of ['dir.p1', 'dir.p3']) dirs.set(name, goldenTensor(goldens, name));
+      tokens = goldenTensor(await golden('raw'), 'tokens');
+      first = tokens.slice([0, 0], [1, -1]);
+      models.set('raw', await HookedTransformer.fromPretrainedNoProcessing(GPT2_TINY));
+      models.set('processed', await HookedTransformer.fromPretrained(GPT2_TINY));
+    });
 
-  afterAll(() => {
-    for (const m of models.values()) m.dispose();
-    tf.dispose([...dirs.values(), tokens, first]);
-  });
+    afterAll(() => {
+      for (const m of models.values()) m.dispose();
+      tf.dispose([...dirs.values(), tokens, first]);
+    });
 
-  /** A fresh cache per case, so memoized results of one case cannot leak into the next. */
-  async function cacheFor(kind: Case['cache']): Promise<ActivationCache> {
-    const model = models.get(kind.replace('_b1', '')) as HookedTransformer;
-    const run = kind.endsWith('_b1')
-      ? await model.runWithCache(first, { removeBatchDim: true })
-      : await model.runWithCache(tokens);
-    run.logits.dispose();
-    return run.cache;
-  }
+    /** A fresh cache per case, so memoized results of one case cannot leak into the next. */
+    async function cacheFor(kind: Case['cache']): Promise<ActivationCache> {
+      const model = models.get(kind.replace('_b1', '')) as HookedTransformer;
+      const run = kind.endsWith('_b1')
+        ? await model.runWithCache(first, { removeBatchDim: true })
+        : await model.runWithCache(tokens);
+      run.logits.dispose();
+      return run.cache;
+    }
 
-  it.each(CASES.map((c) => [`${c.id} ${c.method} ${c.cache} ${JSON.stringify(c.args)}`, c] as const))(
-    '%s',
-    async (_title, c) => {
-      const cache = await cacheFor(c.cache);
-      const stack = c.stack ? call(cache, c.stack.method, decode(c.stack.args, dirs), undefined) : undefined;
-      const lazy = call(cache, c.method, decode(c.args, dirs), stack);
-      expect([...lazy.shape]).toEqual(c.shape);
-      if (c.labels) expect(lazy.labels).toEqual(c.labels);
-      const got = lazy.tensor();
-      const want = goldenTensor(goldens, c.id);
-      const peak = tf.tidy(() => (want.size ? want.abs().max() : tf.scalar(0)));
-      const scale = 1 + (await peak.data())[0];
-      expect(await maxAbsDiff(got, want)).toBeLessThan(TOL * scale);
-      tf.dispose([got, want, peak]);
-      cache.dispose();
-    },
-  );
-});
+    it.each(CASES.map((c) => [`${c.id} ${c.method} ${c.cache} ${JSON.stringify(c.args)}`, c] as const))(
+      '%s',
+      async (_title, c) => {
+        const cache = await cacheFor(c.cache);
+        const stack = c.stack
+          ? call(cache, c.stack.method, decode(c.stack.args, dirs), undefined)
+          : undefined;
+        const lazy = call(cache, c.method, decode(c.args, dirs), stack);
+        expect([...lazy.shape]).toEqual(c.shape);
+        if (c.labels) expect(lazy.labels).toEqual(c.labels);
+        const got = lazy.tensor();
+        const want = goldenTensor(goldens, c.id);
+        const peak = tf.tidy(() => (want.size ? want.abs().max() : tf.scalar(0)));
+        const scale = 1 + (await peak.data())[0];
+        expect(await maxAbsDiff(got, want)).toBeLessThan(TOL * scale);
+        tf.dispose([got, want, peak]);
+        cache.dispose();
+      },
+    );
+  },
+  WITH_WEBGPU,
+);

@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
 import { HookedTransformer } from '../../src/index.js';
-import { describeBackends, WASM_ONLY } from '../helpers/backends.js';
+import { describeBackends, WASM_AND_WEBGPU } from '../helpers/backends.js';
 import { maxAbsDiff } from '../helpers/golden.js';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
@@ -84,5 +84,5 @@ describeBackends(
       });
     }
   },
-  WASM_ONLY,
+  WASM_AND_WEBGPU,
 );

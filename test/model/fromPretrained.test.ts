@@ -32,7 +32,12 @@ describeBackends('HookedTransformer.fromPretrained', () => {
     expect(() => model.toSingleToken(' cats sat')).toThrow(TokenError);
     const toks = model.toTokens(['The cat sat', 'The dog']);
     expect(toks.shape).toEqual([2, 4]);
-    expect(model.toString(toks)).toEqual(['<|endoftext|>The cat sat', '<|endoftext|>The dog<|endoftext|>']);
+    expect(model.toString(await toks.array())).toEqual([
+      '<|endoftext|>The cat sat',
+      '<|endoftext|>The dog<|endoftext|>',
+    ]);
+    // a tensor is refused with the way to read it: the library never reads synchronously
+    expect(() => model.toString(toks as never)).toThrow(/read it first with `await tokens.array\(\)`/);
     // a text prompt gives the same logits as its tokens
     const a = await model.forward('The cat sat on the mat.');
     const all = goldenTensor(await golden('raw'), 'tokens');

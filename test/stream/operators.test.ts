@@ -153,7 +153,7 @@ describeBackends('stream operators', () => {
     expect(reports[0].total).toBe(10);
   });
 
-  it('lastTokenIndex finds the last real token for either padding side', () => {
+  it('lastTokenIndex finds the last real token for either padding side', async () => {
     expect(
       lastTokenIndex([
         [1, 1, 0, 0],
@@ -170,7 +170,9 @@ describeBackends('stream operators', () => {
       [1, 0],
       [1, 1],
     ]);
-    expect(lastTokenIndex(mask)).toEqual([0, 1]);
+    expect(lastTokenIndex(await mask.array())).toEqual([0, 1]);
+    // a tensor is refused: the library never reads one synchronously
+    expect(() => lastTokenIndex(mask as never)).toThrow(/read it first with `await mask.array\(\)`/);
     mask.dispose();
     expect(() => lastTokenIndex([[0, 0]])).toThrow(/row 0 has no real token/);
   });
