@@ -49,18 +49,7 @@ export function readSafetensors(bytes: Uint8Array, options: ReadOptions = {}): S
   const fail = (what: string): never => {
     throw new CheckpointError(`${source}: ${what}`);
   };
-  if (bytes.length < 8) {
-    fail(`file has ${bytes.length} bytes; expected at least 8 (the header length). Truncated?`);
-  }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLen = view.getBigUint64(0, true);
-  if (headerLen > BigInt(bytes.length - 8)) {
-    fail(
-      `header length is ${headerLen} bytes but only ${bytes.length - 8} bytes follow the length field; ` +
-        'the file is truncated or not safetensors.',
-    );
-  }
-  const dataStart = 8 + Number(headerLen);
+  const dataStart = 8 + headerLength(bytes.length, () => bytes.subarray(0, 8), fail);
   const layout = parseLayout(bytes.subarray(8, dataStart), bytes.length - dataStart, fail);
   const tensors = new Map<string, SafetensorsTensor>();
   for (const e of layout.entries) {
@@ -72,6 +61,20 @@ export function readSafetensors(bytes: Uint8Array, options: ReadOptions = {}): S
     });
   }
   return { tensors, metadata: layout.metadata };
+}
+
+/** The header's byte length, from the first 8 bytes, checked against the file's size. */
+function headerLength(size: number, first8: () => Uint8Array, fail: Fail): number {
+  if (size < 8) fail(`file has ${size} bytes; expected at least 8 (the header length). Truncated?`);
+  const bytes = first8();
+  const headerLen = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
+  if (headerLen > BigInt(size - 8)) {
+    fail(
+      `header length is ${headerLen} bytes but only ${size - 8} bytes follow the length field; ` +
+        'the file is truncated or not safetensors.',
+    );
+  }
+  return Number(headerLen);
 }
 
 interface LayoutEntry {
@@ -114,18 +117,8 @@ export function openSafetensorsFile(
     const fail = (what: string): never => {
       throw new CheckpointError(`${path}: ${what}`);
     };
-    if (file.size < 8) {
-      fail(`file has ${file.size} bytes; expected at least 8 (the header length). Truncated?`);
-    }
-    const headerLen = new DataView(file.read(0, 8).buffer).getBigUint64(0, true);
-    if (headerLen > BigInt(file.size - 8)) {
-      fail(
-        `header length is ${headerLen} bytes but only ${file.size - 8} bytes follow the length field; ` +
-          'the file is truncated or not safetensors.',
-      );
-    }
-    const dataStart = 8 + Number(headerLen);
-    const layout = parseLayout(file.read(8, Number(headerLen)), file.size - dataStart, fail);
+    const dataStart = 8 + headerLength(file.size, () => file.read(0, 8), fail);
+    const layout = parseLayout(file.read(8, dataStart - 8), file.size - dataStart, fail);
     const locations = new Map(
       layout.entries.map((e) => [
         e.name,
