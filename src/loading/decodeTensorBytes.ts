@@ -42,15 +42,19 @@ export function decodeTensorBytes(
         : Int32Array.from({ length: raw.length / 4 }, (_, i) => view.getInt32(4 * i, true));
     case 'F16': {
       const table = halfTable();
+      const halves = halfWords(raw);
       const out = new Float32Array(raw.length / 2);
-      for (let i = 0; i < out.length; i++) out[i] = table[view.getUint16(2 * i, true)];
+      if (halves) for (let i = 0; i < out.length; i++) out[i] = table[halves[i]];
+      else for (let i = 0; i < out.length; i++) out[i] = table[view.getUint16(2 * i, true)];
       return out;
     }
     case 'BF16': {
       // bfloat16 is the top half of a float32: shifting the bits up is the exact conversion.
       const out = new Float32Array(raw.length / 2);
       const bits = new Uint32Array(out.buffer);
-      for (let i = 0; i < out.length; i++) bits[i] = view.getUint16(2 * i, true) << 16;
+      const halves = halfWords(raw);
+      if (halves) for (let i = 0; i < out.length; i++) bits[i] = halves[i] << 16;
+      else for (let i = 0; i < out.length; i++) bits[i] = view.getUint16(2 * i, true) << 16;
       return out;
     }
     case 'I64': {
@@ -72,6 +76,13 @@ export function decodeTensorBytes(
     default:
       return dtype satisfies never;
   }
+}
+
+// The bytes as 16-bit words when a typed view reads them correctly (little-endian host, even
+// offset): several times faster than DataView reads on billion-element checkpoints.
+function halfWords(raw: Uint8Array): Uint16Array | undefined {
+  if (!LITTLE_ENDIAN || raw.byteOffset % 2 !== 0) return undefined;
+  return new Uint16Array(raw.buffer, raw.byteOffset, raw.length / 2);
 }
 
 // Copies bytes into a fresh, aligned array (never a view of the file: Buffer.slice would alias it).
