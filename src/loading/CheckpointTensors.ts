@@ -11,9 +11,9 @@ import {
   ITEM_SIZE,
   LITTLE_ENDIAN,
   TENSOR_DTYPES,
+  type DecodedTensor,
   type TensorDtype,
 } from './decodeTensorBytes.js';
-import type { SafetensorsTensor } from './safetensors.js';
 
 /** Where a tensor's elements are in a file: a strided view of a storage, as PyTorch describes tensors. */
 export interface TensorLocation {
@@ -56,7 +56,7 @@ export function numel(shape: readonly number[]): number {
  * Nothing is cached: a converter that needs a tensor twice should keep it. Call {@link close}
  * when done (loaders do so in a `finally`).
  */
-export class CheckpointTensors implements ReadonlyMap<string, SafetensorsTensor> {
+export class CheckpointTensors implements ReadonlyMap<string, DecodedTensor> {
   private readonly allowNonFinite: boolean;
 
   /**
@@ -130,7 +130,7 @@ export class CheckpointTensors implements ReadonlyMap<string, SafetensorsTensor>
    * @throws CheckpointError when its dtype is not supported, its bytes are missing, or (unless
    *   `allowNonFinite`) a float tensor holds NaN or ±Inf.
    */
-  get(name: string): SafetensorsTensor | undefined {
+  get(name: string): DecodedTensor | undefined {
     const loc = this.locations.get(name);
     if (!loc) return undefined;
     const fail = (what: string): never => {
@@ -151,21 +151,19 @@ export class CheckpointTensors implements ReadonlyMap<string, SafetensorsTensor>
     return this.locations.keys();
   }
 
-  *values(): MapIterator<SafetensorsTensor> {
+  *values(): MapIterator<DecodedTensor> {
     for (const name of this.locations.keys()) yield this.get(name)!;
   }
 
-  *entries(): MapIterator<[string, SafetensorsTensor]> {
+  *entries(): MapIterator<[string, DecodedTensor]> {
     for (const name of this.locations.keys()) yield [name, this.get(name)!];
   }
 
-  [Symbol.iterator](): MapIterator<[string, SafetensorsTensor]> {
+  [Symbol.iterator](): MapIterator<[string, DecodedTensor]> {
     return this.entries();
   }
 
-  forEach(
-    fn: (value: SafetensorsTensor, key: string, map: ReadonlyMap<string, SafetensorsTensor>) => void,
-  ): void {
+  forEach(fn: (value: DecodedTensor, key: string, map: ReadonlyMap<string, DecodedTensor>) => void): void {
     for (const [name, t] of this.entries()) fn(t, name, this);
   }
 

@@ -6,6 +6,15 @@
 /** The element encodings lazylens reads (safetensors' names). Floats decode to Float32Array, integers to Int32Array. */
 export type TensorDtype = 'F32' | 'F16' | 'BF16' | 'I32' | 'I64';
 
+/** One decoded tensor. */
+export interface DecodedTensor {
+  /** The dtype as stored in the file. */
+  dtype: TensorDtype;
+  shape: number[];
+  /** Row-major values: Float32Array for F32/F16/BF16, Int32Array for I32/I64. */
+  data: Float32Array | Int32Array;
+}
+
 /** Bytes per element of each dtype. */
 export const ITEM_SIZE: Readonly<Record<TensorDtype, number>> = { F32: 4, F16: 2, BF16: 2, I32: 4, I64: 8 };
 

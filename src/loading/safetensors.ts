@@ -11,21 +11,21 @@ import { readFile } from 'node:fs/promises';
 import { CheckpointError } from '../errors.js';
 import { CheckpointFile } from './CheckpointFile.js';
 import { CheckpointTensors, contiguousStrides, type CheckpointTensorsOptions } from './CheckpointTensors.js';
-import { decodeTensorBytes, ITEM_SIZE, TENSOR_DTYPES, type TensorDtype } from './decodeTensorBytes.js';
+import {
+  decodeTensorBytes,
+  ITEM_SIZE,
+  TENSOR_DTYPES,
+  type DecodedTensor,
+  type TensorDtype,
+} from './decodeTensorBytes.js';
 
 /** The dtypes lazylens reads and writes. Floats decode to Float32Array, integers to Int32Array. */
 export type SafetensorsDtype = TensorDtype;
 
 const DTYPES = TENSOR_DTYPES;
 
-/** One tensor of a safetensors file, decoded. */
-export interface SafetensorsTensor {
-  /** The dtype as stored in the file (the writer encodes to it). */
-  dtype: SafetensorsDtype;
-  shape: number[];
-  /** Row-major values: Float32Array for F32/F16/BF16, Int32Array for I32/I64. */
-  data: Float32Array | Int32Array;
-}
+/** One tensor of a safetensors file, decoded: its stored dtype, shape and row-major values. */
+export type SafetensorsTensor = DecodedTensor;
 
 export interface SafetensorsFile {
   /** Tensors in header order. */
