@@ -64,11 +64,6 @@ const OPTION_NAMES: readonly (keyof LoadFolderOptions)[] = ['allowNonFinite', 'b
 /**
  * Loads a Hugging Face folder. `cfg.modelName` is the folder's name and `cfg.tokenizerPrependsBos`
  * is read from the tokenizer when there is one. No tf tensor is created.
- * @example
- * ```ts
- * const { cfg, stateDict, tokenizer } = await loadHfFolder('test/fixtures/gpt2-tiny');
- * stateDict.get('blocks.0.attn.W_Q')!.shape;   // [4, 64, 16]
- * ```
  * @throws ConfigError for a missing/unsupported config.json; ModelTooLargeError when the backend
  *   cannot hold the weights; CheckpointError for missing, corrupt, non-finite or mismatched
  *   weights or tokenizer files; InvalidArgumentError for an unknown option.

@@ -37,11 +37,6 @@ export function toTensor(array: HostArray): tf.Tensor {
  * whole model twice until the last tensor is made. On failure the tensors made so far are
  * disposed and the rest stay in `host`.
  * @returns TransformerLens name → tensor, in `host`'s order; the caller owns the tensors.
- * @example
- * ```ts
- * const loaded = await loadHfFolder('test/fixtures/gpt2-tiny');
- * const params = moveToTensors(loaded.stateDict);   // loaded.stateDict is now empty
- * ```
  */
 export function moveToTensors(host: Map<string, HostArray>): Map<string, tf.Tensor> {
   const out = new Map<string, tf.Tensor>();
