@@ -54,6 +54,24 @@ export class BackendError extends LazylensError {}
 /** A checkpoint that is corrupt, truncated, or does not match its config. */
 export class CheckpointError extends LazylensError {}
 
+/**
+ * A model whose float32 weights cannot fit in what a backend can address; raised before any
+ * weight is read, with the numbers and a backend that can hold it.
+ */
+export class ModelTooLargeError extends LazylensError {
+  constructor(
+    message: string,
+    /** Parameters the model holds (from its config). */
+    readonly parameterCount: number,
+    /** The backend that cannot hold them. */
+    readonly backend: string,
+    /** Most bytes of weights that backend can hold. */
+    readonly limitBytes: number,
+  ) {
+    super(message);
+  }
+}
+
 /** A config that lazylens cannot build a model from (e.g. an unsupported architecture). */
 export class ConfigError extends LazylensError {}
 

@@ -9,21 +9,23 @@
  */
 import { readFile } from 'node:fs/promises';
 import { CheckpointError } from '../errors.js';
+import { CheckpointFile } from './CheckpointFile.js';
+import { CheckpointTensors, contiguousStrides, type CheckpointTensorsOptions } from './CheckpointTensors.js';
+import {
+  decodeTensorBytes,
+  ITEM_SIZE,
+  TENSOR_DTYPES,
+  type DecodedTensor,
+  type TensorDtype,
+} from './decodeTensorBytes.js';
 
 /** The dtypes lazylens reads and writes. Floats decode to Float32Array, integers to Int32Array. */
-export type SafetensorsDtype = 'F32' | 'F16' | 'BF16' | 'I32' | 'I64';
+export type SafetensorsDtype = TensorDtype;
 
-const ITEM_SIZE: Record<SafetensorsDtype, number> = { F32: 4, F16: 2, BF16: 2, I32: 4, I64: 8 };
-const DTYPES = Object.keys(ITEM_SIZE) as SafetensorsDtype[];
+const DTYPES = TENSOR_DTYPES;
 
-/** One tensor of a safetensors file, decoded. */
-export interface SafetensorsTensor {
-  /** The dtype as stored in the file (the writer encodes to it). */
-  dtype: SafetensorsDtype;
-  shape: number[];
-  /** Row-major values: Float32Array for F32/F16/BF16, Int32Array for I32/I64. */
-  data: Float32Array | Int32Array;
-}
+/** One tensor of a safetensors file, decoded: its stored dtype, shape and row-major values. */
+export type SafetensorsTensor = DecodedTensor;
 
 export interface SafetensorsFile {
   /** Tensors in header order. */
@@ -37,9 +39,6 @@ export interface ReadOptions {
   source?: string;
 }
 
-// Typed-array views use the platform's byte order; safetensors is little-endian.
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-
 /**
  * Parses safetensors bytes.
  * @throws CheckpointError when the bytes are truncated, the header is corrupt, a dtype is not
@@ -50,36 +49,94 @@ export function readSafetensors(bytes: Uint8Array, options: ReadOptions = {}): S
   const fail = (what: string): never => {
     throw new CheckpointError(`${source}: ${what}`);
   };
-  if (bytes.length < 8) {
-    fail(`file has ${bytes.length} bytes; expected at least 8 (the header length). Truncated?`);
+  const dataStart = 8 + headerLength(bytes.length, () => bytes.subarray(0, 8), fail);
+  const layout = parseLayout(bytes.subarray(8, dataStart), bytes.length - dataStart, fail);
+  const tensors = new Map<string, SafetensorsTensor>();
+  for (const e of layout.entries) {
+    const raw = bytes.subarray(dataStart + e.begin, dataStart + e.end);
+    tensors.set(e.name, {
+      dtype: e.dtype,
+      shape: e.shape,
+      data: decodeTensorBytes(raw, e.dtype, e.name, fail),
+    });
   }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLen = view.getBigUint64(0, true);
-  if (headerLen > BigInt(bytes.length - 8)) {
+  return { tensors, metadata: layout.metadata };
+}
+
+/** The header's byte length, from the first 8 bytes, checked against the file's size. */
+function headerLength(size: number, first8: () => Uint8Array, fail: Fail): number {
+  if (size < 8) fail(`file has ${size} bytes; expected at least 8 (the header length). Truncated?`);
+  const bytes = first8();
+  const headerLen = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
+  if (headerLen > BigInt(size - 8)) {
     fail(
-      `header length is ${headerLen} bytes but only ${bytes.length - 8} bytes follow the length field; ` +
+      `header length is ${headerLen} bytes but only ${size - 8} bytes follow the length field; ` +
         'the file is truncated or not safetensors.',
     );
   }
-  const dataStart = 8 + Number(headerLen);
-  const dataLen = bytes.length - dataStart;
-  const header = parseHeader(bytes.subarray(8, dataStart), fail);
+  return Number(headerLen);
+}
 
+interface LayoutEntry {
+  name: string;
+  dtype: SafetensorsDtype;
+  shape: number[];
+  /** Byte range in the data section (after the header). */
+  begin: number;
+  end: number;
+}
+
+/** The header's metadata and tensor entries, each checked against the data section's length. */
+function parseLayout(
+  headerBytes: Uint8Array,
+  dataLen: number,
+  fail: Fail,
+): { metadata: Record<string, string>; entries: LayoutEntry[] } {
+  const header = parseHeader(headerBytes, fail);
   const metadata = parseMetadata(header.__metadata__, fail);
-  const entries: { name: string; dtype: SafetensorsDtype; shape: number[]; begin: number; end: number }[] =
-    [];
+  const entries: LayoutEntry[] = [];
   for (const [name, raw] of Object.entries(header)) {
     if (name === '__metadata__') continue;
     entries.push({ name, ...parseEntry(name, raw, dataLen, fail) });
   }
   checkOverlaps(entries, fail);
+  return { metadata, entries };
+}
 
-  const tensors = new Map<string, SafetensorsTensor>();
-  for (const e of entries) {
-    const raw = bytes.subarray(dataStart + e.begin, dataStart + e.end);
-    tensors.set(e.name, { dtype: e.dtype, shape: e.shape, data: decode(raw, e.dtype, e.name, fail) });
+/**
+ * Opens a `.safetensors` file and reads only its header; each tensor is read from disk and
+ * decoded when the returned map's `get` asks for it. The caller must `close()` the map.
+ * @throws CheckpointError naming the path when the file cannot be opened or its header is corrupt.
+ */
+export function openSafetensorsFile(
+  path: string,
+  options: CheckpointTensorsOptions = {},
+): { tensors: CheckpointTensors; metadata: Record<string, string> } {
+  const file = CheckpointFile.open(path);
+  try {
+    const fail = (what: string): never => {
+      throw new CheckpointError(`${path}: ${what}`);
+    };
+    const dataStart = 8 + headerLength(file.size, () => file.read(0, 8), fail);
+    const layout = parseLayout(file.read(8, dataStart - 8), file.size - dataStart, fail);
+    const locations = new Map(
+      layout.entries.map((e) => [
+        e.name,
+        {
+          file,
+          dtype: e.dtype,
+          shape: e.shape,
+          storageStart: dataStart + e.begin,
+          storageOffset: 0,
+          strides: contiguousStrides(e.shape),
+        },
+      ]),
+    );
+    return { tensors: new CheckpointTensors(locations, [file], path, options), metadata: layout.metadata };
+  } catch (e) {
+    file.close();
+    throw e;
   }
-  return { tensors, metadata };
 }
 
 /** Reads and parses one `.safetensors` file; errors name its path. */
@@ -210,78 +267,6 @@ function checkOverlaps(entries: { name: string; begin: number; end: number }[], 
       );
     }
   }
-}
-
-function decode(
-  raw: Uint8Array,
-  dtype: SafetensorsDtype,
-  name: string,
-  fail: Fail,
-): Float32Array | Int32Array {
-  const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-  switch (dtype) {
-    case 'F32':
-      return LITTLE_ENDIAN
-        ? copyInto(new Float32Array(raw.length / 4), raw)
-        : Float32Array.from({ length: raw.length / 4 }, (_, i) => view.getFloat32(4 * i, true));
-    case 'I32':
-      return LITTLE_ENDIAN
-        ? copyInto(new Int32Array(raw.length / 4), raw)
-        : Int32Array.from({ length: raw.length / 4 }, (_, i) => view.getInt32(4 * i, true));
-    case 'F16': {
-      const table = halfTable();
-      const out = new Float32Array(raw.length / 2);
-      for (let i = 0; i < out.length; i++) out[i] = table[view.getUint16(2 * i, true)];
-      return out;
-    }
-    case 'BF16': {
-      const out = new Float32Array(raw.length / 2);
-      const bits = new Uint32Array(out.buffer);
-      for (let i = 0; i < out.length; i++) bits[i] = view.getUint16(2 * i, true) << 16;
-      return out;
-    }
-    case 'I64': {
-      const out = new Int32Array(raw.length / 8);
-      for (let i = 0; i < out.length; i++) {
-        const lo = view.getInt32(8 * i, true);
-        const hi = view.getInt32(8 * i + 4, true);
-        // Fits in int32 exactly when the high word is the sign extension of the low word.
-        if (hi !== (lo < 0 ? -1 : 0)) {
-          fail(
-            `tensor '${name}': I64 value ${view.getBigInt64(8 * i, true)} at index ${i} does not fit in int32; ` +
-              'expected values in [-2147483648, 2147483647].',
-          );
-        }
-        out[i] = lo;
-      }
-      return out;
-    }
-    default:
-      return dtype satisfies never;
-  }
-}
-
-// Copies bytes into a fresh, aligned array (never a view of the file: Buffer.slice would alias it).
-function copyInto<T extends Float32Array | Int32Array>(out: T, raw: Uint8Array): T {
-  new Uint8Array(out.buffer).set(raw);
-  return out;
-}
-
-let halfLookup: Float32Array | undefined;
-
-// All 65536 half-precision values, built once: decoding becomes one table read per element.
-function halfTable(): Float32Array {
-  if (halfLookup) return halfLookup;
-  halfLookup = new Float32Array(65536);
-  for (let h = 0; h < 65536; h++) {
-    const sign = h & 0x8000 ? -1 : 1;
-    const exp = (h >> 10) & 0x1f;
-    const frac = h & 0x3ff;
-    if (exp === 0) halfLookup[h] = sign * frac * 2 ** -24;
-    else if (exp === 31) halfLookup[h] = frac ? NaN : sign * Infinity;
-    else halfLookup[h] = sign * (1 + frac / 1024) * 2 ** (exp - 15);
-  }
-  return halfLookup;
 }
 
 function checkWritable(name: string, t: SafetensorsTensor): void {

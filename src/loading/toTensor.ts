@@ -29,3 +29,25 @@ export function toTensor(array: HostArray): tf.Tensor {
   }
   return tf.tensor(array.data, array.shape, array.data instanceof Int32Array ? 'int32' : 'float32');
 }
+
+/**
+ * Moves a host state dict into tf tensors, deleting each entry from `host` once its tensor
+ * exists, so a host array can be freed as soon as the backend holds its copy (wasm, webgpu and
+ * tfjs-node copy the data; cpu keeps the array itself). Converting without deleting holds the
+ * whole model twice until the last tensor is made. On failure the tensors made so far are
+ * disposed and the rest stay in `host`.
+ * @returns TransformerLens name → tensor, in `host`'s order; the caller owns the tensors.
+ */
+export function moveToTensors(host: Map<string, HostArray>): Map<string, tf.Tensor> {
+  const out = new Map<string, tf.Tensor>();
+  try {
+    for (const [name, array] of host) {
+      out.set(name, toTensor(array));
+      host.delete(name); // deleting the current entry while iterating a Map is well defined
+    }
+  } catch (e) {
+    tf.dispose([...out.values()]);
+    throw e;
+  }
+  return out;
+}

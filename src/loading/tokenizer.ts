@@ -84,6 +84,7 @@ export class LensTokenizer {
     if (!isObject(tokenizerConfig)) {
       throw new CheckpointError(`${source}: tokenizer_config.json must hold a JSON object.`);
     }
+    checkModel(tokenizerJson.model, source);
     const json: Record<string, unknown> = { added_tokens: [], ...tokenizerJson };
     for (const key of REQUIRED_KEYS) json[key] ??= null;
     let inner: HfTokenizer;
@@ -150,6 +151,50 @@ export class LensTokenizer {
   /** The vocabulary entry of an id, if it exists. */
   idToToken(id: number): string | undefined {
     return this.inner.id_to_token(id);
+  }
+}
+
+const MODEL_TYPES = ['BPE', 'WordPiece', 'Unigram'];
+
+/**
+ * Checks the parts of tokenizer.json's `model` that tokenizers.js reads without checking, so a
+ * file missing one fails with its name and the missing key rather than a TypeError from inside
+ * the library (a BPE without `merges` gave "Cannot read properties of undefined (reading '0')").
+ */
+function checkModel(model: Record<string, unknown>, source: string): void {
+  const type = model.type;
+  if (type === undefined) return; // old files without a type: tokenizers.js infers one from the keys
+  if (typeof type !== 'string' || !MODEL_TYPES.includes(type)) {
+    throw new CheckpointError(
+      `${source}: model.type is ${JSON.stringify(type)}; expected one of ${MODEL_TYPES.join(', ')}.`,
+    );
+  }
+  const keys = Object.keys(model).join(', ');
+  const missing = (key: string, what: string): CheckpointError =>
+    new CheckpointError(
+      `${source}: the ${type} model has ${model[key] === undefined ? 'no' : `a malformed`} '${key}'; ` +
+        `expected ${what}. The model entry has keys: ${keys}.`,
+    );
+  if (type === 'Unigram') {
+    const ok = (e: unknown) =>
+      Array.isArray(e) && e.length === 2 && typeof e[0] === 'string' && typeof e[1] === 'number';
+    if (!Array.isArray(model.vocab) || !model.vocab.every(ok)) {
+      throw missing('vocab', 'a list of [token, score] pairs');
+    }
+    return;
+  }
+  const vocab = model.vocab;
+  if (!isObject(vocab) || !Object.values(vocab).every((id) => Number.isInteger(id))) {
+    throw missing('vocab', 'an object mapping each token to its integer id');
+  }
+  if (type === 'BPE') {
+    // Two spellings exist: "a b" strings (older files) and ["a", "b"] pairs (tokenizers ≥ 0.20).
+    const pair = (m: unknown) =>
+      (typeof m === 'string' && m.includes(' ')) ||
+      (Array.isArray(m) && m.length === 2 && m.every((p) => typeof p === 'string'));
+    if (!Array.isArray(model.merges) || !model.merges.every(pair)) {
+      throw missing('merges', 'a list of merges, each "a b" or ["a", "b"] (an empty list for no merges)');
+    }
   }
 }
 

@@ -9,7 +9,7 @@ import type { ModelTokenizer } from '../core/ModelTokenizer.js';
 import type { StateDict } from '../core/stateDict.js';
 import { loadLlama2c } from '../loading/llama2c.js';
 import { loadHfFolder } from '../loading/loadFolder.js';
-import { toTensor } from '../loading/toTensor.js';
+import { moveToTensors } from '../loading/toTensor.js';
 import { validateStateDict } from './ModelWeights.js';
 import type { FromPretrainedOptions } from './options.js';
 import { DEFAULT_PROCESSING, processWeights, type ProcessingOptions } from './processWeights.js';
@@ -66,7 +66,12 @@ export async function loadPretrained(
   else await ensureBackend();
   const where = await resolveModel(nameOrPath, options.hub);
   const loaded =
-    where.kind === 'hf' ? await loadHfFolder(where.folder, where) : await loadLlama2c(where.checkpoint);
+    where.kind === 'hf'
+      ? await loadHfFolder(where.folder, {
+          modelName: where.modelName,
+          allowNonFinite: options.allowNonFinite,
+        })
+      : await loadLlama2c(where.checkpoint);
   const { useAttnResult } = options;
   const cfg =
     useAttnResult === undefined
@@ -74,18 +79,14 @@ export async function loadPretrained(
       : deriveConfig(loaded.cfg, (c) => {
           c.useAttnResult = useAttnResult;
         });
-  const params: StateDict = new Map();
-  try {
-    for (const [name, host] of loaded.stateDict) params.set(name, toTensor(host));
-  } catch (e) {
-    for (const t of params.values()) t.dispose();
-    throw e;
-  }
+  // Each host array is dropped as its tensor is made, so two full copies never coexist.
+  const params: StateDict = moveToTensors(loaded.stateDict);
   const {
     backend: _backend,
     wasmThreads: _wasmThreads,
     useAttnResult: _useAttnResult,
     hub: _hub,
+    allowNonFinite: _allowNonFinite,
     ...processing
   } = options;
   const out = processStateDict(cfg, params, {

@@ -58,6 +58,11 @@ export interface FromPretrainedOptions extends ProcessingOptions, BackendOptions
   useAttnResult?: boolean;
   /** How a model named on the Hugging Face Hub is downloaded (progress, token, cache, offline). */
   hub?: HubOptions;
+  /**
+   * Accept NaN and ±Inf in the weights. By default a non-finite value fails the load, naming the
+   * tensor: such a model computes NaN logits and probabilities.
+   */
+  allowNonFinite?: boolean;
 }
 
 /** Options of {@link HookedTransformer.fromConfig}. */
@@ -144,6 +149,7 @@ export const FROM_PRETRAINED_KEYS = {
   useAttnResult: true,
   hub: true,
   wasmThreads: true,
+  allowNonFinite: true,
 } as const satisfies OptionKeys<FromPretrainedOptions>;
 
 /** The keys `fromConfig` accepts. */

@@ -71,14 +71,23 @@ describe('loadHfFolder (synthetic GPT-2)', () => {
     );
   });
 
-  it('names a missing weight file, mentioning a non-safetensors one', async () => {
+  it('names a missing weight file, mentioning a format it does not read', async () => {
+    const dir = await writeGpt2Folder(await tempDir());
+    await rm(join(dir, 'model.safetensors'));
+    await writeFile(join(dir, 'tf_model.h5'), 'x');
+    await expect(loadHfFolder(dir)).rejects.toThrow(CheckpointError);
+    await expect(loadHfFolder(dir)).rejects.toThrow(
+      `Folder ${dir} has no model.safetensors, pytorch_model.bin or their .index.json (found tf_model.h5; ` +
+        'lazylens reads safetensors and PyTorch .bin).',
+    );
+  });
+
+  it('reads pytorch_model.bin when there is no safetensors, and says when it is not a torch.save zip', async () => {
     const dir = await writeGpt2Folder(await tempDir());
     await rm(join(dir, 'model.safetensors'));
     await writeFile(join(dir, 'pytorch_model.bin'), 'x');
-    await expect(loadHfFolder(dir)).rejects.toThrow(CheckpointError);
     await expect(loadHfFolder(dir)).rejects.toThrow(
-      `Folder ${dir} has no model.safetensors or model.safetensors.index.json (found pytorch_model.bin; ` +
-        'only safetensors is supported).',
+      `${join(dir, 'pytorch_model.bin')}: does not start with a zip signature; expected a torch.save checkpoint`,
     );
   });
 

@@ -54,7 +54,7 @@ describe('LensTokenizer', () => {
     expect(() => LensTokenizer.fromJson([], {}, 'x/tokenizer.json')).toThrow(CheckpointError);
     expect(() => LensTokenizer.fromJson({ model: 1 }, {}, 'x/tokenizer.json')).toThrow(/x\/tokenizer.json/);
     expect(() => LensTokenizer.fromJson({ model: { type: 'Nope' } }, {}, 't.json')).toThrow(
-      /t\.json: cannot build the tokenizer/,
+      't.json: model.type is "Nope"; expected one of BPE, WordPiece, Unigram.',
     );
   });
 });
