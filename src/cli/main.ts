@@ -13,11 +13,14 @@ import { registerExplain } from './commands/explain.js';
 import { registerLens } from './commands/lens.js';
 import { registerRun } from './commands/run.js';
 import { processIo, type Io } from './io.js';
+import { removePendingTemps } from './atomicFile.js';
 import { DEFAULT_MODEL } from './session.js';
 
 /** Exit codes: 1 for a failure, 2 for bad usage (as commander's own errors). */
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
+/** 128 + SIGINT's number, what shells report for a command stopped by Ctrl-C. */
+export const EXIT_INTERRUPTED = 130;
 
 function buildProgram(io: Io): Command {
   const program = new Command('lazylens')
@@ -52,7 +55,23 @@ function oneLine(e: unknown): string {
  * Runs the CLI on `argv` (the arguments after the command name) and returns the exit code.
  * Errors are printed as one line on stderr (with the stack trace under `--verbose`); nothing throws.
  */
-export async function main(argv: readonly string[], io: Io = processIo()): Promise<number> {
+export async function main(argv: readonly string[], io?: Io): Promise<number> {
+  // Only a run that owns the process handles Ctrl-C (tests pass their own Io).
+  if (io === undefined) process.once('SIGINT', onInterrupt);
+  return run(argv, io ?? processIo());
+}
+
+/**
+ * Ctrl-C: drop the half-written temporary files (the previous outputs stay as they were) and
+ * exit 130, as shells expect for SIGINT.
+ */
+function onInterrupt(): void {
+  removePendingTemps();
+  process.stderr.write('\nlazylens: interrupted; no output file was changed\n');
+  process.exit(EXIT_INTERRUPTED);
+}
+
+async function run(argv: readonly string[], io: Io): Promise<number> {
   const verbose = argv.includes('--verbose');
   try {
     await buildProgram(io).parseAsync([...argv], { from: 'user' });

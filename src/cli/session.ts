@@ -2,7 +2,7 @@
  * What every command shares: the global options, loading the model with a progress bar, the
  * prompt, and printing the result as text, JSON and an HTML report.
  */
-import { accessSync, constants, existsSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { HookedTransformer } from '../model/HookedTransformer.js';
 import { preparePrompt } from './analyses.js';
@@ -10,6 +10,7 @@ import { type PromptInfo } from '../analysis/types.js';
 import { type Io } from './io.js';
 import { CliError } from '../errors.js';
 import { Progress } from './progress.js';
+import { writeFileAtomic } from './atomicFile.js';
 
 /** The shipped model every command uses by default. */
 export const DEFAULT_MODEL = 'induction-2l';
@@ -57,17 +58,6 @@ export function checkWritable(path: string): void {
   }
 }
 
-function writeReport(path: string, html: string): void {
-  try {
-    writeFileSync(path, html);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code ?? String(e);
-    throw new CliError(
-      `Cannot write the report to ${JSON.stringify(path)}: ${code}; expected a writable file path.`,
-    );
-  }
-}
-
 /**
  * Loads the model, prepares the prompt, runs `body` as `steps` progress steps, prints its output
  * and writes the report; the model is disposed whatever happens.
@@ -98,7 +88,7 @@ export async function withSession(
   }
   io.out(opts.json ? `${JSON.stringify(output.json, null, 2)}\n` : output.text);
   if (opts.html !== undefined && output.html) {
-    writeReport(opts.html, output.html());
+    await writeFileAtomic(opts.html, output.html(), 'the report');
     if (!opts.json) io.err(`report written to ${opts.html}\n`);
   }
 }
