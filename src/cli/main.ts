@@ -3,7 +3,7 @@
  * directly (`tsx src/cli/main.ts dla`) or through bin/lazylens.js it uses the process's streams.
  */
 import { Command, CommanderError } from 'commander';
-import { realpathSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { CliError, LazylensError, UsageError } from '../errors.js';
 import { registerAttention } from './commands/attention.js';
@@ -22,6 +22,12 @@ export const EXIT_USAGE = 2;
 /** 128 + SIGINT's number, what shells report for a command stopped by Ctrl-C. */
 export const EXIT_INTERRUPTED = 130;
 
+/** The version in the package's own package.json. */
+function packageVersion(): string {
+  const file = new URL('../../package.json', import.meta.url);
+  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+}
+
 function buildProgram(io: Io): Command {
   const program = new Command('lazylens')
     .description('Mechanistic interpretability of small transformers: attributions, logit lens, attention.')
@@ -35,7 +41,10 @@ function buildProgram(io: Io): Command {
     .option('--prompt <text>', 'the prompt (default: a built-in sequence repeated twice)')
     .option('--html <file>', 'also write a self-contained HTML report to FILE')
     .option('--json', 'print machine-readable JSON instead of tables')
-    .option('--verbose', 'print stack traces on errors');
+    .option('--verbose', 'print stack traces on errors')
+    .version(packageVersion(), '--version', 'print the version')
+    // Each command's --help lists the options every command takes, too.
+    .configureHelp({ showGlobalOptions: true });
   registerRun(program, io);
   registerDla(program, io);
   registerLens(program, io);

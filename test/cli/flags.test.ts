@@ -1,0 +1,44 @@
+// Flags every user expects: global options in each command's help, --version, demo --html.
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, expect, it } from 'vitest';
+import { describeBackends, WASM_ONLY } from '../helpers/backends.js';
+import { cli, FIXTURE, reportData } from './helpers.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'lazylens-flags-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+it('each command --help lists the global options', async () => {
+  for (const command of ['dla', 'lens', 'run', 'attention', 'demo']) {
+    const r = await cli(command, '--help');
+    expect(r.code).toBe(0);
+    for (const flag of ['--model', '--prompt', '--html', '--json']) expect(r.stdout, command).toContain(flag);
+  }
+});
+
+it('--version prints the package version', async () => {
+  const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
+  const r = await cli('--version');
+  expect(r.code).toBe(0);
+  expect(r.stdout.trim()).toBe(version);
+});
+
+describeBackends(
+  'demo --html',
+  () => {
+    it('writes a report with the DLA, logit lens and induction charts', async () => {
+      const file = join(tmp, 'demo.html');
+      const r = await cli('demo', '--model', FIXTURE, '--html', file);
+      expect(r.code, r.stderr).toBe(0);
+      expect(existsSync(file)).toBe(true);
+      expect(reportData(file).charts.map((c) => c.id)).toEqual([
+        'chart-dla',
+        'chart-rank',
+        'chart-prob',
+        'chart-induction',
+      ]);
+    });
+  },
+  WASM_ONLY,
+);
