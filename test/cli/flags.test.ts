@@ -42,3 +42,23 @@ describeBackends(
   },
   WASM_ONLY,
 );
+
+describeBackends(
+  'dla --abs',
+  () => {
+    it('ranks by absolute value and keeps the sign', async () => {
+      const args = ['dla', '--model', FIXTURE, '--by', 'layers', '--json', '--top', '100'];
+      type Rows = { rows: { label: string; value: number }[] };
+      const signed = JSON.parse((await cli(...args)).stdout) as Rows;
+      const r = await cli(...args, '--abs');
+      expect(r.code, r.stderr).toBe(0);
+      const ranked = (JSON.parse(r.stdout) as Rows).rows;
+      const expected = [...signed.rows].sort((a, b) => Math.abs(b.value) - Math.abs(a.value));
+      expect(ranked).toEqual(expected);
+      // The case is only a test when a negative value changes the order.
+      expect(ranked.some((row) => row.value < 0)).toBe(true);
+      expect(ranked.map((row) => row.label)).not.toEqual(signed.rows.map((row) => row.label));
+    });
+  },
+  WASM_ONLY,
+);

@@ -20,6 +20,8 @@ export interface DlaOptions {
   prompts?: string;
   /** With `prompts`: one JSON line per prompt is written here. */
   out?: string;
+  /** Rank by absolute value (the printed values keep their sign). */
+  abs?: boolean;
 }
 
 /** The text form of the mean attribution over a streamed dataset. */
@@ -80,10 +82,10 @@ async function streamed(io: Io, opts: GlobalOptions & DlaOptions): Promise<void>
 }
 
 /** The text form of a DLA result. */
-export function dlaText(r: DlaResult): string {
+export function dlaText(r: DlaResult, abs = false): string {
   return (
     `${answerLine(r.answer)}direct logit attribution at the last position, by ${r.by} ` +
-    `(top ${r.rows.length} of ${r.components}):\n` +
+    `(top ${r.rows.length} of ${r.components}${abs ? ' by |attribution|' : ''}):\n` +
     table(
       ['rank', 'component', 'attribution'],
       r.rows.map((row, i) => [i + 1, row.label, row.value]),
@@ -98,6 +100,7 @@ export function registerDla(program: Command, io: Io): void {
     .addOption(answerOption())
     .addOption(byOption())
     .addOption(topOption(10))
+    .option('--abs', 'rank components by absolute attribution (values keep their sign)')
     .option(
       '--prompts <file>',
       'a JSONL file of {"prompt", "answer"?} records, attributed one by one (streamed)',
@@ -113,7 +116,7 @@ export function registerDla(program: Command, io: Io): void {
         const r = await s.progress.step('attributing', () =>
           directLogitAttribution(s.model, s.prompt, { ...opts, label: s.label }),
         );
-        return { json: r, text: header(r.model, r.prompt) + dlaText(r), html: () => dlaReport(r) };
+        return { json: r, text: header(r.model, r.prompt) + dlaText(r, opts.abs), html: () => dlaReport(r) };
       });
     });
 }
