@@ -2,7 +2,7 @@
  * The `lazylens` command. `main(argv, io)` runs it in-process and returns the exit code; run
  * directly (`tsx src/cli/main.ts dla`) or through bin/lazylens.js it uses the process's streams.
  */
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { readFileSync, realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { CliError, LazylensError, UsageError } from '../errors.js';
@@ -14,6 +14,7 @@ import { registerLens } from './commands/lens.js';
 import { registerRun } from './commands/run.js';
 import { processIo, type Io } from './io.js';
 import { removePendingTemps } from './atomicFile.js';
+import { tokenList } from './tokensPrompt.js';
 import { DEFAULT_MODEL } from './session.js';
 
 /** Exit codes: 1 for a failure, 2 for bad usage (as commander's own errors). */
@@ -39,6 +40,11 @@ function buildProgram(io: Io): Command {
     })
     .option('--model <name|folder>', 'a shipped model name or a model folder', DEFAULT_MODEL)
     .option('--prompt <text>', 'the prompt (default: a built-in sequence repeated twice)')
+    .addOption(
+      new Option('--tokens <ids>', 'the prompt as comma-separated token ids (e.g. 1,2,3)')
+        .argParser(tokenList)
+        .conflicts('prompt'),
+    )
     .option('--html <file>', 'also write a self-contained HTML report to FILE')
     .option('--json', 'print machine-readable JSON instead of tables')
     .option('--verbose', 'print stack traces on errors')

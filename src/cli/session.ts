@@ -11,6 +11,7 @@ import { type Io } from './io.js';
 import { CliError } from '../errors.js';
 import { Progress } from './progress.js';
 import { writeFileAtomic } from './atomicFile.js';
+import { promptFromTokens } from './tokensPrompt.js';
 
 /** The shipped model every command uses by default. */
 export const DEFAULT_MODEL = 'induction-2l';
@@ -18,6 +19,8 @@ export const DEFAULT_MODEL = 'induction-2l';
 export interface GlobalOptions {
   model: string;
   prompt?: string;
+  /** `--tokens`: the prompt as token ids. */
+  tokens?: number[];
   html?: string;
   json?: boolean;
   verbose?: boolean;
@@ -78,7 +81,8 @@ export async function withSession(
       true,
     );
     try {
-      const prompt = preparePrompt(model, opts.prompt);
+      const prompt =
+        opts.tokens !== undefined ? promptFromTokens(model, opts.tokens) : preparePrompt(model, opts.prompt);
       output = await body({ model, prompt, progress, label: opts.model });
     } finally {
       model.dispose();

@@ -62,3 +62,26 @@ describeBackends(
   },
   WASM_ONLY,
 );
+
+describeBackends(
+  '--tokens',
+  () => {
+    it('runs on the given token ids', async () => {
+      const r = await cli('run', '--model', FIXTURE, '--tokens', '5, 6,7', '--json');
+      expect(r.code, r.stderr).toBe(0);
+      expect((JSON.parse(r.stdout) as { prompt: { ids: number[] } }).prompt.ids).toEqual([5, 6, 7]);
+    });
+
+    it('refuses ids that are not integers in [0, d_vocab)', async () => {
+      const bad = await cli('dla', '--model', FIXTURE, '--tokens', '1,x');
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toMatch(/'--tokens <ids>' argument '1,x' is invalid/);
+      const big = await cli('dla', '--model', FIXTURE, '--tokens', '1,999999');
+      expect(big.code).toBe(2);
+      expect(big.stderr).toMatch(/--tokens: token id 999999 given; expected an integer in \[0, \d+\)/);
+      const both = await cli('run', '--model', FIXTURE, '--tokens', '1', '--prompt', 'a');
+      expect(both.code).toBe(2);
+    });
+  },
+  WASM_ONLY,
+);
