@@ -154,11 +154,14 @@ export function dlaAttribution(
   return cache.logitAttrs(dlaStack(model, cache, by), answer, { posSlice: -1 });
 }
 
-/** Direct logit attribution of the answer, the `top` largest components first. */
+/**
+ * Direct logit attribution of the answer, the `top` largest components first (largest by
+ * absolute value with `abs`, the values keeping their sign).
+ */
 export async function directLogitAttribution(
   model: HookedTransformer,
   prompt: PromptInfo,
-  options: { by: DlaBy; top: number; answer?: string; label: string },
+  options: { by: DlaBy; top: number; answer?: string; label: string; abs?: boolean },
 ): Promise<DlaResult> {
   return withCache(model, prompt, async (cache, logits) => {
     const answer = await resolveAnswer(model, prompt, logits, options.answer);
@@ -166,7 +169,8 @@ export async function directLogitAttribution(
     const values = await attrs.data();
     const labels = attrs.labels ?? [];
     const rows = Array.from(values, (value, i) => ({ label: labels[i] ?? String(i), value }));
-    rows.sort((a, b) => b.value - a.value);
+    if (options.abs) rows.sort((a, b) => Math.abs(b.value) - Math.abs(a.value));
+    else rows.sort((a, b) => b.value - a.value);
     return {
       model: options.label,
       prompt,

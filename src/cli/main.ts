@@ -3,7 +3,7 @@
  * directly (`tsx src/cli/main.ts dla`) or through bin/lazylens.js it uses the process's streams.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { realpathSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { BACKEND_NAMES, backendInfo, selectBackend, type BackendName } from '../backend/index.js';
 import { CliError, LazylensError, UsageError } from '../errors.js';
@@ -16,11 +16,21 @@ import { registerLens } from './commands/lens.js';
 import { registerRun } from './commands/run.js';
 import { registerTestPrompt } from './commands/testPrompt.js';
 import { processIo, type Io } from './io.js';
+import { removePendingTemps } from './atomicFile.js';
+import { tokenList } from './tokensPrompt.js';
 import { DEFAULT_MODEL } from './session.js';
 
 /** Exit codes: 1 for a failure, 2 for bad usage (as commander's own errors). */
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
+/** 128 + SIGINT's number, what shells report for a command stopped by Ctrl-C. */
+export const EXIT_INTERRUPTED = 130;
+
+/** The version in the package's own package.json. */
+function packageVersion(): string {
+  const file = new URL('../../package.json', import.meta.url);
+  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+}
 
 function buildProgram(io: Io): Command {
   const program = new Command('lazylens')
@@ -37,6 +47,11 @@ function buildProgram(io: Io): Command {
       DEFAULT_MODEL,
     )
     .option('--prompt <text>', 'the prompt (default: a built-in sequence repeated twice)')
+    .addOption(
+      new Option('--tokens <ids>', 'the prompt as comma-separated token ids (e.g. 1,2,3)')
+        .argParser(tokenList)
+        .conflicts('prompt'),
+    )
     .option('--html <file>', 'also write a self-contained HTML report to FILE')
     .option('--json', 'print machine-readable JSON instead of tables')
     .option(
@@ -53,7 +68,10 @@ function buildProgram(io: Io): Command {
     .hook('preAction', async (_program, action) => {
       const { backend } = action.optsWithGlobals<{ backend?: BackendName }>();
       if (backend) await selectBackend({ backend });
-    });
+    })
+    .version(packageVersion(), '--version', 'print the version')
+    // Each command's --help lists the options every command takes, too.
+    .configureHelp({ showGlobalOptions: true });
   registerRun(program, io);
   registerDla(program, io);
   registerLens(program, io);
@@ -82,7 +100,23 @@ function oneLine(e: unknown): string {
  * Runs the CLI on `argv` (the arguments after the command name) and returns the exit code.
  * Errors are printed as one line on stderr (with the stack trace under `--verbose`); nothing throws.
  */
-export async function main(argv: readonly string[], io: Io = processIo()): Promise<number> {
+export async function main(argv: readonly string[], io?: Io): Promise<number> {
+  // Only a run that owns the process handles Ctrl-C (tests pass their own Io).
+  if (io === undefined) process.once('SIGINT', onInterrupt);
+  return run(argv, io ?? processIo());
+}
+
+/**
+ * Ctrl-C: drop the half-written temporary files (the previous outputs stay as they were) and
+ * exit 130, as shells expect for SIGINT.
+ */
+function onInterrupt(): void {
+  removePendingTemps();
+  process.stderr.write('\nlazylens: interrupted; no output file was changed\n');
+  process.exit(EXIT_INTERRUPTED);
+}
+
+async function run(argv: readonly string[], io: Io): Promise<number> {
   const verbose = argv.includes('--verbose');
   try {
     await buildProgram(io).parseAsync([...argv], { from: 'user' });

@@ -2,7 +2,7 @@
  * What every command shares: the global options, loading the model with a progress bar, the
  * prompt, and printing the result as text, JSON and an HTML report.
  */
-import { accessSync, constants, existsSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { HookedTransformer } from '../model/HookedTransformer.js';
 import { preparePrompt } from './analyses.js';
@@ -10,6 +10,8 @@ import { type PromptInfo } from '../analysis/types.js';
 import { type Io } from './io.js';
 import { CliError } from '../errors.js';
 import { Progress } from './progress.js';
+import { writeFileAtomic } from './atomicFile.js';
+import { promptFromTokens } from './tokensPrompt.js';
 
 /** The shipped model every command uses by default. */
 export const DEFAULT_MODEL = 'induction-2l';
@@ -17,6 +19,8 @@ export const DEFAULT_MODEL = 'induction-2l';
 export interface GlobalOptions {
   model: string;
   prompt?: string;
+  /** `--tokens`: the prompt as token ids. */
+  tokens?: number[];
   html?: string;
   json?: boolean;
   verbose?: boolean;
@@ -57,17 +61,6 @@ export function checkWritable(path: string): void {
   }
 }
 
-function writeReport(path: string, html: string): void {
-  try {
-    writeFileSync(path, html);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code ?? String(e);
-    throw new CliError(
-      `Cannot write the report to ${JSON.stringify(path)}: ${code}; expected a writable file path.`,
-    );
-  }
-}
-
 function downloaded(bytes: number, total: number | undefined): string {
   const mb = (n: number): string => `${(n / 1e6).toFixed(1)} MB`;
   return total ? `${mb(bytes)} / ${mb(total)}` : mb(bytes);
@@ -105,7 +98,10 @@ export async function withSession(
       true,
     );
     try {
-      const prompt = await preparePrompt(model, opts.prompt);
+      const prompt =
+        opts.tokens !== undefined
+          ? promptFromTokens(model, opts.tokens)
+          : await preparePrompt(model, opts.prompt);
       output = await body({ model, prompt, progress, label: opts.model });
     } finally {
       model.dispose();
@@ -115,7 +111,7 @@ export async function withSession(
   }
   io.out(opts.json ? `${JSON.stringify(output.json, null, 2)}\n` : output.text);
   if (opts.html !== undefined && output.html) {
-    writeReport(opts.html, output.html());
+    await writeFileAtomic(opts.html, output.html(), 'the report');
     if (!opts.json) io.err(`report written to ${opts.html}\n`);
   }
 }

@@ -14,7 +14,7 @@ import { CheckpointTensors, type CheckpointTensorsOptions } from './CheckpointTe
 import { checkModelFits } from './checkModelFits.js';
 import { convertCheckpoint } from './convertCheckpoint.js';
 import { hfConfigToConfig, readHfConfigJson } from './hfConfig.js';
-import { openSafetensorsFile, type SafetensorsTensor } from './safetensors.js';
+import { openSafetensorsFile } from './safetensors.js';
 import { LensTokenizer } from './tokenizer.js';
 import type { StateDict } from './toTensor.js';
 import { WEIGHT_TABLES } from './weightTables.js';

@@ -8,12 +8,13 @@ import type {
   Answer,
   AttentionResult,
   DlaResult,
+  HeadScore,
   LensResult,
   PromptInfo,
   RunResult,
 } from '../analysis/types.js';
 import { visibleToken } from './escape.js';
-import { renderPage } from './page.js';
+import { renderPage, type ChartSpec } from './page.js';
 
 function answerText(a: Answer): string {
   const why = {
@@ -28,6 +29,29 @@ function base(model: string, prompt: PromptInfo): { model: string; prompt: strin
   return { model, prompt: prompt.text, tokens: prompt.tokens };
 }
 
+/** The DLA bar chart (shared by the dla and demo reports). */
+export function dlaChart(r: DlaResult, values: readonly { label: string; value: number }[]): ChartSpec {
+  return {
+    id: 'chart-dla',
+    title: `Direct logit attribution to ${JSON.stringify(r.answer.token)}`,
+    spec: {
+      width: 560,
+      height: { step: 20 },
+      data: { values },
+      mark: 'bar',
+      encoding: {
+        y: { field: 'label', type: 'nominal', sort: null, title: 'component' },
+        x: { field: 'value', type: 'quantitative', title: 'logit attribution' },
+        color: { condition: { test: 'datum.value < 0', value: '#c0392b' }, value: '#2e86c1' },
+        tooltip: [
+          { field: 'label', title: 'component' },
+          { field: 'value', type: 'quantitative', format: '.4f' },
+        ],
+      },
+    },
+  };
+}
+
 /** Bar chart of the largest direct logit attributions. */
 export function dlaReport(r: DlaResult): string {
   const values = r.rows.map((row, i) => ({ rank: i + 1, label: row.label, value: row.value }));
@@ -38,27 +62,7 @@ export function dlaReport(r: DlaResult): string {
       ['answer', answerText(r.answer)],
       ['by', `${r.by} (top ${r.rows.length} of ${r.components} components, last position)`],
     ],
-    charts: [
-      {
-        id: 'chart-dla',
-        title: `Direct logit attribution to ${JSON.stringify(r.answer.token)}`,
-        spec: {
-          width: 560,
-          height: { step: 20 },
-          data: { values },
-          mark: 'bar',
-          encoding: {
-            y: { field: 'label', type: 'nominal', sort: null, title: 'component' },
-            x: { field: 'value', type: 'quantitative', title: 'logit attribution' },
-            color: { condition: { test: 'datum.value < 0', value: '#c0392b' }, value: '#2e86c1' },
-            tooltip: [
-              { field: 'label', title: 'component' },
-              { field: 'value', type: 'quantitative', format: '.4f' },
-            ],
-          },
-        },
-      },
-    ],
+    charts: [dlaChart(r, values)],
     table: {
       headers: ['rank', 'component', 'attribution'],
       rows: values.map((v) => [v.rank, v.label, v.value]),
@@ -66,8 +70,8 @@ export function dlaReport(r: DlaResult): string {
   });
 }
 
-/** Line charts of the answer's rank and probability after each layer. */
-export function lensReport(r: LensResult): string {
+/** The logit lens's rank and probability charts (shared by the lens and demo reports). */
+export function lensCharts(r: LensResult): ChartSpec[] {
   const values = r.rows.map((row, i) => ({ step: i, ...row }));
   const order = r.rows.map((row) => row.label);
   const x = {
@@ -88,22 +92,27 @@ export function lensReport(r: LensResult): string {
       tooltip: [{ field: 'label' }, { field: 'rank' }, { field: 'prob', format: '.4f' }],
     },
   });
+  return [
+    {
+      id: 'chart-rank',
+      title: 'Rank of the answer (1 = top)',
+      spec: line('rank', 'rank', { type: 'log', reverse: true, domainMin: 1 }),
+    },
+    {
+      id: 'chart-prob',
+      title: 'Probability of the answer',
+      spec: line('prob', 'probability', { domain: [0, 1] }),
+    },
+  ];
+}
+
+/** Line charts of the answer's rank and probability after each layer. */
+export function lensReport(r: LensResult): string {
   return renderPage({
     ...base(r.model, r.prompt),
     title: 'logit lens',
     facts: [['answer', answerText(r.answer)]],
-    charts: [
-      {
-        id: 'chart-rank',
-        title: 'Rank of the answer (1 = top)',
-        spec: line('rank', 'rank', { type: 'log', reverse: true, domainMin: 1 }),
-      },
-      {
-        id: 'chart-prob',
-        title: 'Probability of the answer',
-        spec: line('prob', 'probability', { domain: [0, 1] }),
-      },
-    ],
+    charts: lensCharts(r),
     table: {
       headers: ['after', 'rank', 'probability', 'logit'],
       rows: r.rows.map((row) => [row.label, row.rank, row.prob, row.logit]),
@@ -219,5 +228,39 @@ export function explainReport(r: {
     ],
     charts: [],
     pre: r.plan,
+  });
+}
+
+/** `demo`: the DLA chart, the logit lens charts and a bar chart of every head's induction score. */
+export function demoReport(dla: DlaResult, lens: LensResult, scores: readonly HeadScore[]): string {
+  const values = dla.rows.map((row) => ({ label: row.label, value: row.value }));
+  const induction = scores.map((h) => ({ label: h.label, value: h.score }));
+  return renderPage({
+    ...base(dla.model, dla.prompt),
+    title: 'demo: attribution, logit lens and induction scores',
+    facts: [['answer', answerText(dla.answer)]],
+    charts: [
+      dlaChart(dla, values),
+      ...lensCharts(lens),
+      {
+        id: 'chart-induction',
+        title: 'Induction score per head',
+        spec: {
+          width: 560,
+          height: { step: 20 },
+          data: { values: induction },
+          mark: 'bar',
+          encoding: {
+            y: { field: 'label', type: 'nominal', sort: null, title: 'head' },
+            x: { field: 'value', type: 'quantitative', title: 'induction score' },
+            tooltip: [
+              { field: 'label', title: 'head' },
+              { field: 'value', format: '.4f' },
+            ],
+          },
+        },
+      },
+    ],
+    table: { headers: ['head', 'induction score'], rows: induction.map((h) => [h.label, h.value]) },
   });
 }

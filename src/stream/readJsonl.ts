@@ -15,8 +15,10 @@ export async function* readJsonl(path: string): AsyncGenerator<PromptRecord> {
   const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity });
   let lineNo = 0;
   try {
-    for await (const line of lines) {
+    for await (let line of lines) {
       lineNo++;
+      // Editors on Windows often start UTF-8 files with a byte-order mark; it is not part of the JSON.
+      if (lineNo === 1 && line.startsWith('\uFEFF')) line = line.slice(1);
       if (line.trim() === '') continue;
       let value: unknown;
       try {

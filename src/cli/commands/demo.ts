@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import { allInductionScores, directLogitAttribution, logitLens } from '../analyses.js';
+import { demoReport } from '../../report/reports.js';
 import { header, table } from '../format.js';
 import type { Io } from '../io.js';
 import { withSession, type GlobalOptions } from '../session.js';
@@ -35,7 +36,11 @@ export function registerDemo(program: Command, io: Io): void {
             ['head', 'induction score'],
             scores.map((h) => [h.label, h.score]),
           );
-        return { json: { dla, lens, inductionScores: scores }, text };
+        return {
+          json: { dla, lens, inductionScores: scores },
+          text,
+          html: () => demoReport(dla, lens, scores),
+        };
       });
     });
 }
