@@ -1,5 +1,6 @@
 // Every ```ts block of the guides (docs/guides/*.md) and of README.md runs here, against the real
-// package: its imports are kept, with `lazylens` rewritten to this checkout's src/index.ts. A guide
+// package: its imports are kept as a user writes them (`lazylens` resolves to this checkout's
+// sources through tsconfig.json's paths and vitest's alias). A guide
 // that drifts from the code fails — at run time here, and at compile time in the type-check test.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -47,10 +48,9 @@ function blocksOf(file: string): Block[] {
 }
 
 /** Where the generated module lives, relative to which the package's sources are imported. */
-const TO_ROOT = relative(OUT, ROOT).split('\\').join('/');
 
 /**
- * The block as a module: import lines hoisted (with `lazylens` → this checkout), the rest inside
+ * The block as a module: import lines hoisted, the rest inside
  * an exported async function so top-level `await` and locals stay local.
  */
 function toModule(code: string): string {
@@ -66,11 +66,7 @@ function toModule(code: string): string {
       body.push(l);
     }
   }
-  const rewritten = imports
-    .join('\n')
-    .replace(/from\s+'lazylens\/graph'/g, `from '${TO_ROOT}/graph/index.js'`)
-    .replace(/from\s+'lazylens'/g, `from '${TO_ROOT}/src/index.js'`);
-  return `${rewritten}\nexport default async function run(): Promise<void> {\n${body.join('\n')}\n}\n`;
+  return `${imports.join('\n')}\nexport default async function run(): Promise<void> {\n${body.join('\n')}\n}\n`;
 }
 
 const FILES = [

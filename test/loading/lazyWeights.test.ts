@@ -112,7 +112,7 @@ describe('loadHfFolder: non-finite weights', () => {
     const options = { allowNaN: true } as unknown as LoadFolderOptions;
     await expect(loadHfFolder(dir, options)).rejects.toThrow(InvalidArgumentError);
     await expect(loadHfFolder(dir, options)).rejects.toThrow(
-      "loadHfFolder: unknown option 'allowNaN'; expected allowNonFinite, backend.",
+      "loadHfFolder: unknown option 'allowNaN'; expected allowNonFinite, backend, modelName.",
     );
     await rm(dir, { recursive: true });
   });
