@@ -8,22 +8,22 @@ import * as tf from '@tensorflow/tfjs';
 import * as g from '../../graph/index.js';
 import { selectBackend, type BackendName } from '../backend/index.js';
 import { BatchDimError, LazylensError, UnknownKeyError } from '../errors.js';
-import { accumulatedResid, type AccumulatedResidOptions } from './accumulatedResid.js';
-import { applyLnToStack, type ApplyLnOptions } from './applyLnToStack.js';
+import { accumulatedResid, type AccumulatedResidOptions } from './methods/accumulatedResid.js';
+import { applyLnToStack, type ApplyLnOptions } from './methods/applyLnToStack.js';
 import { CacheGraph, type ActivationSource } from './CacheGraph.js';
-import { decomposeResid, type DecomposeResidOptions } from './decomposeResid.js';
+import { decomposeResid, type DecomposeResidOptions } from './methods/decomposeResid.js';
 import { resolveHookKey, type CacheKey } from '../core/hookKey.js';
 import {
   getFullResidDecomposition,
   type FullResidDecompositionOptions,
-} from './getFullResidDecomposition.js';
-import { getNeuronResults, type GetNeuronResultsOptions } from './getNeuronResults.js';
+} from './methods/getFullResidDecomposition.js';
+import { getNeuronResults, type GetNeuronResultsOptions } from './methods/getNeuronResults.js';
 import { computeHeadResults } from './headResults.js';
 import type { LensModel } from './LensModel.js';
-import { logitAttrs, type LogitAttrsOptions, type TokensArg } from './logitAttrs.js';
-import { stackActivation, type StackActivationOptions } from './stackActivation.js';
-import { stackHeadResults, type StackHeadResultsOptions } from './stackHeadResults.js';
-import { stackNeuronResults, type StackNeuronResultsOptions } from './stackNeuronResults.js';
+import { logitAttrs, type LogitAttrsOptions, type TokensArg } from './methods/logitAttrs.js';
+import { stackActivation, type StackActivationOptions } from './methods/stackActivation.js';
+import { stackHeadResults, type StackHeadResultsOptions } from './methods/stackHeadResults.js';
+import { stackNeuronResults, type StackNeuronResultsOptions } from './methods/stackNeuronResults.js';
 
 /** `returnLabels: true` makes a stack method return `[lazy, labels]`, as TransformerLens's tuple. */
 export interface ReturnLabels {

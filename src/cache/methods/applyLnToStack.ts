@@ -3,9 +3,9 @@
  * it, using the *cached* scale of the whole residual, as TransformerLens does. Because the scale
  * is shared, the map is linear and components still sum to the normalized total.
  */
-import * as g from '../../graph/index.js';
-import { InvalidArgumentError } from '../errors.js';
-import type { CacheGraph } from './CacheGraph.js';
+import * as g from '../../../graph/index.js';
+import { InvalidArgumentError } from '../../errors.js';
+import type { CacheGraph } from '../CacheGraph.js';
 
 /** Options of {@link ActivationCache.applyLnToStack}. */
 export interface ApplyLnOptions {

@@ -1,8 +1,9 @@
 /** `getNeuronResults`: one block's per-neuron contributions to the residual stream. */
-import * as g from '../../graph/index.js';
-import type { CacheGraph } from './CacheGraph.js';
-import { checkNeuronSlice, neuronResults } from './neuronResults.js';
-import { project, type Projection } from './project.js';
+import * as g from '../../../graph/index.js';
+import type { CacheGraph } from '../CacheGraph.js';
+import { checkNeuronSlice, neuronResults } from '../neuronResults.js';
+import type { Projection } from '../project.js';
+import { maybeProject } from '../tails.js';
 
 /** Options of {@link ActivationCache.getNeuronResults}. */
 export interface GetNeuronResultsOptions {
@@ -25,5 +26,5 @@ export function getNeuronResults(
 ): g.Lazy {
   checkNeuronSlice(cg, options.neuronSlice);
   const result = new g.Lazy(neuronResults(cg, layer, options.posSlice, options.neuronSlice));
-  return options.projectOutputOnto ? project(result, options.projectOutputOnto, cg.cfg.dModel) : result;
+  return maybeProject(cg, result, options.projectOutputOnto);
 }

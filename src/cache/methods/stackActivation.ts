@@ -1,7 +1,7 @@
 /** `stackActivation`: one activation of every block before `layer`, stacked. */
-import * as g from '../../graph/index.js';
-import { getActName } from '../core/getActName.js';
-import type { CacheGraph } from './CacheGraph.js';
+import * as g from '../../../graph/index.js';
+import { getActName } from '../../core/getActName.js';
+import type { CacheGraph } from '../CacheGraph.js';
 
 /** Options of {@link ActivationCache.stackActivation}. */
 export interface StackActivationOptions {
