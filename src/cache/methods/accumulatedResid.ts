@@ -25,9 +25,7 @@ export interface AccumulatedResidOptions {
   mlpInput?: boolean;
 }
 
-/**
- * @returns `[layers_covered, *batch_and_pos, d_model]`, labels `0_pre`, `0_mid`, …, `final_post`.
- */
+/** Implements {@link ActivationCache.accumulatedResid}; documented there. */
 export function accumulatedResid(cg: CacheGraph, options: AccumulatedResidOptions = {}): g.Lazy {
   const n = cg.cfg.nLayers;
   const layer = cg.layerArg(options.layer, 'accumulatedResid');

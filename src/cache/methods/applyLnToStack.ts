@@ -26,10 +26,7 @@ export interface ApplyLnOptions {
   recomputeLn?: boolean;
 }
 
-/**
- * @returns the stack, normalized: same shape as the input (after `batchSlice`), dims
- *   `[component, *batch_and_pos, d_model]`.
- */
+/** Implements {@link ActivationCache.applyLnToStack} (documented there); `caller` names the method in errors. */
 export function applyLnToStack(
   cg: CacheGraph,
   stack: g.Lazy,

@@ -23,7 +23,7 @@ export interface DecomposeResidOptions {
   inclEmbeds?: boolean;
 }
 
-/** @returns `[components, *batch_and_pos, d_model]`, labels `embed`, `pos_embed`, `0_attn_out`, `0_mlp_out`, …. */
+/** Implements {@link ActivationCache.decomposeResid}; documented there. */
 export function decomposeResid(cg: CacheGraph, options: DecomposeResidOptions = {}): g.Lazy {
   const cfg = cg.cfg;
   const layer = cg.layerArg(options.layer, 'decomposeResid');

@@ -45,7 +45,7 @@ function biasRow(
   return g.broadcast(total, [1, ...element.shape], ['component', ...element.dims]);
 }
 
-/** @returns `[components, *batch_and_pos, d_model]` (or projected), with labels. */
+/** Implements {@link ActivationCache.getFullResidDecomposition}; documented there. */
 export function getFullResidDecomposition(
   cg: CacheGraph,
   options: FullResidDecompositionOptions = {},

@@ -15,10 +15,7 @@ export interface GetNeuronResultsOptions {
   projectOutputOnto?: Projection;
 }
 
-/**
- * @returns `[*batch_and_pos, neurons, d_model]` (the last dim is dropped for a [d_model]
- *   projection, or is k for [d_model, k]).
- */
+/** Implements {@link ActivationCache.getNeuronResults}; documented there. */
 export function getNeuronResults(
   cg: CacheGraph,
   layer: number,

@@ -66,7 +66,7 @@ function directions(cg: CacheGraph, ids: Ids): g.Node {
   return g.reshape(cols, [...ids.shape, cg.cfg.dModel]);
 }
 
-/** @returns `[components, *batch_and_pos]` (the stack's shape without d_model). */
+/** Implements {@link ActivationCache.logitAttrs}; documented there. */
 export function logitAttrs(
   cg: CacheGraph,
   stack: g.Lazy,

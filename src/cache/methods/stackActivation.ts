@@ -11,7 +11,7 @@ export interface StackActivationOptions {
   sublayerType?: string | null;
 }
 
-/** @returns `[layer, ...activation shape]`; layer 0 gives an empty stack shaped like block 0's activation. */
+/** Implements {@link ActivationCache.stackActivation}; documented there. */
 export function stackActivation(
   cg: CacheGraph,
   activationName: string,

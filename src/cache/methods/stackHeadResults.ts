@@ -20,7 +20,7 @@ export interface StackHeadResultsOptions {
   applyLn?: boolean;
 }
 
-/** @returns `[layer·n_heads (+1), *batch_and_pos, d_model]`, labels `L0H0`, …, `remainder`. */
+/** Implements {@link ActivationCache.stackHeadResults}; documented there. */
 export function stackHeadResults(cg: CacheGraph, options: StackHeadResultsOptions = {}): g.Lazy {
   const layer = cg.layerArg(options.layer, 'stackHeadResults');
   const ps = options.posSlice;

@@ -24,10 +24,7 @@ export interface StackNeuronResultsOptions {
   projectOutputOnto?: Projection;
 }
 
-/**
- * @param layer neurons of blocks [0, layer); undefined/−1: all blocks.
- * @returns `[layer·neurons (+1), *batch_and_pos, d_model]` (or projected), labels `L0N0`, …, `remainder`.
- */
+/** Implements {@link ActivationCache.stackNeuronResults}; documented there. */
 export function stackNeuronResults(
   cg: CacheGraph,
   layer: number | null | undefined,
