@@ -55,7 +55,7 @@ export function getFullResidDecomposition(
   const mlpInput = options.mlpInput ?? false;
   const expand = options.expandNeurons ?? true;
   const ps = options.posSlice;
-  checkMlpInputLayer(cg, 'getFullResidDecomposition', layer, mlpInput, "needs block ${layer}'s MLP input");
+  checkMlpInputLayer(cg, 'getFullResidDecomposition', layer, mlpInput, `needs block ${layer}'s MLP input`);
   const element = cg.residShape(ps);
   const parts: g.Lazy[] = [stackHeadResults(cg, { layer: layer + (mlpInput ? 1 : 0), posSlice: ps })];
   if (!cfg.attnOnly && layer > 0) {
