@@ -48,16 +48,16 @@ export { Llama2cTokenizer } from './loading/Llama2cTokenizer.js';
 // ---- the cache and its analyses ----
 export { ActivationCache } from './cache/ActivationCache.js';
 export type { ReturnLabels } from './cache/ActivationCache.js';
-export type { AccumulatedResidOptions } from './cache/accumulatedResid.js';
-export type { ApplyLnOptions } from './cache/applyLnToStack.js';
-export type { DecomposeResidOptions } from './cache/decomposeResid.js';
-export type { FullResidDecompositionOptions } from './cache/getFullResidDecomposition.js';
+export type { AccumulatedResidOptions } from './cache/methods/accumulatedResid.js';
+export type { ApplyLnOptions } from './cache/methods/applyLnToStack.js';
+export type { DecomposeResidOptions } from './cache/methods/decomposeResid.js';
+export type { FullResidDecompositionOptions } from './cache/methods/getFullResidDecomposition.js';
 export type { Projection } from './cache/project.js';
-export type { GetNeuronResultsOptions } from './cache/getNeuronResults.js';
-export type { LogitAttrsOptions, TokensArg } from './cache/logitAttrs.js';
-export type { StackActivationOptions } from './cache/stackActivation.js';
-export type { StackHeadResultsOptions } from './cache/stackHeadResults.js';
-export type { StackNeuronResultsOptions } from './cache/stackNeuronResults.js';
+export type { GetNeuronResultsOptions } from './cache/methods/getNeuronResults.js';
+export type { LogitAttrsOptions, TokensArg } from './cache/methods/logitAttrs.js';
+export type { StackActivationOptions } from './cache/methods/stackActivation.js';
+export type { StackHeadResultsOptions } from './cache/methods/stackHeadResults.js';
+export type { StackNeuronResultsOptions } from './cache/methods/stackNeuronResults.js';
 
 // ---- lazy results and the planner ----
 export { Lazy } from '../graph/Lazy.js';

@@ -8,22 +8,22 @@ import * as tf from '@tensorflow/tfjs';
 import * as g from '../../graph/index.js';
 import { selectBackend, type BackendName } from '../backend/index.js';
 import { BatchDimError, LazylensError, UnknownKeyError } from '../errors.js';
-import { accumulatedResid, type AccumulatedResidOptions } from './accumulatedResid.js';
-import { applyLnToStack, type ApplyLnOptions } from './applyLnToStack.js';
+import { accumulatedResid, type AccumulatedResidOptions } from './methods/accumulatedResid.js';
+import { applyLnToStack, type ApplyLnOptions } from './methods/applyLnToStack.js';
 import { CacheGraph, type ActivationSource } from './CacheGraph.js';
-import { decomposeResid, type DecomposeResidOptions } from './decomposeResid.js';
+import { decomposeResid, type DecomposeResidOptions } from './methods/decomposeResid.js';
 import { resolveHookKey, type CacheKey } from '../core/hookKey.js';
 import {
   getFullResidDecomposition,
   type FullResidDecompositionOptions,
-} from './getFullResidDecomposition.js';
-import { getNeuronResults, type GetNeuronResultsOptions } from './getNeuronResults.js';
+} from './methods/getFullResidDecomposition.js';
+import { getNeuronResults, type GetNeuronResultsOptions } from './methods/getNeuronResults.js';
 import { computeHeadResults } from './headResults.js';
 import type { LensModel } from './LensModel.js';
-import { logitAttrs, type LogitAttrsOptions, type TokensArg } from './logitAttrs.js';
-import { stackActivation, type StackActivationOptions } from './stackActivation.js';
-import { stackHeadResults, type StackHeadResultsOptions } from './stackHeadResults.js';
-import { stackNeuronResults, type StackNeuronResultsOptions } from './stackNeuronResults.js';
+import { logitAttrs, type LogitAttrsOptions, type TokensArg } from './methods/logitAttrs.js';
+import { stackActivation, type StackActivationOptions } from './methods/stackActivation.js';
+import { stackHeadResults, type StackHeadResultsOptions } from './methods/stackHeadResults.js';
+import { stackNeuronResults, type StackNeuronResultsOptions } from './methods/stackNeuronResults.js';
 
 /** `returnLabels: true` makes a stack method return `[lazy, labels]`, as TransformerLens's tuple. */
 export interface ReturnLabels {
@@ -174,6 +174,8 @@ export class ActivationCache implements Iterable<string>, ActivationSource {
 
   /**
    * The residual stream before each block (and `final_post`), for the logit lens.
+   * @param options which layers, positions and normalization (see {@link AccumulatedResidOptions});
+   *   `returnLabels: true` returns `[lazy, labels]`.
    * @returns Lazy `[layers_covered, *batch_and_pos, d_model]`, labels `0_pre`, `0_mid`, …, `final_post`.
    * @example
    * ```ts
@@ -195,7 +197,11 @@ export class ActivationCache implements Iterable<string>, ActivationSource {
   /**
    * How much each component of `residualStack` pushes the logit of `tokens` (minus `incorrectTokens`),
    * through the final LN's cached scale.
-   * @returns Lazy `[components, *batch_and_pos]`.
+   * @param residualStack a stack `[components, *batch_and_pos, d_model]` (e.g. from `decomposeResid`).
+   * @param tokens the token whose logit is attributed: a single-token string, an id, or ids
+   *   `[batch]` / `[batch, pos]` (read a token tensor with `await t.array()` first).
+   * @param options `incorrectTokens` for a logit difference, and the stack's slices (see {@link LogitAttrsOptions}).
+   * @returns Lazy `[components, *batch_and_pos]` (the stack's shape without d_model).
    * @example
    * ```ts
    * const model = await HookedTransformer.fromPretrained('test/fixtures/gpt2-tiny');
@@ -213,6 +219,8 @@ export class ActivationCache implements Iterable<string>, ActivationSource {
 
   /**
    * The residual stream entering a block, split into embeddings and each earlier sublayer's output.
+   * @param options layer, `mode`, `mlpInput`, positions and normalization (see {@link DecomposeResidOptions});
+   *   `returnLabels: true` returns `[lazy, labels]`.
    * @returns Lazy `[components, *batch_and_pos, d_model]`, labels `embed`, `pos_embed`, `0_attn_out`, `0_mlp_out`, ….
    * @example
    * ```ts
@@ -240,7 +248,9 @@ export class ActivationCache implements Iterable<string>, ActivationSource {
   }
 
   /**
-   * Every head of the blocks before `layer` as one stack.
+   * Every head of the blocks before `layer` as one stack (per-head `z · W_O`, without `b_O`).
+   * @param options layer, `inclRemainder`, positions and normalization (see {@link StackHeadResultsOptions});
+   *   `returnLabels: true` returns `[lazy, labels]`.
    * @returns Lazy `[layer·n_heads (+1), *batch_and_pos, d_model]`, labels `L0H0`, …, `remainder`.
    * @example
    * ```ts
@@ -260,7 +270,9 @@ export class ActivationCache implements Iterable<string>, ActivationSource {
 
   /**
    * One activation of every block before `layer`, stacked (e.g. every `resid_pre`).
-   * @returns Lazy `[layer, ...activation shape]`.
+   * @param activationName a name getActName accepts (`'resid_pre'`, `'pattern'`, …).
+   * @param options layer and sublayer type (see {@link StackActivationOptions}).
+   * @returns Lazy `[layer, ...activation shape]`; layer 0 gives an empty stack shaped like block 0's activation.
    * @example
    * ```ts
    * const model = await HookedTransformer.fromPretrained('test/fixtures/gpt2-tiny');
@@ -276,6 +288,8 @@ export class ActivationCache implements Iterable<string>, ActivationSource {
 
   /**
    * One block's per-neuron contributions (`post[n] · W_out[n]`).
+   * @param layer the block, in [0, n_layers).
+   * @param options neurons, positions and projection (see {@link GetNeuronResultsOptions}).
    * @returns Lazy `[*batch_and_pos, neurons, d_model]` (the neuron dim is dropped for an integer
    *   `neuronSlice`; d_model becomes k or is dropped with `projectOutputOnto`).
    * @example
@@ -293,7 +307,11 @@ export class ActivationCache implements Iterable<string>, ActivationSource {
 
   /**
    * Every MLP neuron of the blocks before `layer` as one stack.
-   * @returns Lazy `[layer·neurons (+1), *batch_and_pos, d_model]`, labels `L0N0`, …, `remainder`.
+   * @param layer neurons of blocks [0, layer); undefined/−1: all blocks.
+   * @param options neurons, positions, `inclRemainder`, normalization and projection (see
+   *   {@link StackNeuronResultsOptions}); `returnLabels: true` returns `[lazy, labels]`.
+   * @returns Lazy `[layer·neurons (+1), *batch_and_pos, d_model]` (d_model becomes k or is dropped
+   *   with `projectOutputOnto`), labels `L0N0`, …, `remainder`.
    * @example
    * ```ts
    * const model = await HookedTransformer.fromPretrained('test/fixtures/gpt2-tiny');
@@ -319,7 +337,10 @@ export class ActivationCache implements Iterable<string>, ActivationSource {
   /**
    * Each component of a residual stack through the normalization that reads it, with the cached
    * scale (or, with `recomputeLn` at the final layer, the real `ln_final` per component).
-   * @returns Lazy of the stack's shape.
+   * @param residualStack a stack `[components, *batch_and_pos, d_model]` (`[components, pos, d_model]`
+   *   with `hasBatchDim: false`).
+   * @param options which norm (`layer`, `mlpInput`), the stack's slices, `recomputeLn` (see {@link ApplyLnOptions}).
+   * @returns Lazy of the stack's shape after `batchSlice`: `[components, *batch_and_pos, d_model]`.
    * @example
    * ```ts
    * const model = await HookedTransformer.fromPretrained('test/fixtures/gpt2-tiny');
@@ -337,7 +358,10 @@ export class ActivationCache implements Iterable<string>, ActivationSource {
    * The residual entering a block as `[heads, neurons | mlp outs, embed, pos_embed, bias]`.
    * With a logit attribution or `projectOutputOnto` on top, the planner never builds the
    * `[components, *batch_and_pos, d_model]` stack.
-   * @returns Lazy `[components, *batch_and_pos, d_model]`, with labels.
+   * @param options layer, `mlpInput`, `expandNeurons`, positions, normalization and projection (see
+   *   {@link FullResidDecompositionOptions}); `returnLabels: true` returns `[lazy, labels]`.
+   * @returns Lazy `[components, *batch_and_pos, d_model]` (d_model becomes k or is dropped with
+   *   `projectOutputOnto`), with labels.
    * @example
    * ```ts
    * const model = await HookedTransformer.fromPretrained('test/fixtures/gpt2-tiny');

@@ -7,6 +7,7 @@
 import * as g from '../../graph/index.js';
 import { posAxis } from '../core/hookPoints.js';
 import type { CacheGraph } from './CacheGraph.js';
+import { componentsFirst } from './tails.js';
 
 const SPEC = '...hk,hkd->...hd';
 
@@ -24,11 +25,7 @@ export function headResultNode(cg: CacheGraph, layer: number): g.Node {
  * Block `layer`'s head results sliced to `posSlice`, heads first: [head, *batch_and_pos, d_model].
  */
 export function headStack(cg: CacheGraph, layer: number, posSlice: g.SliceInput): g.Node {
-  const x = g.slice(headResultNode(cg, layer), posAxis('attn.hook_result'), posSlice);
-  const r = x.shape.length;
-  // [..., head, d] → [head, ..., d]
-  const perm = [r - 2, ...Array.from({ length: r - 2 }, (_, i) => i), r - 1];
-  return g.transpose(x, perm);
+  return componentsFirst(g.slice(headResultNode(cg, layer), posAxis('attn.hook_result'), posSlice));
 }
 
 /** Σ over heads of block `layer`'s results after `posSlice`, as one contraction: [*batch_and_pos, d_model]. */

@@ -147,6 +147,15 @@ describeBackends('ActivationCache', () => {
     expect(mlpT.shape).toEqual([4, 2, 8, 64]);
     // With attention included there is no block n attention output to add (TL fails on the key).
     expect(() => cache.decomposeResid({ mlpInput: true })).toThrow(/attention output of block 2/);
+    expect(() => cache.decomposeResid({ mlpInput: true, mode: 'attn' })).toThrow(
+      /decomposeResid: mlpInput at layer 2 with mode 'attn'.*expected a layer below 2, or mode 'mlp'/,
+    );
+    // The full decomposition would need block n's heads and MLP input: an error at every depth ≥ n.
+    for (const layer of [undefined, -1, 2]) {
+      expect(() => cache.getFullResidDecomposition({ layer, mlpInput: true })).toThrow(
+        /getFullResidDecomposition: mlpInput at layer 2 needs block 2's MLP input.*expected a layer below 2\./,
+      );
+    }
     tf.dispose([got, plain, mlpT]);
     cache.dispose();
   });

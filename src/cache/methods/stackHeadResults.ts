@@ -2,11 +2,11 @@
  * `stackHeadResults`: every head of the blocks before `layer` as one stack (head results are
  * per-head `z · W_O`, without `b_O`).
  */
-import * as g from '../../graph/index.js';
-import { applyLnToStack } from './applyLnToStack.js';
-import type { CacheGraph } from './CacheGraph.js';
-import { headStack, headSum } from './headResults.js';
-import { remainderOf } from './remainder.js';
+import type * as g from '../../../graph/index.js';
+import type { CacheGraph } from '../CacheGraph.js';
+import { headStack, headSum } from '../headResults.js';
+import { remainderOf } from '../remainder.js';
+import { maybeApplyLn, sumOf } from '../tails.js';
 
 /** Options of {@link ActivationCache.stackHeadResults}. */
 export interface StackHeadResultsOptions {
@@ -20,7 +20,7 @@ export interface StackHeadResultsOptions {
   applyLn?: boolean;
 }
 
-/** @returns `[layer·n_heads (+1), *batch_and_pos, d_model]`, labels `L0H0`, …, `remainder`. */
+/** Implements {@link ActivationCache.stackHeadResults}; documented there. */
 export function stackHeadResults(cg: CacheGraph, options: StackHeadResultsOptions = {}): g.Lazy {
   const layer = cg.layerArg(options.layer, 'stackHeadResults');
   const ps = options.posSlice;
@@ -34,9 +34,7 @@ export function stackHeadResults(cg: CacheGraph, options: StackHeadResultsOption
   let stack = cg.concat(parts, labels.slice(), element);
   if (options.inclRemainder) {
     const sums = Array.from({ length: layer }, (_, l) => headSum(cg, l, ps));
-    const total = sums.length ? sums.reduce((a, b) => g.add(a, b)) : undefined;
-    stack = remainderOf(cg, stack, total, layer, ps, [...labels, 'remainder'], element);
+    stack = remainderOf(cg, stack, sumOf(sums), layer, ps, [...labels, 'remainder'], element);
   }
-  if (!options.applyLn) return stack;
-  return applyLnToStack(cg, stack, { layer, posSlice: ps });
+  return maybeApplyLn(cg, stack, options.applyLn, { layer, posSlice: ps });
 }

@@ -1,8 +1,9 @@
 /** `getNeuronResults`: one block's per-neuron contributions to the residual stream. */
-import * as g from '../../graph/index.js';
-import type { CacheGraph } from './CacheGraph.js';
-import { checkNeuronSlice, neuronResults } from './neuronResults.js';
-import { project, type Projection } from './project.js';
+import * as g from '../../../graph/index.js';
+import type { CacheGraph } from '../CacheGraph.js';
+import { checkNeuronSlice, neuronResults } from '../neuronResults.js';
+import type { Projection } from '../project.js';
+import { maybeProject } from '../tails.js';
 
 /** Options of {@link ActivationCache.getNeuronResults}. */
 export interface GetNeuronResultsOptions {
@@ -14,10 +15,7 @@ export interface GetNeuronResultsOptions {
   projectOutputOnto?: Projection;
 }
 
-/**
- * @returns `[*batch_and_pos, neurons, d_model]` (the last dim is dropped for a [d_model]
- *   projection, or is k for [d_model, k]).
- */
+/** Implements {@link ActivationCache.getNeuronResults}; documented there. */
 export function getNeuronResults(
   cg: CacheGraph,
   layer: number,
@@ -25,5 +23,5 @@ export function getNeuronResults(
 ): g.Lazy {
   checkNeuronSlice(cg, options.neuronSlice);
   const result = new g.Lazy(neuronResults(cg, layer, options.posSlice, options.neuronSlice));
-  return options.projectOutputOnto ? project(result, options.projectOutputOnto, cg.cfg.dModel) : result;
+  return maybeProject(cg, result, options.projectOutputOnto);
 }

@@ -3,9 +3,9 @@
  * it, using the *cached* scale of the whole residual, as TransformerLens does. Because the scale
  * is shared, the map is linear and components still sum to the normalized total.
  */
-import * as g from '../../graph/index.js';
-import { InvalidArgumentError } from '../errors.js';
-import type { CacheGraph } from './CacheGraph.js';
+import * as g from '../../../graph/index.js';
+import { InvalidArgumentError } from '../../errors.js';
+import type { CacheGraph } from '../CacheGraph.js';
 
 /** Options of {@link ActivationCache.applyLnToStack}. */
 export interface ApplyLnOptions {
@@ -26,10 +26,7 @@ export interface ApplyLnOptions {
   recomputeLn?: boolean;
 }
 
-/**
- * @returns the stack, normalized: same shape as the input (after `batchSlice`), dims
- *   `[component, *batch_and_pos, d_model]`.
- */
+/** Implements {@link ActivationCache.applyLnToStack} (documented there); `caller` names the method in errors. */
 export function applyLnToStack(
   cg: CacheGraph,
   stack: g.Lazy,

@@ -1,9 +1,9 @@
 /**
  * `accumulatedResid`: the residual stream as it stands before each block — the logit lens's input.
  */
-import type * as g from '../../graph/index.js';
-import { applyLnToStack } from './applyLnToStack.js';
-import type { CacheGraph } from './CacheGraph.js';
+import type * as g from '../../../graph/index.js';
+import type { CacheGraph } from '../CacheGraph.js';
+import { maybeApplyLn } from '../tails.js';
 
 /** Options of {@link ActivationCache.accumulatedResid}. */
 export interface AccumulatedResidOptions {
@@ -25,9 +25,7 @@ export interface AccumulatedResidOptions {
   mlpInput?: boolean;
 }
 
-/**
- * @returns `[layers_covered, *batch_and_pos, d_model]`, labels `0_pre`, `0_mid`, …, `final_post`.
- */
+/** Implements {@link ActivationCache.accumulatedResid}; documented there. */
 export function accumulatedResid(cg: CacheGraph, options: AccumulatedResidOptions = {}): g.Lazy {
   const n = cg.cfg.nLayers;
   const layer = cg.layerArg(options.layer, 'accumulatedResid');
@@ -47,8 +45,7 @@ export function accumulatedResid(cg: CacheGraph, options: AccumulatedResidOption
     }
   }
   const stack = cg.stack(parts, labels, cg.residShape(options.posSlice));
-  if (!options.applyLn) return stack;
-  return applyLnToStack(cg, stack, {
+  return maybeApplyLn(cg, stack, options.applyLn, {
     layer,
     posSlice: options.posSlice,
     mlpInput: options.mlpInput,

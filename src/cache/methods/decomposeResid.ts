@@ -2,10 +2,10 @@
  * `decomposeResid`: the residual stream entering a block as the sum of what wrote to it —
  * embeddings, then each earlier block's attention and MLP outputs.
  */
-import type * as g from '../../graph/index.js';
-import { InvalidArgumentError, LazylensError } from '../errors.js';
-import { applyLnToStack } from './applyLnToStack.js';
-import type { CacheGraph } from './CacheGraph.js';
+import type * as g from '../../../graph/index.js';
+import { InvalidArgumentError } from '../../errors.js';
+import type { CacheGraph } from '../CacheGraph.js';
+import { checkMlpInputLayer, maybeApplyLn } from '../tails.js';
 
 /** Options of {@link ActivationCache.decomposeResid}. */
 export interface DecomposeResidOptions {
@@ -23,7 +23,7 @@ export interface DecomposeResidOptions {
   inclEmbeds?: boolean;
 }
 
-/** @returns `[components, *batch_and_pos, d_model]`, labels `embed`, `pos_embed`, `0_attn_out`, `0_mlp_out`, …. */
+/** Implements {@link ActivationCache.decomposeResid}; documented there. */
 export function decomposeResid(cg: CacheGraph, options: DecomposeResidOptions = {}): g.Lazy {
   const cfg = cg.cfg;
   const layer = cg.layerArg(options.layer, 'decomposeResid');
@@ -36,10 +36,14 @@ export function decomposeResid(cg: CacheGraph, options: DecomposeResidOptions = 
   const inclAttn = mode !== 'mlp';
   // At full depth mlpInput would add the attention output of block n_layers, which does not exist
   // (TransformerLens fails on the missing key); with mode 'mlp' it adds nothing, and ln_final applies.
-  if (options.mlpInput && inclAttn && layer === cfg.nLayers) {
-    throw new LazylensError(
-      `decomposeResid: mlpInput with mode '${mode}' at layer ${layer} asks for the attention output of block ${layer}, ` +
-        `which does not exist; expected a layer below ${cfg.nLayers}, or mode 'mlp'.`,
+  if (inclAttn) {
+    checkMlpInputLayer(
+      cg,
+      'decomposeResid',
+      layer,
+      options.mlpInput,
+      `with mode '${mode}' asks for the attention output of block ${layer}`,
+      "mode 'mlp'",
     );
   }
   const inclMlp = mode !== 'attn' && !cfg.attnOnly;
@@ -61,6 +65,5 @@ export function decomposeResid(cg: CacheGraph, options: DecomposeResidOptions = 
   if (options.mlpInput && inclAttn) add(`blocks.${layer}.hook_attn_out`, `${layer}_attn_out`);
   // Layer 0 without embeds is an empty stack of the right shape (TransformerLens errors here).
   const stack = cg.stack(parts, labels, cg.residShape(ps));
-  if (!options.applyLn) return stack;
-  return applyLnToStack(cg, stack, { layer, posSlice: ps, mlpInput: options.mlpInput });
+  return maybeApplyLn(cg, stack, options.applyLn, { layer, posSlice: ps, mlpInput: options.mlpInput });
 }

@@ -3,12 +3,11 @@
  * head, every neuron (or each MLP output), the embeddings, and the accumulated biases — in
  * TransformerLens's order `[heads, neurons | mlp outs, embed, pos_embed, bias]`.
  */
-import * as g from '../../graph/index.js';
-import { LazylensError } from '../errors.js';
-import { applyLnToStack } from './applyLnToStack.js';
-import type { CacheGraph } from './CacheGraph.js';
+import * as g from '../../../graph/index.js';
+import type { CacheGraph } from '../CacheGraph.js';
+import type { Projection } from '../project.js';
+import { checkMlpInputLayer, maybeApplyLn, maybeProject, sumOf } from '../tails.js';
 import { decomposeResid } from './decomposeResid.js';
-import { project, type Projection } from './project.js';
 import { stackHeadResults } from './stackHeadResults.js';
 import { stackNeuronResults } from './stackNeuronResults.js';
 
@@ -42,11 +41,11 @@ function biasRow(
     if (inclMlp && !cg.cfg.attnOnly) terms.push(cg.weight(`blocks.${l}.mlp.b_out`, ['d_model']));
   }
   if (mlpInput) terms.push(cg.weight(`blocks.${layer}.attn.b_O`, ['d_model']));
-  const total = terms.length ? terms.reduce((a, b) => g.add(a, b)) : g.constant(0);
+  const total = sumOf(terms) ?? g.constant(0);
   return g.broadcast(total, [1, ...element.shape], ['component', ...element.dims]);
 }
 
-/** @returns `[components, *batch_and_pos, d_model]` (or projected), with labels. */
+/** Implements {@link ActivationCache.getFullResidDecomposition}; documented there. */
 export function getFullResidDecomposition(
   cg: CacheGraph,
   options: FullResidDecompositionOptions = {},
@@ -56,11 +55,7 @@ export function getFullResidDecomposition(
   const mlpInput = options.mlpInput ?? false;
   const expand = options.expandNeurons ?? true;
   const ps = options.posSlice;
-  if (mlpInput && layer === cfg.nLayers) {
-    throw new LazylensError(
-      `getFullResidDecomposition: mlpInput needs a block's MLP input, so layer must be below ${cfg.nLayers}.`,
-    );
-  }
+  checkMlpInputLayer(cg, 'getFullResidDecomposition', layer, mlpInput, `needs block ${layer}'s MLP input`);
   const element = cg.residShape(ps);
   const parts: g.Lazy[] = [stackHeadResults(cg, { layer: layer + (mlpInput ? 1 : 0), posSlice: ps })];
   if (!cfg.attnOnly && layer > 0) {
@@ -86,7 +81,7 @@ export function getFullResidDecomposition(
   extra.push(biasRow(cg, layer, mlpInput, expand, element));
   extraLabels.push('bias');
   const labels = [...parts.flatMap((p) => p.labels ?? []), ...extraLabels];
-  let stack = cg.concat([...parts.map((p) => p.node), ...extra], labels, element);
-  if (options.applyLn) stack = applyLnToStack(cg, stack, { layer, posSlice: ps, mlpInput });
-  return options.projectOutputOnto ? project(stack, options.projectOutputOnto, cfg.dModel) : stack;
+  const stack = cg.concat([...parts.map((p) => p.node), ...extra], labels, element);
+  const normed = maybeApplyLn(cg, stack, options.applyLn, { layer, posSlice: ps, mlpInput });
+  return maybeProject(cg, normed, options.projectOutputOnto);
 }

@@ -3,12 +3,12 @@
  * projection or a logit attribution on top, the planner never builds the
  * [neurons, *batch_and_pos, d_model] stack.
  */
-import * as g from '../../graph/index.js';
-import { applyLnToStack } from './applyLnToStack.js';
-import type { CacheGraph } from './CacheGraph.js';
-import { checkNeuronSlice, neuronResults, neuronSum } from './neuronResults.js';
-import { project, type Projection } from './project.js';
-import { remainderOf } from './remainder.js';
+import type * as g from '../../../graph/index.js';
+import type { CacheGraph } from '../CacheGraph.js';
+import { checkNeuronSlice, neuronResults, neuronSum } from '../neuronResults.js';
+import type { Projection } from '../project.js';
+import { remainderOf } from '../remainder.js';
+import { componentsFirst, maybeApplyLn, maybeProject, sumOf } from '../tails.js';
 
 /** Options of {@link ActivationCache.stackNeuronResults}. */
 export interface StackNeuronResultsOptions {
@@ -24,10 +24,7 @@ export interface StackNeuronResultsOptions {
   projectOutputOnto?: Projection;
 }
 
-/**
- * @param layer neurons of blocks [0, layer); undefined/−1: all blocks.
- * @returns `[layer·neurons (+1), *batch_and_pos, d_model]` (or projected), labels `L0N0`, …, `remainder`.
- */
+/** Implements {@link ActivationCache.stackNeuronResults}; documented there. */
 export function stackNeuronResults(
   cg: CacheGraph,
   layer: number | null | undefined,
@@ -41,18 +38,15 @@ export function stackNeuronResults(
   const parts: g.Node[] = [];
   const labels: string[] = [];
   for (let l = 0; l < L; l++) {
-    const r = neuronResults(cg, l, ps, ns); // [*bp, n, d]
-    const rank = r.shape.length;
-    parts.push(g.transpose(r, [rank - 2, ...Array.from({ length: rank - 2 }, (_, i) => i), rank - 1]));
+    parts.push(componentsFirst(neuronResults(cg, l, ps, ns))); // [*bp, n, d] → [n, *bp, d]
     for (const n of indices) labels.push(`L${l}N${n}`);
   }
   const element = cg.residShape(ps);
   let stack = cg.concat(parts, labels.slice(), element);
   if (options.inclRemainder) {
     const sums = Array.from({ length: L }, (_, l) => neuronSum(cg, l, ps, ns));
-    const total = sums.length ? sums.reduce((a, b) => g.add(a, b)) : undefined;
-    stack = remainderOf(cg, stack, total, L, ps, [...labels, 'remainder'], element);
+    stack = remainderOf(cg, stack, sumOf(sums), L, ps, [...labels, 'remainder'], element);
   }
-  if (options.applyLn) stack = applyLnToStack(cg, stack, { layer: L, posSlice: ps });
-  return options.projectOutputOnto ? project(stack, options.projectOutputOnto, cg.cfg.dModel) : stack;
+  const normed = maybeApplyLn(cg, stack, options.applyLn, { layer: L, posSlice: ps });
+  return maybeProject(cg, normed, options.projectOutputOnto);
 }

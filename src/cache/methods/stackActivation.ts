@@ -1,7 +1,7 @@
 /** `stackActivation`: one activation of every block before `layer`, stacked. */
-import * as g from '../../graph/index.js';
-import { getActName } from '../core/getActName.js';
-import type { CacheGraph } from './CacheGraph.js';
+import * as g from '../../../graph/index.js';
+import { getActName } from '../../core/getActName.js';
+import type { CacheGraph } from '../CacheGraph.js';
 
 /** Options of {@link ActivationCache.stackActivation}. */
 export interface StackActivationOptions {
@@ -11,7 +11,7 @@ export interface StackActivationOptions {
   sublayerType?: string | null;
 }
 
-/** @returns `[layer, ...activation shape]`; layer 0 gives an empty stack shaped like block 0's activation. */
+/** Implements {@link ActivationCache.stackActivation}; documented there. */
 export function stackActivation(
   cg: CacheGraph,
   activationName: string,

@@ -4,10 +4,10 @@
  * unembedding directions, so the planner moves it below the stack's expansions.
  */
 import * as tf from '@tensorflow/tfjs';
-import * as g from '../../graph/index.js';
-import { InvalidArgumentError, TokenError } from '../errors.js';
+import * as g from '../../../graph/index.js';
+import { InvalidArgumentError, TokenError } from '../../errors.js';
 import { applyLnToStack } from './applyLnToStack.js';
-import type { CacheGraph } from './CacheGraph.js';
+import type { CacheGraph } from '../CacheGraph.js';
 
 /**
  * A single-token string, an id, or ids [batch] / [batch, pos] as arrays. A token tensor is read
@@ -66,7 +66,7 @@ function directions(cg: CacheGraph, ids: Ids): g.Node {
   return g.reshape(cols, [...ids.shape, cg.cfg.dModel]);
 }
 
-/** @returns `[components, *batch_and_pos]` (the stack's shape without d_model). */
+/** Implements {@link ActivationCache.logitAttrs}; documented there. */
 export function logitAttrs(
   cg: CacheGraph,
   stack: g.Lazy,
