@@ -2,7 +2,7 @@
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { expect, it } from 'vitest';
+import { expect, it, vi } from 'vitest';
 import * as lazylens from '../../src/index.js';
 import { describeBackends, WASM_ONLY } from '../helpers/backends.js';
 
@@ -60,7 +60,20 @@ describeBackends(
       const file = join(OUT, `${e.id.replace(/[^\w]/g, '_')}.ts`);
       writeFileSync(file, `${HEADER}${e.code}\n}\n`);
       const mod = (await import(pathToFileURL(file).href)) as { default: () => Promise<void> };
-      await mod.default();
+      // What an example prints (a whole plan, for some) is for its readers; shown only on failure.
+      const printed: string[] = [];
+      const log = vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => {
+        printed.push(args.map(String).join(' '));
+      });
+      try {
+        await mod.default();
+      } catch (err) {
+        log.mockRestore();
+        if (printed.length) console.log(printed.join('\n'));
+        throw err;
+      } finally {
+        log.mockRestore();
+      }
     });
   },
   WASM_ONLY,
