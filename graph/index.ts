@@ -82,6 +82,7 @@ export { Memo } from './Memo.js';
 export { PlanOptions } from './PlanOptions.js';
 export { plan, rewrite, type Plan, type Firing } from './planner.js';
 export { rules, type Rule, type RuleFlag } from './rules.js';
+export type { Pattern, Captures } from './pattern.js';
 export { addAll } from './pushdown.js';
 export { execute, executeMany, executeNamed, type ExecStats, type ExecuteOptions } from './executor.js';
 export { estimate, costRules, type GraphCost, type NodeCost } from './cost.js';

@@ -20,7 +20,7 @@ export interface Pattern<C extends Captures = Captures> {
   readonly name: string;
   /** Patterns for the node's first inputs, in order; inputs past the last are not looked at. */
   readonly inputs: readonly Pattern[];
-  /** Whether a kind test below the root sees through an empty memo (true unless built with {@link exact}). */
+  /** Whether a kind test below the root sees through an empty memo (true unless built with `exact`). */
   readonly peel: boolean;
   /** Type-level only: what the pattern captures. */
   readonly captures?: C;

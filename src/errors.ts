@@ -91,11 +91,13 @@ export class BatchDimError extends LazylensError {}
  * The command reports it as one line and exits with code 2, as for its own usage errors.
  */
 export class UsageError extends LazylensError {
+  /** The class name, as printed. */
   override readonly name = 'UsageError';
 }
 
 /** A command's failure outside the library's own errors (e.g. an unwritable `--html` path); exit code 1. */
 export class CliError extends LazylensError {
+  /** The class name, as printed. */
   override readonly name = 'CliError';
 }
 

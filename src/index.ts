@@ -14,6 +14,8 @@ export type {
   RunWithHooksOptions,
   ForwardOutputOptions,
   ForwardResult,
+  LossResult,
+  CachedResult,
   ReturnType,
   LogitsAndLoss,
   FromConfigOptions,

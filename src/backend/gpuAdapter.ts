@@ -13,21 +13,29 @@ export interface GpuLimits {
   readonly maxStorageBufferBindingSize: number;
   /** Bytes one buffer may hold. */
   readonly maxBufferSize: number;
+  /** Bytes of workgroup-shared memory one kernel may use. */
   readonly maxComputeWorkgroupStorageSize: number;
+  /** Threads one workgroup may run. */
   readonly maxComputeInvocationsPerWorkgroup: number;
+  /** Workgroups one dispatch may launch along each dimension. */
   readonly maxComputeWorkgroupsPerDimension: number;
 }
 
 /** What the WebGPU adapter lazylens runs on says about itself. */
 export interface GpuAdapterReport {
+  /** The adapter's vendor, e.g. `nvidia`, `mesa`. */
   readonly vendor: string;
+  /** The vendor's name for the GPU family, when it gives one. */
   readonly architecture: string;
+  /** The device, when the adapter names it. */
   readonly device: string;
+  /** A human-readable description (e.g. `llvmpipe (LLVM 19.1.7, 256 bits)`). */
   readonly description: string;
   /** `core`, or `compatibility` for an adapter with the restricted compatibility-mode feature set. */
   readonly featureLevel: 'core' | 'compatibility';
   /** Where the adapter came from: the browser, or Dawn in Node with its default or OpenGL ES backend. */
   readonly source: 'browser' | 'dawn' | 'dawn-opengles';
+  /** The limits kernels must respect on this adapter. */
   readonly limits: GpuLimits;
 }
 

@@ -14,6 +14,7 @@ import type { ModelTokenizer } from './ModelTokenizer.js';
 export type ModelInput =
   string | readonly string[] | readonly number[] | readonly (readonly number[])[] | tf.Tensor;
 
+/** How a text input becomes tokens: BOS, padding side, truncation. */
 export interface TokenOptions {
   /** Prepend BOS to text input (default `cfg.defaultPrependBos`). */
   prependBos?: boolean;

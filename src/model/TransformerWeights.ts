@@ -17,6 +17,7 @@ export abstract class TransformerWeights {
 
   /** Takes ownership of `params`. */
   protected constructor(
+    /** The model's configuration (after weight processing: e.g. `LNPre` once LN is folded). */
     readonly cfg: HookedTransformerConfig,
     params: StateDict,
   ) {

@@ -98,10 +98,16 @@ export type ForwardResult<
 
 /** What `runWithCache` returns: the cache and, as `returnType` asks, the logits, the loss or both. */
 export type CachedResult<R extends ReturnType | undefined, C> = (R extends 'loss'
-  ? { loss: tf.Tensor }
+  ? {
+      /** The next-token loss (a scalar, or per token with `lossPerToken`); the caller disposes it. */
+      loss: tf.Tensor;
+    }
   : R extends 'both'
     ? LogitsAndLoss
-    : { logits: tf.Tensor }) & {
+    : {
+        /** Logits `[batch, pos, d_vocab_out]` (or the residual at `stopAtLayer`); the caller disposes them. */
+        logits: tf.Tensor;
+      }) & {
   /** The activations, owned by the cache until its `dispose()`. */
   cache: C;
 };

@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Slice, type SliceInput } from '../../graph/slice.js';
 import { posAxis } from '../core/hookPoints.js';
 
+/** Which positions to keep: anything a {@link Slice} takes (an int keeps a length-1 axis). */
 export type PosSliceInput = SliceInput;
 
 /** A new tensor holding `activation` restricted to the sliced positions (the caller owns it). */
