@@ -3,7 +3,7 @@
  * `query_key_value` projection whose rows are grouped per head ([heads, 3, d_head]); the
  * embedding has its own LayerNorm (TL's `embed.ln`), and the unembedding is tied to it.
  */
-import type { WeightTable } from './weightTable.js';
+import { perHeadFusedQkv, type WeightTable } from './weightTable.js';
 
 /** BLOOM's mapping (BloomForCausalLM). */
 export const BLOOM_WEIGHTS: WeightTable = {
@@ -18,22 +18,7 @@ export const BLOOM_WEIGHTS: WeightTable = {
   block: [
     { tl: 'ln1.w', hf: 'input_layernorm.weight', shape: ['d'] },
     { tl: 'ln1.b', hf: 'input_layernorm.bias', shape: ['d'] },
-    ...['Q', 'K', 'V'].flatMap((x, index) => [
-      {
-        tl: `attn.W_${x}`,
-        hf: 'self_attention.query_key_value.weight',
-        shape: ['3q', 'd'],
-        part: { perHead: 3, index },
-        op: 'heads' as const,
-      },
-      {
-        tl: `attn.b_${x}`,
-        hf: 'self_attention.query_key_value.bias',
-        shape: ['3q'],
-        part: { perHead: 3, index },
-        op: 'headBias' as const,
-      },
-    ]),
+    ...perHeadFusedQkv('self_attention.query_key_value'),
     { tl: 'attn.W_O', hf: 'self_attention.dense.weight', shape: ['d', 'q'], op: 'outHeads' },
     { tl: 'attn.b_O', hf: 'self_attention.dense.bias', shape: ['d'] },
   ],

@@ -8,7 +8,7 @@
 import type { SafetensorsTensor } from './safetensors.js';
 import { convertCheckpoint, type ConvertConfig, type ConvertOptions } from './convertCheckpoint.js';
 import type { StateDict } from './toTensor.js';
-import type { WeightTable } from './weightTable.js';
+import { perHeadFusedQkv, type WeightTable } from './weightTable.js';
 
 /**
  * GPT-NeoX's mapping. `unembed.W_U` is `embed_out.weight`ᵀ (NeoX unties it), or `embed_in` when
@@ -23,22 +23,7 @@ export const GPT_NEOX_WEIGHTS: WeightTable = {
   block: [
     { tl: 'ln1.w', hf: 'input_layernorm.weight', shape: ['d'] },
     { tl: 'ln1.b', hf: 'input_layernorm.bias', shape: ['d'] },
-    ...['Q', 'K', 'V'].flatMap((x, index) => [
-      {
-        tl: `attn.W_${x}`,
-        hf: 'attention.query_key_value.weight',
-        shape: ['3q', 'd'],
-        part: { perHead: 3, index },
-        op: 'heads' as const,
-      },
-      {
-        tl: `attn.b_${x}`,
-        hf: 'attention.query_key_value.bias',
-        shape: ['3q'],
-        part: { perHead: 3, index },
-        op: 'headBias' as const,
-      },
-    ]),
+    ...perHeadFusedQkv('attention.query_key_value'),
     { tl: 'attn.W_O', hf: 'attention.dense.weight', shape: ['d', 'q'], op: 'outHeads' },
     { tl: 'attn.b_O', hf: 'attention.dense.bias', shape: ['d'] },
   ],

@@ -83,3 +83,27 @@ export interface WeightTable {
   /** Checkpoint tensors that are buffers, not weights, matched against the unprefixed name. */
   ignore: RegExp[];
 }
+
+/**
+ * Entries for a fused query/key/value projection whose rows interleave per head (`[h, 3, d_head]`
+ * flattened, as GPT-NeoX and BLOOM store it): W_Q/W_K/W_V and their biases from `{module}.weight`
+ * and `{module}.bias`.
+ */
+export function perHeadFusedQkv(module: string): WeightEntry[] {
+  return ['Q', 'K', 'V'].flatMap((x, index) => [
+    {
+      tl: `attn.W_${x}`,
+      hf: `${module}.weight`,
+      shape: ['3q', 'd'],
+      part: { perHead: 3, index },
+      op: 'heads' as const,
+    },
+    {
+      tl: `attn.b_${x}`,
+      hf: `${module}.bias`,
+      shape: ['3q'],
+      part: { perHead: 3, index },
+      op: 'headBias' as const,
+    },
+  ]);
+}
