@@ -27,6 +27,11 @@ export interface ForwardOptions {
   attentionMask?: tf.Tensor;
   /** The same mask's rows on the host; needed with `attentionMask` by rotary models. */
   maskRows?: readonly (readonly number[])[];
+  /**
+   * Whether anything (a hook, the cache) looks at a hook point. A point nothing observes may be
+   * skipped or fused away; without this option every point is observed.
+   */
+  observes?: (name: string) => boolean;
 }
 
 /** Token positions for the learned positional embedding: 0.. per row, counting real tokens only. */
@@ -42,6 +47,7 @@ function positionIds(batch: number, pos: number, padMask: tf.Tensor | undefined)
 interface PassContext {
   padMask: tf.Tensor | undefined;
   rotary: RotaryTables | undefined;
+  observes: (name: string) => boolean;
 }
 
 /** [b, p, g, dh] → [b, p, h, dh]: each key/value head serves h/g consecutive query heads. */
@@ -237,6 +243,7 @@ export function runForward(
   const stop = options.stopAtLayer ?? cfg.nLayers;
   const ctx: PassContext = {
     padMask,
+    observes: options.observes ?? (() => true),
     rotary:
       cfg.positionalEmbeddingType === 'rotary'
         ? rotaryTables(cfg, batch, pos, hostMask(padMask, options.maskRows))

@@ -66,6 +66,7 @@ export async function runPass(
         stopAtLayer,
         attentionMask: prepared.attentionMask,
         maskRows: prepared.maskRows,
+        observes: (name) => hooks.some(([match]) => match(name)),
       }),
     );
   } finally {
@@ -176,7 +177,7 @@ export async function runCaching(
     store.set(name, tf.keep(stored));
   };
   try {
-    const logits = await runPass(m, input, options, [[() => true, capture]], (tokens, mask) => {
+    const logits = await runPass(m, input, options, [[keep, capture]], (tokens, mask) => {
       if (options.removeBatchDim && tokens.shape[0] !== 1) {
         throw new BatchDimError(`removeBatchDim needs a batch of 1; given a batch of ${tokens.shape[0]}.`);
       }
