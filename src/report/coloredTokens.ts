@@ -113,7 +113,7 @@ const KEYS: OptionKeys<ColoredTokensOptions> = {
  * const model = await HookedTransformer.fromPretrained('induction-2l');
  * const prompt = 'cat dog tree sun cat dog tree sun';
  * // The loss of each next-token prediction: low on the repeat, where induction can copy.
- * const loss = (await model.forward(prompt, { returnType: 'loss', lossPerToken: true })) as tf.Tensor;
+ * const loss = await model.forward(prompt, { returnType: 'loss', lossPerToken: true }); // [1, pos - 1]
  * const tokens = model.toStrTokens(prompt).slice(1); // the token each loss predicts
  * const html = await coloredTokensHtml({ tokens, values: loss, valueTitle: 'loss' });
  * console.log(html.length); // write it to a .html file and open it in a browser
