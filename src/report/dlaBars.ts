@@ -65,6 +65,7 @@ export type DlaSortBy = 'value' | 'abs' | 'none';
 
 /** Labels and values, when not given as a labelled `Lazy`. */
 export interface DlaBarsInput {
+  /** One name per component (e.g. `L1H2`, `0_attn_out`). */
   labels: readonly string[];
   /** One value per label: numbers, a tf.Tensor or a Lazy (size-1 dims are dropped). */
   values: NumericInput;

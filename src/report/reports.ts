@@ -200,24 +200,11 @@ export function demoReport(dla: DlaResult, lens: LensResult, scores: readonly He
     charts: [
       dlaChart(dla, values),
       ...lensCharts(lens),
-      {
-        id: 'chart-induction',
-        title: 'Induction score per head',
-        spec: {
-          width: 560,
-          height: { step: 20 },
-          data: { values: induction },
-          mark: 'bar',
-          encoding: {
-            y: { field: 'label', type: 'nominal', sort: null, title: 'head' },
-            x: { field: 'value', type: 'quantitative', title: 'induction score' },
-            tooltip: [
-              { field: 'label', title: 'head' },
-              { field: 'value', format: '.4f' },
-            ],
-          },
-        },
-      },
+      dlaBarsChart(
+        'chart-induction',
+        { bars: induction, labelTitle: 'head', valueTitle: 'induction score' },
+        'Induction score per head',
+      ),
     ],
     table: { headers: ['head', 'induction score'], rows: induction.map((h) => [h.label, h.value]) },
   });
