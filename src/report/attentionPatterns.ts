@@ -9,7 +9,7 @@ import { InvalidArgumentError, ShapeError } from '../errors.js';
 import { escapeHtml, visibleToken } from './escape.js';
 import { cellSizeFor, heatmapChart } from './heatmap.js';
 import { renderPage, type ChartSpec, type PageSection } from './page.js';
-import { checkLabels, checkNumbers, readValues, squeezeTo, type NumericInput } from './readValues.js';
+import { checkLabels, checkNumbers, readValues, type NumericInput, type ReadValues } from './readValues.js';
 
 /** The attention view's plain data. */
 export interface AttentionViewData {
@@ -114,6 +114,22 @@ export function attentionView(
   return { section, charts };
 }
 
+/**
+ * `[heads, query, key]` from one head's `[query, key]`, heads, or a cache's `[batch, heads, query,
+ * key]` with a batch of one (a larger batch is refused rather than read as heads).
+ */
+function headsOf(read: ReadValues, where: string): number[][][] {
+  const { shape } = read;
+  if (shape.length === 2) return [read.values as number[][]];
+  if (shape.length === 3) return read.values as number[][][];
+  if (shape.length === 4 && shape[0] === 1) return (read.values as number[][][][])[0];
+  const why = shape.length === 4 ? ` (a batch of ${shape[0]}: pass one entry, e.g. pattern.slice(...))` : '';
+  throw new ShapeError(
+    `${where}: patterns of shape [${shape.join(', ')}] given${why}; expected [heads, query, key], ` +
+      '[1, heads, query, key] or [query, key].',
+  );
+}
+
 /** Options of {@link attentionPatternsHtml}. */
 export interface AttentionPatternsOptions {
   /** The tokens as text, one per query and key position (e.g. `model.toStrTokens(prompt)`). */
@@ -174,14 +190,7 @@ export async function attentionPatternsHtml(options: AttentionPatternsOptions): 
     );
   }
   const read = await readValues(options.patterns, where, 'patterns');
-  const shape = read.shape.length === 2 ? [1, ...read.shape] : read.shape;
-  const all = squeezeTo(
-    read.shape.length === 2 ? { values: [read.values], shape } : read,
-    3,
-    where,
-    'patterns',
-    '[heads, query, key]',
-  ) as number[][][];
+  const all = headsOf(read, where);
   checkNumbers(all, where, 'patterns');
   const [nHeads, nq, nk] = [all.length, all[0]?.length ?? 0, all[0]?.[0]?.length ?? 0];
   const n = Array.isArray(options.tokens) ? options.tokens.length : NaN;

@@ -121,6 +121,10 @@ describe('attentionPatternsHtml', () => {
     await expect(attentionPatternsHtml({ tokens: TOKENS, patterns, labels: ['x'] })).rejects.toThrow(
       /1 labels given for 2 heads; expected 2/,
     );
+    const batch = [causalPatterns(1, 2), causalPatterns(1, 2)]; // [2, 1, 2, 2]: not heads
+    await expect(attentionPatternsHtml({ tokens: ['a', 'b'], patterns: batch })).rejects.toThrow(
+      /patterns of shape \[2, 1, 2, 2\] given \(a batch of 2: pass one entry/,
+    );
     const ragged = [[[1], [0.5, 0.5]]];
     await expect(attentionPatternsHtml({ tokens: ['a', 'b'], patterns: ragged })).rejects.toThrow(ShapeError);
     const nan = causalPatterns(1, 2);
