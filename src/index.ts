@@ -182,3 +182,14 @@ export type {
   TestPromptPosition,
   TestPromptResult,
 } from './circuits/testPrompt.js';
+
+// ---- visualisation: self-contained HTML pages (the CLI's --html reports draw with the same code) ----
+export { attentionPatternsHtml } from './report/attentionPatterns.js';
+export type { AttentionPatternsOptions } from './report/attentionPatterns.js';
+export { dlaBarsHtml } from './report/dlaBars.js';
+export type { DlaBarsInput, DlaBarsOptions, DlaSortBy } from './report/dlaBars.js';
+export { heatmapHtml } from './report/heatmap.js';
+export type { HeatmapHtmlOptions, HeatmapColorScale } from './report/heatmap.js';
+export { coloredTokensHtml } from './report/coloredTokens.js';
+export type { ColoredTokensOptions } from './report/coloredTokens.js';
+export type { NumericInput } from './report/readValues.js';

@@ -1,7 +1,7 @@
 /**
  * One report per command, built from the same plain data the command prints: a bar chart of
- * attributions (dla), line charts of the answer's rank and probability across layers (lens), a
- * heatmap of one head's attention with token labels on both axes (attention), the top next tokens
+ * attributions (dla), line charts of the answer's rank and probability across layers (lens), the
+ * attention view of one head (attention: a heatmap and a hoverable token strip), the top next tokens
  * (run), and an analysis plan (explain).
  */
 import type {
@@ -13,6 +13,8 @@ import type {
   PromptInfo,
   RunResult,
 } from '../analysis/types.js';
+import { attentionView } from './attentionPatterns.js';
+import { dlaBarsChart } from './dlaBars.js';
 import { visibleToken } from './escape.js';
 import { renderPage, type ChartSpec } from './page.js';
 
@@ -29,27 +31,13 @@ function base(model: string, prompt: PromptInfo): { model: string; prompt: strin
   return { model, prompt: prompt.text, tokens: prompt.tokens };
 }
 
-/** The DLA bar chart (shared by the dla and demo reports). */
+/** The DLA bar chart (shared by the dla and demo reports): the one bar renderer, in the order given. */
 export function dlaChart(r: DlaResult, values: readonly { label: string; value: number }[]): ChartSpec {
-  return {
-    id: 'chart-dla',
-    title: `Direct logit attribution to ${JSON.stringify(r.answer.token)}`,
-    spec: {
-      width: 560,
-      height: { step: 20 },
-      data: { values },
-      mark: 'bar',
-      encoding: {
-        y: { field: 'label', type: 'nominal', sort: null, title: 'component' },
-        x: { field: 'value', type: 'quantitative', title: 'logit attribution' },
-        color: { condition: { test: 'datum.value < 0', value: '#c0392b' }, value: '#2e86c1' },
-        tooltip: [
-          { field: 'label', title: 'component' },
-          { field: 'value', type: 'quantitative', format: '.4f' },
-        ],
-      },
-    },
-  };
+  return dlaBarsChart(
+    'chart-dla',
+    { bars: values },
+    `Direct logit attribution to ${JSON.stringify(r.answer.token)}`,
+  );
 }
 
 /** Bar chart of the largest direct logit attributions. */
@@ -120,53 +108,23 @@ export function lensReport(r: LensResult): string {
   });
 }
 
-/** Heatmap of one head's attention, queries down, keys across, both labelled by token. */
+/** One head's attention: the attention view (heatmap and token strip) the library draws too. */
 export function attentionReport(r: AttentionResult): string {
   const labels = r.prompt.tokens.map((t, i) => `${i} ${visibleToken(t)}`);
-  // Causal attention: keys after the query are masked, so only k ≤ q is drawn.
-  const values = r.pattern.flatMap((row, q) =>
-    row.slice(0, q + 1).map((weight, k) => ({ q: labels[q], k: labels[k], weight })),
-  );
-  const size = Math.max(12, Math.min(28, Math.floor(640 / Math.max(1, labels.length))));
-  const facts: [string, string][] = [['head', `L${r.layer}H${r.head}`]];
+  const head = `L${r.layer}H${r.head}`;
+  const view = attentionView('chart-attention', {
+    tokens: r.prompt.tokens,
+    patterns: [r.pattern],
+    labels: [head],
+  });
+  const facts: [string, string][] = [['head', head]];
   if (r.inductionScore !== null) facts.push(['induction score', r.inductionScore.toFixed(4)]);
   return renderPage({
     ...base(r.model, r.prompt),
     title: 'attention pattern',
     facts,
-    charts: [
-      {
-        id: 'chart-attention',
-        title: `Attention of head L${r.layer}H${r.head}`,
-        spec: {
-          width: { step: size },
-          height: { step: size },
-          data: { values },
-          mark: 'rect',
-          encoding: {
-            x: {
-              field: 'k',
-              type: 'ordinal',
-              sort: labels,
-              title: 'key (attended to)',
-              axis: { labelAngle: -60 },
-            },
-            y: { field: 'q', type: 'ordinal', sort: labels, title: 'query (attending)' },
-            color: {
-              field: 'weight',
-              type: 'quantitative',
-              title: 'attention',
-              scale: { scheme: 'blues', domain: [0, 1] },
-            },
-            tooltip: [
-              { field: 'q', title: 'query' },
-              { field: 'k', title: 'key' },
-              { field: 'weight', format: '.3f' },
-            ],
-          },
-        },
-      },
-    ],
+    sections: [view.section],
+    charts: view.charts,
     table: {
       headers: ['query', 'most attended key', 'weight'],
       rows: r.pattern.map((row, q) => {
@@ -242,24 +200,11 @@ export function demoReport(dla: DlaResult, lens: LensResult, scores: readonly He
     charts: [
       dlaChart(dla, values),
       ...lensCharts(lens),
-      {
-        id: 'chart-induction',
-        title: 'Induction score per head',
-        spec: {
-          width: 560,
-          height: { step: 20 },
-          data: { values: induction },
-          mark: 'bar',
-          encoding: {
-            y: { field: 'label', type: 'nominal', sort: null, title: 'head' },
-            x: { field: 'value', type: 'quantitative', title: 'induction score' },
-            tooltip: [
-              { field: 'label', title: 'head' },
-              { field: 'value', format: '.4f' },
-            ],
-          },
-        },
-      },
+      dlaBarsChart(
+        'chart-induction',
+        { bars: induction, labelTitle: 'head', valueTitle: 'induction score' },
+        'Induction score per head',
+      ),
     ],
     table: { headers: ['head', 'induction score'], rows: induction.map((h) => [h.label, h.value]) },
   });

@@ -1,23 +1,20 @@
 // Opens each kind of HTML report in headless Chromium (Debian's /usr/bin/chromium, driven by
 // playwright-core): the charts render, axis and token labels are in the DOM, the <script> prompt
 // never runs, and nothing is fetched. Screenshots go to test-artifacts/ (gitignored).
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AttentionResult, DlaResult, LensResult, RunResult } from '../../src/analysis/types.js';
 import { visibleToken } from '../../src/report/escape.js';
 import { describeBackends, WASM_ONLY } from '../helpers/backends.js';
+import { CHROMIUM, HAS_CHROMIUM, launchChromium, warnIfNoChromium } from '../helpers/chromium.js';
 import { cliJson, FIXTURE, XSS_PROMPT } from './helpers.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const HAS_CHROMIUM = existsSync(CHROMIUM);
 const ARTIFACTS = resolve('test-artifacts');
 
-if (!HAS_CHROMIUM) {
-  console.warn(`report.browser.test.ts skipped: ${CHROMIUM} is missing (apt-get install -y chromium).`);
-}
+warnIfNoChromium('report.browser.test.ts');
 
 interface Rendered {
   state: string | undefined;
@@ -58,10 +55,7 @@ describe.skipIf(!HAS_CHROMIUM)(`HTML reports in headless Chromium (${CHROMIUM})`
 
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1000, height: 800 } });
     page.on('request', (r) => {
       if (!r.url().startsWith('file:')) requests.push(r.url());

@@ -57,8 +57,8 @@ describeBackends(
         const json = (JSON.parse(r.stdout) as { prompt: { text: string; tokens: string[] } }).prompt;
         expect(json.text).toBe(XSS_PROMPT);
         if (kind === 'attention') {
-          const values = (data.charts[0].spec.data as { values: { q: string }[] }).values;
-          expect(values.some((v) => v.q.includes('<'))).toBe(true); // a token label with '<' …
+          const values = (data.charts[0].spec.data as { values: { rowLabel: string }[] }).values;
+          expect(values.some((v) => v.rowLabel.includes('<'))).toBe(true); // a token label with '<' …
           expect(html).toContain('\\u003c'); // … is written escaped in the page
         }
       });
