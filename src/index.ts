@@ -17,6 +17,7 @@ export type {
   LossResult,
   CachedResult,
   ReturnType,
+  LogitsWanted,
   LogitsAndLoss,
   FromConfigOptions,
   FromStateDictOptions,

@@ -198,8 +198,8 @@ async function headScores(
   let cache: ActivationCache;
   if (options.cache) cache = options.cache;
   else {
-    const run = await model.runWithCache([ids], { namesFilter: names, removeBatchDim: true });
-    run.logits.dispose();
+    // Only the patterns are read: no logits, and no block after the last one asked about.
+    const run = await model.runWithCache([ids], { namesFilter: names, removeBatchDim: true, logits: 'none' });
     cache = run.cache;
   }
   const scores = Array.from({ length: nLayers }, () => new Array<number>(nHeads).fill(-1));

@@ -47,20 +47,40 @@ export async function preparePrompt(
   }
 }
 
-/** Runs the model on the prompt with a cache, hands both to `body`, and disposes them. */
+/**
+ * What an analysis reads of a run: the activations it names and the logits at the last position
+ * (`'last'`) or none. The model computes nothing else: no unembedding before the last position,
+ * and with `'none'` no block after the last one holding a named activation.
+ */
+interface Needs {
+  namesFilter: (name: string) => boolean;
+  logits: 'last' | 'none';
+}
+
+/**
+ * Runs the model on the prompt with a cache of what `needs` names, hands the cache and the logits
+ * (`[1, 1, d_vocab]`, absent with `logits: 'none'`) to `body`, and disposes them.
+ */
 export async function withCache<T>(
   model: HookedTransformer,
   prompt: PromptInfo,
-  body: (cache: ActivationCache, logits: tf.Tensor) => Promise<T>,
+  needs: Needs,
+  body: (cache: ActivationCache, logits: tf.Tensor | undefined) => Promise<T>,
 ): Promise<T> {
-  const { logits, cache } = await model.runWithCache([prompt.ids]);
+  const { logits, cache } = await model.runWithCache([prompt.ids], needs);
   try {
     return await body(cache, logits);
   } finally {
     cache.dispose();
-    logits.dispose();
+    logits?.dispose();
   }
 }
+
+/** Whether `name` is one of `names`. */
+const among =
+  (...names: string[]) =>
+  (name: string): boolean =>
+    names.includes(name);
 
 /** Logits of the last position, [d_vocab]. */
 async function lastLogits(logits: tf.Tensor): Promise<Float32Array> {
@@ -80,10 +100,13 @@ export async function topPredictions(
   top: number,
   label: string,
 ): Promise<RunResult> {
-  return withCache(model, prompt, async (_cache, logits) => {
+  const logits = await model.forward([prompt.ids], { logits: 'last' });
+  try {
     const l = await lastLogits(logits);
     return { model: label, prompt, predictions: rankTokens(model, l, top) };
-  });
+  } finally {
+    logits.dispose();
+  }
 }
 
 function rankTokens(model: HookedTransformer, logits: Float32Array, top: number): Prediction[] {
@@ -107,7 +130,7 @@ function rankTokens(model: HookedTransformer, logits: Float32Array, top: number)
 export async function resolveAnswer(
   model: HookedTransformer,
   prompt: PromptInfo,
-  logits: tf.Tensor,
+  logits: tf.Tensor | undefined,
   given: string | undefined,
 ): Promise<Answer> {
   if (given !== undefined) {
@@ -118,6 +141,7 @@ export async function resolveAnswer(
   const repeat = repeatPrediction(prompt.ids);
   if (repeat !== undefined)
     return { id: repeat, token: model.toString([repeat]) as string, source: 'repeat' };
+  if (!logits) throw new UsageError('The top prediction needs the logits; this run computed none.');
   const l = await lastLogits(logits);
   const id = l.indexOf(l.reduce((a, b) => Math.max(a, b), -Infinity));
   return { id, token: model.toString([id]) as string, source: 'top' };
@@ -144,6 +168,24 @@ export function dlaStack(model: HookedTransformer, cache: ActivationCache, by: D
   }
 }
 
+/**
+ * The activations each `--by` stack reads, with the final norm's scale the attribution divides by
+ * (and hook_embed, which a stack takes its batch and position sizes from).
+ */
+const DLA_NEEDS: Record<DlaBy, RegExp> = {
+  heads: /^(hook_embed|ln_final\.hook_scale)$|attn\.hook_z$/,
+  layers: /^(hook_embed|hook_pos_embed|ln_final\.hook_scale)$|hook_(attn|mlp)_out$/,
+  neurons: /^(hook_embed|ln_final\.hook_scale)$|mlp\.hook_post$/,
+  all: /^(hook_embed|hook_pos_embed|ln_final\.hook_scale)$|mlp\.hook_post$|attn\.hook_z$/,
+};
+
+/** The run a `--by` attribution needs: its stack's activations and the last position's logits (for the answer). */
+function dlaNeeds(by: DlaBy): Needs {
+  const needs = DLA_NEEDS[by] as RegExp | undefined;
+  if (!needs) throw new UsageError(`--by ${String(by)} given; expected one of ${DLA_BY.join(', ')}.`);
+  return { namesFilter: (name) => needs.test(name), logits: 'last' };
+}
+
 /** The planned attribution of `answer` to each component of the `--by` stack: [components, 1]. */
 export function dlaAttribution(
   model: HookedTransformer,
@@ -163,7 +205,7 @@ export async function directLogitAttribution(
   prompt: PromptInfo,
   options: { by: DlaBy; top: number; answer?: string; label: string; abs?: boolean },
 ): Promise<DlaResult> {
-  return withCache(model, prompt, async (cache, logits) => {
+  return withCache(model, prompt, dlaNeeds(options.by), async (cache, logits) => {
     const answer = await resolveAnswer(model, prompt, logits, options.answer);
     const attrs = dlaAttribution(model, cache, options.by, answer.id);
     const values = await attrs.data();
@@ -188,7 +230,7 @@ export async function explainAttribution(
   prompt: PromptInfo,
   options: { by: DlaBy; answer?: string },
 ): Promise<{ answer: Answer; plan: string }> {
-  return withCache(model, prompt, async (cache, logits) => {
+  return withCache(model, prompt, dlaNeeds(options.by), async (cache, logits) => {
     const answer = await resolveAnswer(model, prompt, logits, options.answer);
     return { answer, plan: dlaAttribution(model, cache, options.by, answer.id).explain() };
   });
@@ -200,7 +242,13 @@ export async function logitLens(
   prompt: PromptInfo,
   options: { answer?: string; label: string },
 ): Promise<LensResult> {
-  return withCache(model, prompt, async (cache, logits) => {
+  // The stream before each block and after the last; ln_final is recomputed per stream.
+  const n = model.cfg.nLayers;
+  const names = [
+    ...Array.from({ length: n }, (_, l) => `blocks.${l}.hook_resid_pre`),
+    `blocks.${n - 1}.hook_resid_post`,
+  ];
+  return withCache(model, prompt, { namesFilter: among(...names), logits: 'last' }, async (cache, logits) => {
     const answer = await resolveAnswer(model, prompt, logits, options.answer);
     const acc = cache.accumulatedResid({ applyLn: true, posSlice: -1 }); // [layers, 1, d_model]
     const resid = acc.tensor();
@@ -232,17 +280,21 @@ export async function logitLens(
   });
 }
 
-/** Mean attention of each head from repeated tokens to the token after their earlier occurrence. */
+/**
+ * Mean attention of each head of `layers` (default all) from repeated tokens to the token after
+ * their earlier occurrence.
+ */
 export async function inductionScores(
   model: HookedTransformer,
   cache: ActivationCache,
   prompt: PromptInfo,
+  layers: readonly number[] = Array.from({ length: model.cfg.nLayers }, (_, l) => l),
 ): Promise<HeadScore[]> {
   const targets = inductionTargets(prompt.ids);
   const pairs = targets.flatMap((k, q) => (k === undefined ? [] : [[q, k] as const]));
   if (pairs.length === 0) return [];
   const out: HeadScore[] = [];
-  for (let layer = 0; layer < model.cfg.nLayers; layer++) {
+  for (const layer of layers) {
     const pattern = cache.get(`blocks.${layer}.attn.hook_pattern`); // [1, heads, q, k]
     const p = (await pattern.array()) as number[][][][];
     for (let head = 0; head < model.cfg.nHeads; head++) {
@@ -274,8 +326,10 @@ export async function attentionPattern(
   const layer = options.layer ?? model.cfg.nLayers - 1;
   checkIndex(layer, model.cfg.nLayers, '--layer', 'layers');
   if (options.head !== undefined) checkIndex(options.head, model.cfg.nHeads, '--head', 'heads per layer');
-  return withCache(model, prompt, async (cache) => {
-    const scores = (await inductionScores(model, cache, prompt)).filter((s) => s.layer === layer);
+  // Only this layer's pattern: the run stops after its block and computes no logits.
+  const needs: Needs = { namesFilter: among(`blocks.${layer}.attn.hook_pattern`), logits: 'none' };
+  return withCache(model, prompt, needs, async (cache) => {
+    const scores = await inductionScores(model, cache, prompt, [layer]);
     const best = scores.reduce<HeadScore | undefined>((a, s) => (!a || s.score > a.score ? s : a), undefined);
     const head = options.head ?? best?.head ?? 0;
     const pattern = tf.tidy(() =>
@@ -294,5 +348,6 @@ export async function attentionPattern(
 
 /** Induction score of every head (for the demo). */
 export async function allInductionScores(model: HookedTransformer, prompt: PromptInfo): Promise<HeadScore[]> {
-  return withCache(model, prompt, (cache) => inductionScores(model, cache, prompt));
+  const needs: Needs = { namesFilter: (name) => name.endsWith('.attn.hook_pattern'), logits: 'none' };
+  return withCache(model, prompt, needs, (cache) => inductionScores(model, cache, prompt));
 }

@@ -34,6 +34,12 @@ export interface PreparedTokens {
   attentionMask?: tf.Tensor2D;
   /** The attention mask's rows on the host (rotary positions are computed there, in float64). */
   maskRows?: number[][];
+  /**
+   * Each row's last real token: the last position the attention mask marks real, for right-padded
+   * text the last before its padding (which the model needs no mask for), else the last column.
+   * -1 for a row whose mask marks nothing real.
+   */
+  lastPositions: number[];
   dispose(): void;
 }
 
@@ -82,6 +88,7 @@ export async function prepareTokens(
   checkInputKind(input);
   let ids: number[][];
   let mask: number[][] | undefined;
+  let padded: number[][] | undefined;
   const texts =
     typeof input === 'string'
       ? [input]
@@ -100,6 +107,7 @@ export async function prepareTokens(
     ids = batch.ids;
     // Right padding needs no mask: causal attention keeps real positions exact (as TransformerLens).
     if (side === 'left') mask = batch.attentionMask;
+    else padded = batch.attentionMask;
   } else if (input instanceof tf.Tensor) {
     if (input.rank !== 1 && input.rank !== 2) {
       throw new InvalidArgumentError(
@@ -126,9 +134,14 @@ export async function prepareTokens(
   }
   const tokens = tf.tensor2d(ids, [ids.length, ids[0].length], 'int32');
   const maskT = maskRows ? tf.tensor2d(maskRows, undefined, 'float32') : undefined;
+  const real = maskRows ?? padded;
+  const lastPositions = real
+    ? real.map((row) => row.findLastIndex((m) => m !== 0))
+    : ids.map((row) => row.length - 1);
   return {
     tokens,
     attentionMask: maskT,
+    lastPositions,
     ...(maskRows ? { maskRows: maskRows.map((r) => [...r]) } : {}),
     dispose() {
       tokens.dispose();

@@ -33,6 +33,7 @@ import {
   type FromConfigOptions,
   type FromPretrainedOptions,
   type FromStateDictOptions,
+  type LogitsWanted,
   type ReturnType,
   type RunWithCacheOptions,
   type RunWithHooksOptions,
@@ -200,10 +201,13 @@ export class HookedTransformer extends TransformerWeights implements LensModel {
    * logits.dispose(); cache.dispose(); model.dispose();
    * ```
    */
-  async runWithCache<R extends ReturnType | undefined = undefined>(
+  async runWithCache<
+    R extends ReturnType | undefined = undefined,
+    L extends LogitsWanted | undefined = undefined,
+  >(
     input: ModelInput,
-    options: RunWithCacheOptions & { returnType?: R } = {},
-  ): Promise<CachedResult<R, ActivationCache>> {
+    options: RunWithCacheOptions & { returnType?: R; logits?: L } = {},
+  ): Promise<CachedResult<R, ActivationCache, L>> {
     checkOptions(options, RUN_WITH_CACHE_KEYS, 'runWithCache');
     await ensureBackend();
     const keep =
@@ -213,7 +217,8 @@ export class HookedTransformer extends TransformerWeights implements LensModel {
     const { store, ...out } = await runCaching(this.pass, input, options, keep);
     return { ...out, cache: new ActivationCache(store, this, !options.removeBatchDim) } as CachedResult<
       R,
-      ActivationCache
+      ActivationCache,
+      L
     >;
   }
 
@@ -230,10 +235,14 @@ export class HookedTransformer extends TransformerWeights implements LensModel {
    * logits.dispose(); model.dispose();
    * ```
    */
-  async runWithHooks<R extends ReturnType | undefined = undefined, P extends boolean | undefined = undefined>(
+  async runWithHooks<
+    R extends ReturnType | undefined = undefined,
+    P extends boolean | undefined = undefined,
+    L extends LogitsWanted | undefined = undefined,
+  >(
     input: ModelInput,
-    options: RunWithHooksOptions & { returnType?: R; lossPerToken?: P } = {},
-  ): Promise<ForwardResult<R, P>> {
+    options: RunWithHooksOptions & { returnType?: R; lossPerToken?: P; logits?: L } = {},
+  ): Promise<ForwardResult<R, P, L>> {
     checkOptions(options, RUN_WITH_HOOKS_KEYS, 'runWithHooks');
     await ensureBackend();
     const hooks = (options.fwdHooks ?? []).map(([m, fn]) => {
@@ -241,7 +250,7 @@ export class HookedTransformer extends TransformerWeights implements LensModel {
         throw new InvalidArgumentError(`A hook for ${String(m)} is ${typeof fn}; expected a function.`);
       return [compileMatcher(m, this.hookNameList, 'fwdHooks'), fn] as const;
     });
-    return await runForOutput<R, P>(this.pass, input, options, hooks);
+    return await runForOutput<R, P, L>(this.pass, input, options, hooks);
   }
 
   /**
@@ -258,13 +267,17 @@ export class HookedTransformer extends TransformerWeights implements LensModel {
    * loss.dispose(); model.dispose();
    * ```
    */
-  async forward<R extends ReturnType | undefined = undefined, P extends boolean | undefined = undefined>(
+  async forward<
+    R extends ReturnType | undefined = undefined,
+    P extends boolean | undefined = undefined,
+    L extends LogitsWanted | undefined = undefined,
+  >(
     input: ModelInput,
-    options: ForwardOutputOptions & { returnType?: R; lossPerToken?: P } = {},
-  ): Promise<ForwardResult<R, P>> {
+    options: ForwardOutputOptions & { returnType?: R; lossPerToken?: P; logits?: L } = {},
+  ): Promise<ForwardResult<R, P, L>> {
     checkOptions(options, FORWARD_KEYS, 'forward');
     await ensureBackend();
-    return await runForOutput<R, P>(this.pass, input, options, []);
+    return await runForOutput<R, P, L>(this.pass, input, options, []);
   }
 
   /**

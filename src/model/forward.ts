@@ -19,6 +19,8 @@ import {
 import { alibiBias } from './alibi.js';
 import { applyRotary, rotaryTables, type RotaryTables } from './rotary.js';
 import { kvParamName, type StateDict } from '../core/stateDict.js';
+import { atLastPositions, observesFinalLn } from './demand.js';
+import type { LogitsWanted } from './options.js';
 
 export interface ForwardOptions {
   /** Run blocks [0, stopAtLayer) only and return the residual stream there (exclusive, as TL). */
@@ -32,6 +34,14 @@ export interface ForwardOptions {
    * skipped or fused away; without this option every point is observed.
    */
   observes?: (name: string) => boolean;
+  /**
+   * Which logits to compute (default 'all'): 'last' unembeds only each row's `lastPositions` entry
+   * ([batch, 1, d_vocab_out]); 'none' stops after the blocks (and `ln_final` when it is observed)
+   * and returns the residual stream there.
+   */
+  logits?: LogitsWanted;
+  /** Each row's last real token, for `logits: 'last'` (default: the last column). */
+  lastPositions?: readonly number[];
 }
 
 /** Token positions for the learned positional embedding: 0.. per row, counting real tokens only. */
@@ -110,7 +120,8 @@ function attention(
   const b_O = param(params, `${p}.b_O`);
   const [h, dh, d] = W_O.shape;
   let out: tf.Tensor;
-  if (cfg.useAttnResult) {
+  // hook_result is only formed when something reads it; otherwise one fused W_O matmul gives the same sum.
+  if (cfg.useAttnResult && ctx.observes(`${p}.hook_result`)) {
     // per head: [h, b·p, dh] @ [h, dh, d] → [b, p, h, d]
     const zh = tf.reshape(tf.transpose(z, [2, 0, 1, 3]), [h, batch * pos, dh]);
     const perHead = tf.reshape(tf.matMul(zh, W_O), [h, batch, pos, d]);
@@ -256,7 +267,28 @@ export function runForward(
     resid = tf.tidy(() => block(input, cfg, params, l, ctx, emit));
   }
   if (options.stopAtLayer !== undefined) return resid;
-  const normed = normalize(resid, cfg, params, 'ln_final', emit);
+  return unembed(resid, cfg, params, emit, ctx.observes, options);
+}
+
+/** ln_final and the unembedding at the positions `options.logits` asks for. */
+function unembed(
+  resid: tf.Tensor,
+  cfg: HookedTransformerConfig,
+  params: StateDict,
+  emit: Emit,
+  observes: (name: string) => boolean,
+  options: ForwardOptions,
+): tf.Tensor {
+  const want = options.logits ?? 'all';
+  const lnSeen = observesFinalLn(observes);
+  if (want === 'none') return lnSeen ? normalize(resid, cfg, params, 'ln_final', emit) : resid;
+  const [batch, pos] = resid.shape;
+  const rows = options.lastPositions ?? Array.from({ length: batch }, () => pos - 1);
+  const last = (x: tf.Tensor): tf.Tensor => (want === 'last' ? atLastPositions(x, rows) : x);
+  // The norm acts per position, so it can run after the gather, unless its hooks must see every position.
+  const normed = lnSeen
+    ? last(normalize(resid, cfg, params, 'ln_final', emit))
+    : normalize(last(resid), cfg, params, 'ln_final', emit);
   const logits = linear(normed, param(params, 'unembed.W_U'), param(params, 'unembed.b_U'));
   return cfg.outputLogitsSoftCap > 0 ? softCap(logits, cfg.outputLogitsSoftCap) : logits;
 }

@@ -22,6 +22,13 @@ export interface RunOptions extends TokenOptions {
 export type ReturnType = 'logits' | 'loss' | 'both';
 
 /**
+ * Where the unembedding runs: `'all'` positions (TransformerLens's logits `[batch, pos, d_vocab_out]`),
+ * each row's `'last'` real token only (`[batch, 1, d_vocab_out]`), or `'none'` (no `ln_final` unless a
+ * hook observes it, no unembedding, and only as many blocks as the hooks and cache need).
+ */
+export type LogitsWanted = 'all' | 'last' | 'none';
+
+/**
  * Options of {@link HookedTransformer.forward}. The loss ignores every prediction whose position
  * or next position is masked out by the attention mask (left padding, or `attentionMask`), as
  * TransformerLens's `lm_cross_entropy_loss` with its `attention_mask`.
@@ -31,6 +38,14 @@ export interface ForwardOutputOptions extends RunOptions {
   returnType?: ReturnType;
   /** The loss per prediction `[batch, pos - 1]` (0 where masked) instead of its mean (TL's `loss_per_token`). */
   lossPerToken?: boolean;
+  /**
+   * Which logits to compute (default `'all'`, as TransformerLens). `'last'` unembeds only each
+   * row's last real token, the last position its attention mask marks real (the mask given, or the
+   * one built for padded text; without a mask, the last column), giving `[batch, 1, d_vocab_out]`.
+   * `'none'` returns no logits and runs only the blocks that the hooks (or the cache's
+   * `namesFilter`) reach. Both need `returnType: 'logits'`; `'last'` cannot take `stopAtLayer`.
+   */
+  logits?: LogitsWanted;
 }
 
 /** Options of {@link HookedTransformer.runWithCache}: what to cache, and what to return as `forward`. */
@@ -90,24 +105,43 @@ export interface LogitsAndLoss {
 /** The loss: a scalar, or `[batch, pos - 1]` with `lossPerToken: true` (`P`). */
 export type LossResult<P extends boolean | undefined> = P extends true ? tf.Tensor : tf.Scalar;
 
-/** The result type of a forward pass for a `returnType` (and `lossPerToken`, `P`). */
+/** The result type of a forward pass for a `returnType` (and `lossPerToken`, `P`; `logits`, `L`). */
 export type ForwardResult<
   R extends ReturnType | undefined,
   P extends boolean | undefined = undefined,
-> = R extends 'loss' ? LossResult<P> : R extends 'both' ? LogitsAndLoss : tf.Tensor;
+  L extends LogitsWanted | undefined = undefined,
+> = R extends 'loss'
+  ? LossResult<P>
+  : R extends 'both'
+    ? LogitsAndLoss
+    : L extends 'none'
+      ? undefined
+      : tf.Tensor;
 
-/** What `runWithCache` returns: the cache and, as `returnType` asks, the logits, the loss or both. */
-export type CachedResult<R extends ReturnType | undefined, C> = (R extends 'loss'
+/** What `runWithCache` returns: the cache and, as `returnType` and `logits` (`L`) ask, the logits, the loss or both. */
+export type CachedResult<
+  R extends ReturnType | undefined,
+  C,
+  L extends LogitsWanted | undefined = undefined,
+> = (R extends 'loss'
   ? {
       /** The next-token loss (a scalar, or per token with `lossPerToken`); the caller disposes it. */
       loss: tf.Tensor;
     }
   : R extends 'both'
     ? LogitsAndLoss
-    : {
-        /** Logits `[batch, pos, d_vocab_out]` (or the residual at `stopAtLayer`); the caller disposes them. */
-        logits: tf.Tensor;
-      }) & {
+    : L extends 'none'
+      ? {
+          /** No logits: `logits: 'none'` was asked. */
+          logits: undefined;
+        }
+      : {
+          /**
+           * Logits `[batch, pos, d_vocab_out]` (`[batch, 1, d_vocab_out]` with `logits: 'last'`, the
+           * residual at `stopAtLayer`); the caller disposes them.
+           */
+          logits: tf.Tensor;
+        }) & {
   /** The activations, owned by the cache until its `dispose()`. */
   cache: C;
 };
@@ -125,6 +159,7 @@ export const FORWARD_KEYS = {
   ...RUN_KEYS,
   returnType: true,
   lossPerToken: true,
+  logits: true,
 } as const satisfies OptionKeys<ForwardOutputOptions>;
 
 /** The keys `runWithCache` accepts. */

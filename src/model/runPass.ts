@@ -9,12 +9,14 @@ import type { ModelTokenizer } from '../core/ModelTokenizer.js';
 import { prepareTokens, type ModelInput } from '../core/prepareTokens.js';
 import type { StateDict } from '../core/stateDict.js';
 import { BadLayerError, BatchDimError, InvalidArgumentError } from '../errors.js';
+import { checkLastPositions, checkLogits, neededDepth } from './demand.js';
 import { runForward } from './forward.js';
 import { checkHookReplacement, hookLayer, type HookFn } from './hooks.js';
 import { lmCrossEntropy } from './loss.js';
 import type {
   ForwardOutputOptions,
   ForwardResult,
+  LogitsWanted,
   ReturnType,
   RunOptions,
   RunWithCacheOptions,
@@ -33,20 +35,29 @@ export type CompiledHooks = readonly (readonly [(name: string) => boolean, HookF
 
 /**
  * Tokenizes, validates and runs one forward pass inside `tf.tidy`, calling `hooks` at each hook
- * point, and returns the logits (or the residual at stopAtLayer), owned by the caller. `inspect`
- * sees the prepared tokens and attention mask before the pass. A hook that stores a tensor it made must `tf.keep`
- * it, or the tidy frees it.
+ * point, and returns the logits (or the residual at stopAtLayer; nothing with `logits: 'none'`),
+ * owned by the caller. `inspect` sees the prepared tokens and attention mask before the pass. A
+ * hook that stores a tensor it made must `tf.keep` it, or the tidy frees it. `options.logits` must
+ * be checked already (`checkLogits`).
  */
 export async function runPass(
   m: PassModel,
   input: ModelInput,
-  options: RunOptions,
+  options: RunOptions & { logits?: LogitsWanted },
   hooks: CompiledHooks,
   inspect: (tokens: tf.Tensor, attentionMask: tf.Tensor | undefined) => void = () => undefined,
-): Promise<tf.Tensor> {
-  const stopAtLayer = normalizeStopAtLayer(m.cfg, options.stopAtLayer);
+): Promise<tf.Tensor | undefined> {
+  const want = options.logits ?? 'all';
+  const observes = (name: string): boolean => hooks.some(([match]) => match(name));
+  let stopAtLayer = normalizeStopAtLayer(m.cfg, options.stopAtLayer);
+  if (want === 'none') {
+    // Without logits, the blocks after the last observed hook point compute nothing anyone reads.
+    const depth = neededDepth(m.cfg, observes);
+    if (depth < m.cfg.nLayers) stopAtLayer = Math.min(stopAtLayer ?? depth, depth);
+  }
   const prepared = await prepareTokens(input, m.cfg, m.tokenizer, options);
   try {
+    if (want === 'last') checkLastPositions(prepared.lastPositions, prepared.tokens.shape[1]);
     inspect(prepared.tokens, prepared.attentionMask);
     const atHook = (name: string, x: tf.Tensor): tf.Tensor => {
       let a = x;
@@ -61,14 +72,18 @@ export async function runPass(
       }
       return a;
     };
-    return tf.tidy(() =>
-      runForward(m.cfg, m.params, prepared.tokens, atHook, {
+    return tf.tidy(() => {
+      const out = runForward(m.cfg, m.params, prepared.tokens, atHook, {
         stopAtLayer,
         attentionMask: prepared.attentionMask,
         maskRows: prepared.maskRows,
-        observes: (name) => hooks.some(([match]) => match(name)),
-      }),
-    );
+        observes,
+        logits: want,
+        lastPositions: prepared.lastPositions,
+      });
+      // With no logits wanted the residual is the tidy's to free.
+      return want === 'none' ? undefined : out;
+    });
   } finally {
     prepared.dispose();
   }
@@ -78,6 +93,12 @@ export async function runPass(
 interface SeenTokens {
   tokens: tf.Tensor;
   attentionMask?: tf.Tensor;
+}
+
+/** `returnType` and `logits`, checked together. */
+function checkOutput(options: ForwardOutputOptions): { returnType: ReturnType; logits: LogitsWanted } {
+  const returnType = checkReturnType(options);
+  return { returnType, logits: checkLogits(options.logits, returnType, options.stopAtLayer) };
 }
 
 function checkReturnType(options: ForwardOutputOptions): ReturnType {
@@ -108,12 +129,12 @@ function seeTokens(returnType: ReturnType, into: { seen?: SeenTokens }) {
  * the logits, the loss (masked as TransformerLens) or both. Nothing leaks if the loss fails.
  */
 function shapeOutput(
-  logits: tf.Tensor,
+  logits: tf.Tensor | undefined,
   seen: SeenTokens | undefined,
   returnType: ReturnType,
   perToken: boolean | undefined,
 ): { logits?: tf.Tensor; loss?: tf.Tensor } {
-  if (returnType === 'logits' || !seen) return { logits };
+  if (returnType === 'logits' || !seen || !logits) return { logits };
   try {
     const loss = lmCrossEntropy(logits, seen.tokens, { attentionMask: seen.attentionMask, perToken });
     if (returnType === 'loss') {
@@ -131,25 +152,29 @@ function shapeOutput(
 }
 
 /** The logits, the next-token loss or both, as `returnType` asks (TransformerLens's `return_type`). */
-export async function runForOutput<R extends ReturnType | undefined, P extends boolean | undefined>(
+export async function runForOutput<
+  R extends ReturnType | undefined,
+  P extends boolean | undefined,
+  L extends LogitsWanted | undefined = undefined,
+>(
   m: PassModel,
   input: ModelInput,
   options: ForwardOutputOptions,
   hooks: CompiledHooks,
-): Promise<ForwardResult<R, P>> {
-  const returnType = checkReturnType(options);
+): Promise<ForwardResult<R, P, L>> {
+  const { returnType, logits: want } = checkOutput(options);
   const box: { seen?: SeenTokens } = {};
-  let logits: tf.Tensor;
+  let logits: tf.Tensor | undefined;
   try {
-    logits = await runPass(m, input, options, hooks, seeTokens(returnType, box));
+    logits = await runPass(m, input, { ...options, logits: want }, hooks, seeTokens(returnType, box));
   } catch (e) {
     if (box.seen) tf.dispose([box.seen.tokens, box.seen.attentionMask ?? []]);
     throw e;
   }
   const out = shapeOutput(logits, box.seen, returnType, options.lossPerToken);
-  if (returnType === 'logits') return out.logits as ForwardResult<R, P>;
-  if (returnType === 'loss') return out.loss as ForwardResult<R, P>;
-  return out as ForwardResult<R, P>;
+  if (returnType === 'logits') return out.logits as ForwardResult<R, P, L>;
+  if (returnType === 'loss') return out.loss as ForwardResult<R, P, L>;
+  return out as ForwardResult<R, P, L>;
 }
 
 /**
@@ -163,26 +188,36 @@ export async function runCaching(
   options: RunWithCacheOptions,
   keep: (name: string) => boolean,
 ): Promise<{ logits?: tf.Tensor; loss?: tf.Tensor; store: Map<string, tf.Tensor> }> {
-  const returnType = checkReturnType(options);
+  const { returnType, logits: want } = checkOutput(options);
   const store = new Map<string, tf.Tensor>();
   const box: { seen?: SeenTokens } = {};
   const see = seeTokens(returnType, box);
   const capture: HookFn = (a, { name }) => {
     if (!keep(name)) return;
-    // Inside the forward's tidy: keep() lets the stored copy outlive it; the store owns it.
+    // Inside the forward's tidy: keep() lets the stored tensor outlive it; the store owns it. A
+    // reshape to the same shape shares the activation's data (a clone copies it on wasm), and is a
+    // tensor of the store's own: one activation seen under two names, or also returned as the
+    // output, is still disposed once per owner.
     const stored = tf.tidy(() => {
-      const sliced = options.posSlice === undefined ? a.clone() : applyPosSlice(a, name, options.posSlice);
+      const sliced =
+        options.posSlice === undefined ? tf.reshape(a, a.shape) : applyPosSlice(a, name, options.posSlice);
       return options.removeBatchDim ? sliced.squeeze([0]) : sliced;
     });
     store.set(name, tf.keep(stored));
   };
   try {
-    const logits = await runPass(m, input, options, [[keep, capture]], (tokens, mask) => {
-      if (options.removeBatchDim && tokens.shape[0] !== 1) {
-        throw new BatchDimError(`removeBatchDim needs a batch of 1; given a batch of ${tokens.shape[0]}.`);
-      }
-      see(tokens, mask);
-    });
+    const logits = await runPass(
+      m,
+      input,
+      { ...options, logits: want },
+      [[keep, capture]],
+      (tokens, mask) => {
+        if (options.removeBatchDim && tokens.shape[0] !== 1) {
+          throw new BatchDimError(`removeBatchDim needs a batch of 1; given a batch of ${tokens.shape[0]}.`);
+        }
+        see(tokens, mask);
+      },
+    );
     const seen = box.seen;
     box.seen = undefined;
     return { ...shapeOutput(logits, seen, returnType, options.lossPerToken), store };

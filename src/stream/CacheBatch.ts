@@ -34,9 +34,9 @@ export interface StreamModel {
   /** Runs a padded batch and caches its activations, as {@link HookedTransformer.runWithCache}. */
   runWithCache(
     input: number[][],
-    options: { namesFilter?: NameMatcher; attentionMask?: number[][] },
+    options: { namesFilter?: NameMatcher; attentionMask?: number[][]; logits?: 'all' | 'last' },
   ): Promise<{
-    /** [batch, pos, d_vocab_out]. */
+    /** [batch, pos, d_vocab_out], or [batch, 1, d_vocab_out] with `logits: 'last'`. */
     logits: tf.Tensor;
     /** The batch's activations. */
     cache: ActivationCache;
@@ -72,7 +72,7 @@ export interface CacheBatch<P = PromptInput> extends LeasedBatch {
   readonly predictions: readonly number[];
   /** The side padding went on. */
   readonly paddingSide: PaddingSide;
-  /** [batch, pos, d_vocab_out]. */
+  /** [batch, pos, d_vocab_out]; [batch, 1, d_vocab_out] (each row's last real token) with `logits: 'last'`. */
   readonly logits: tf.Tensor;
   /** The batch's activations; disposed with the batch. */
   readonly cache: ActivationCache;
@@ -86,6 +86,12 @@ export interface StreamCachesOptions {
   batchSize?: number;
   /** Which activations to cache (as `runWithCache`). Default: all. */
   namesFilter?: NameMatcher;
+  /**
+   * `'all'` (default): the batch's logits at every position; `'last'`: only at each row's last
+   * real token, `[batch, 1, d_vocab_out]`, which is all `predictions` and a last-token analysis
+   * read, and skips the unembedding everywhere else.
+   */
+  logits?: 'all' | 'last';
   /**
    * Where shorter prompts are padded. Default 'right' (as TransformerLens). With 'left' the model
    * gets the attention mask, so the first real token has position 0; with 'right' it needs none

@@ -50,7 +50,11 @@ export function answerIds<P>(batch: CacheBatch<P>, given?: readonly number[]): n
  * const model = await HookedTransformer.fromPretrained('test/fixtures/gpt2-tiny');
  * const prompts = [{ prompt: 'The cat sat on the', answer: ' mat' }, { prompt: 'A dog', answer: ' ran' }];
  * const dla = await lastValueFrom(
- *   streamCaches(model, prompts, { batchSize: 2 }).pipe(mapToLazy((b) => lastTokenDla(b)), materialize()),
+ *   // Only the last tokens' logits are read (for answers a record lacks): skip the rest.
+ *   streamCaches(model, prompts, { batchSize: 2, logits: 'last' }).pipe(
+ *     mapToLazy((b) => lastTokenDla(b)),
+ *     materialize(),
+ *   ),
  * );
  * dla.shape;   // [6, 2]: components × prompts, each at its own last token
  * model.dispose();

@@ -19,7 +19,8 @@ async function lastTokenArgmax(
   lease: BatchContext['lease'],
 ): Promise<number[]> {
   const [b, pos, vocab] = logits.shape;
-  const rows = lastPositions.map((p, i) => i * pos + p);
+  // Logits of the last tokens only ([batch, 1, vocab]) hold each row's own last token already.
+  const rows = lastPositions.map((p, i) => (pos === 1 ? i : i * pos + p));
   const top = lease.track(
     tf.tidy(() => tf.argMax(tf.gather(tf.reshape(logits, [b * pos, vocab]), tf.tensor1d(rows, 'int32')), -1)),
   );
@@ -42,10 +43,14 @@ async function runBatch<P>(
     side,
     model.tokenizer?.padTokenId ?? 0,
   );
-  // Right padding needs no mask: causal attention keeps every real position exact (as TL).
+  // Right padding needs no mask: causal attention keeps every real position exact (as TL). Logits
+  // of the last tokens only take it all the same, as it says where each row ends; real positions
+  // are computed the same with it or without.
+  const last = options.logits === 'last';
   const { logits, cache } = await model.runWithCache(padded.ids, {
     namesFilter: options.namesFilter,
-    attentionMask: side === 'left' ? padded.mask : undefined,
+    attentionMask: side === 'left' || last ? padded.mask : undefined,
+    ...(last ? { logits: 'last' as const } : {}),
   });
   lease.track(logits);
   lease.track(cache);
@@ -124,6 +129,11 @@ export function streamCaches<P extends PromptInput>(
   const side = options.paddingSide ?? 'right';
   if (side !== 'left' && side !== 'right')
     throw new InvalidArgumentError(`paddingSide '${String(side)}' given; expected 'left' or 'right'.`);
+  const logits: unknown = options.logits ?? 'all';
+  if (logits !== 'all' && logits !== 'last')
+    throw new InvalidArgumentError(
+      `logits ${typeof logits === 'string' ? `'${logits}'` : `a ${typeof logits}`} given; expected 'all' or 'last'.`,
+    );
   return leasedBatches<P, PreparedPrompt<P>, CacheBatch<P>>(prompts, options, {
     prepare: (p) => preparePrompt(model, p, options.prependBos),
     build: (prepared, ctx) => runBatch(model, prepared, ctx, options),

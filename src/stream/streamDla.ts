@@ -71,11 +71,15 @@ const STACKS: Record<DlaComponents, (c: ActivationCache, ps: g.SliceInput) => g.
   neurons: (c, ps) => c.getFullResidDecomposition({ posSlice: ps, expandNeurons: true }),
 };
 
-/** Only the activations the stack and the final LN scale need. */
+/**
+ * Only the activations the stack and the final LN scale need. Heads are read from `hook_z`: the
+ * planner projects each head's z through W_O at the last positions alone, so a model run with
+ * `useAttnResult` need not form its per-head results at every position.
+ */
 const NEEDS: Record<DlaComponents, RegExp> = {
   layers: /^(hook_embed|hook_pos_embed|ln_final\.hook_scale)$|hook_(attn|mlp)_out$/,
-  heads: /^(hook_embed|hook_pos_embed|ln_final\.hook_scale)$|hook_mlp_out$|attn\.hook_(z|result)$/,
-  neurons: /^(hook_embed|hook_pos_embed|ln_final\.hook_scale)$|mlp\.hook_post$|attn\.hook_(z|result)$/,
+  heads: /^(hook_embed|hook_pos_embed|ln_final\.hook_scale)$|hook_mlp_out$|attn\.hook_z$/,
+  neurons: /^(hook_embed|hook_pos_embed|ln_final\.hook_scale)$|mlp\.hook_post$|attn\.hook_z$/,
 };
 
 interface BatchDla {
@@ -148,8 +152,10 @@ export async function streamDla(
   };
   try {
     const mean = await lastValueFrom(
+      // The answers and predictions are read at each prompt's last token only.
       streamCaches(model, readJsonl(jsonlPath), {
         namesFilter: (name: string) => needs.test(name),
+        logits: 'last',
         ...streamOptions,
       }).pipe(
         // Writing inside the batch's hold: a slow disk holds the producer back too.
