@@ -182,3 +182,36 @@ export type {
   TestPromptPosition,
   TestPromptResult,
 } from './circuits/testPrompt.js';
+
+// ---- activation patching (TransformerLens's `patching` module) ----
+export { genericActivationPatch } from './patching/genericActivationPatch.js';
+export type { ActPatchOptions, GenericActivationPatchOptions } from './patching/genericActivationPatch.js';
+export {
+  ACT_PATCH_PRESETS,
+  getActPatchResidPre,
+  getActPatchResidMid,
+  getActPatchAttnOut,
+  getActPatchMlpOut,
+  getActPatchAttnHeadOutByPos,
+  getActPatchAttnHeadQByPos,
+  getActPatchAttnHeadKByPos,
+  getActPatchAttnHeadVByPos,
+  getActPatchAttnHeadPatternByPos,
+  getActPatchAttnHeadPatternDestSrcPos,
+  getActPatchAttnHeadOutAllPos,
+  getActPatchAttnHeadQAllPos,
+  getActPatchAttnHeadKAllPos,
+  getActPatchAttnHeadVAllPos,
+  getActPatchAttnHeadPatternAllPos,
+} from './patching/actPatchPresets.js';
+export type { ActPatchFn, ActPatchPreset, ActPatchPresetName } from './patching/actPatchPresets.js';
+export {
+  getActPatchBlockEvery,
+  getActPatchAttnHeadAllPosEvery,
+  getActPatchAttnHeadByPosEvery,
+} from './patching/actPatchEvery.js';
+export { getActPatch, ACT_PATCH_NAMES } from './patching/getActPatch.js';
+export { logitDiffMetric } from './patching/logitDiffMetric.js';
+export type { PatchingMetric } from './patching/patchingMetric.js';
+export type { ActPatchResult } from './patching/ActPatchResult.js';
+export type { PatchAxis } from './patching/patchAxes.js';
