@@ -55,9 +55,9 @@ export type ActPatchPresetName = keyof typeof ACT_PATCH_PRESETS;
 
 function preset(name: ActPatchPresetName): ActPatchFn {
   const { activationName, indexAxisNames } = ACT_PATCH_PRESETS[name];
-  return (model, corruptedTokens, cleanCache, patchingMetric, options = {}) => {
+  return async (model, corruptedTokens, cleanCache, patchingMetric, options = {}) => {
     checkOptions(options, PRESET_KEYS, name);
-    return activationPatch(
+    return await activationPatch(
       model,
       corruptedTokens,
       cleanCache,

@@ -50,7 +50,7 @@ function camel(name: string): string {
  * ```
  * @throws UnknownKeyError for a name that is no preset, with the nearest names.
  */
-export function getActPatch(
+export async function getActPatch(
   name: string,
   model: HookedTransformer,
   corruptedTokens: ModelInput,
@@ -61,5 +61,5 @@ export function getActPatch(
   const fn = typeof name === 'string' ? BY_NAME[camel(name)] : undefined;
   if (!fn || !Object.hasOwn(BY_NAME, camel(name)))
     throw new UnknownKeyError(String(name), ACT_PATCH_NAMES, 'patching preset');
-  return fn(model, corruptedTokens, cleanCache, patchingMetric, options);
+  return await fn(model, corruptedTokens, cleanCache, patchingMetric, options);
 }

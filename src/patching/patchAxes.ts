@@ -56,9 +56,7 @@ export function planAxes(
     const wanted = AXIS_DIMS[axis as Exclude<PatchAxis, 'layer'>];
     const dim = dims.findIndex((d) => wanted.includes(d));
     if (dim < 0) {
-      const fits = PATCH_AXES.filter(
-        (a) => a === 'layer' || dims.some((d) => AXIS_DIMS[a].includes(d)),
-      );
+      const fits = PATCH_AXES.filter((a) => a === 'layer' || dims.some((d) => AXIS_DIMS[a].includes(d)));
       throw new InvalidArgumentError(
         `${where}: axis '${axis}' given for '${activation}' (dims [${dims.join(', ')}]); expected one of ${fits.map((a) => `'${a}'`).join(', ')}.`,
       );

@@ -58,13 +58,14 @@ export function resolvePatchTarget(model: PatchableModel, activation: string, wh
       `${where}: activationName given as ${JSON.stringify(activation)}; expected a short name such as 'resid_pre' or 'z'.`,
     );
   }
-  const known = new Set(model.hookNames);
-  const names = Array.from({ length: model.cfg.nLayers }, (_, l) => getActName(activation, l));
-  if (!names.every((n, l) => n.startsWith(`blocks.${l}.`))) {
+  // A dot, a digit or a `hook_` prefix means a full name or one with its layer (`k6`).
+  if (/[.\d]/.test(activation) || activation.startsWith('hook_')) {
     throw new InvalidArgumentError(
       `${where}: activationName '${activation}' given; expected a per-layer name without its layer, such as 'resid_pre' or 'z' (the layer is an axis).`,
     );
   }
+  const known = new Set(model.hookNames);
+  const names = Array.from({ length: model.cfg.nLayers }, (_, l) => getActName(activation, l));
   const suffix = names[0].replace(/^blocks\.0\./, '');
   const dims = hookDims(names[0]);
   if (!dims) throw new UnknownKeyError(activation, patchableActivations(model), 'activation name');

@@ -19,7 +19,9 @@ import { loadSafetensorsFile, type SafetensorsFile } from '../../src/loading/saf
 import { describeBackends } from '../helpers/backends.js';
 import { GPT2_TINY, golden, goldenTensor, maxAbsDiff } from '../helpers/golden.js';
 
-const PRESETS = fileURLToPath(new URL('../fixtures/gpt2-tiny-golden/patch_presets.safetensors', import.meta.url));
+const PRESETS = fileURLToPath(
+  new URL('../fixtures/gpt2-tiny-golden/patch_presets.safetensors', import.meta.url),
+);
 
 describeBackends('activation patching presets vs PyTorch', (backend) => {
   let want: SafetensorsFile;
@@ -92,25 +94,32 @@ describeBackends('activation patching presets vs PyTorch', (backend) => {
 
   // 160 patched runs: too slow for the pure-JS cpu backend.
   const itFast = backend === 'cpu' ? it.skip : it;
-  itFast('heads by position: z, v and pattern (transposed to [layer, pos, head]) of the by-pos bundle', async () => {
-    const r = await getActPatchAttnHeadByPosEvery(model, corrupt, cache, metric);
-    expect(r.axes).toEqual(['act', 'layer', 'pos', 'head']);
-    expect(r.values.shape).toEqual([5, 2, 8, 4]);
-    await expectGolden(r, 'z_by_pos', 0);
-    await expectGolden(r, 'v_by_pos', 3);
-    const pattern = await getActPatchAttnHeadPatternByPos(model, corrupt, cache, metric);
-    expect(pattern.axes).toEqual(['layer', 'head_index', 'dest_pos']);
-    await expectGolden(pattern, 'pattern_by_pos');
-    const transposed = tf.tidy(() => tf.transpose(tf.gather(r.values, 4), [0, 2, 1]));
-    expect(await maxAbsDiff(transposed, pattern.values)).toBe(0);
-    tf.dispose([r.values, pattern.values, transposed]);
-  });
+  itFast(
+    'heads by position: z, v and pattern (transposed to [layer, pos, head]) of the by-pos bundle',
+    async () => {
+      const r = await getActPatchAttnHeadByPosEvery(model, corrupt, cache, metric);
+      expect(r.axes).toEqual(['act', 'layer', 'pos', 'head']);
+      expect(r.values.shape).toEqual([5, 2, 8, 4]);
+      await expectGolden(r, 'z_by_pos', 0);
+      await expectGolden(r, 'v_by_pos', 3);
+      const pattern = await getActPatchAttnHeadPatternByPos(model, corrupt, cache, metric);
+      expect(pattern.axes).toEqual(['layer', 'head_index', 'dest_pos']);
+      await expectGolden(pattern, 'pattern_by_pos');
+      const transposed = tf.tidy(() => tf.transpose(tf.gather(r.values, 4), [0, 2, 1]));
+      expect(await maxAbsDiff(transposed, pattern.values)).toBe(0);
+      tf.dispose([r.values, pattern.values, transposed]);
+    },
+  );
 
   it('the metric before patching matches the reference on both runs', async () => {
     const cleanLogits = await model.forward(clean);
     const corruptLogits = await model.forward(corrupt);
-    const got = tf.tidy(() => tf.stack([metric(cleanLogits) as tf.Tensor, metric(corruptLogits) as tf.Tensor]));
-    const ref = tf.tidy(() => tf.concat([goldenTensor(want, 'clean_metric'), goldenTensor(want, 'corrupt_metric')]));
+    const got = tf.tidy(() =>
+      tf.stack([metric(cleanLogits) as tf.Tensor, metric(corruptLogits) as tf.Tensor]),
+    );
+    const ref = tf.tidy(() =>
+      tf.concat([goldenTensor(want, 'clean_metric'), goldenTensor(want, 'corrupt_metric')]),
+    );
     expect(await maxAbsDiff(got, ref)).toBeLessThan(1e-4);
     tf.dispose([cleanLogits, corruptLogits, got, ref]);
   });
