@@ -1,8 +1,9 @@
 // Activation patching's identities and its errors, on gpt2-tiny (unprocessed).
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import type {
+  ActivationCache} from '../../src/index.js';
 import {
-  ActivationCache,
   genericActivationPatch,
   getActPatch,
   getActPatchAttnHeadPatternAllPos,
