@@ -1,8 +1,7 @@
 // Activation patching's identities and its errors, on gpt2-tiny (unprocessed).
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type {
-  ActivationCache} from '../../src/index.js';
+import type { ActivationCache } from '../../src/index.js';
 import {
   genericActivationPatch,
   getActPatch,

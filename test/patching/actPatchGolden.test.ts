@@ -4,8 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type {
-  ActivationCache} from '../../src/index.js';
+import type { ActivationCache } from '../../src/index.js';
 import {
   getActPatchAttnHeadAllPosEvery,
   getActPatchAttnHeadByPosEvery,
