@@ -32,7 +32,7 @@ describeBackends('activation patching: identities and errors', () => {
     tokens.dispose();
     [clean, corrupt] = [[rows[0]], [rows[1]]];
     const run = await model.runWithCache(clean);
-    const m = metric(run.logits) as tf.Tensor;
+    const m = tf.tidy(() => metric(run.logits) as tf.Tensor);
     cleanMetric = (await m.data())[0];
     tf.dispose([m, run.logits]);
     cache = run.cache;
