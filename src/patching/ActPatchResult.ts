@@ -11,11 +11,14 @@ import type * as tf from '@tensorflow/tfjs';
  * an explicit list of indices. The caller owns `values` and disposes it.
  * @example
  * ```ts
- * const r = await getActPatchResidPre(model, corrupt, cleanCache, metric);
- * r.axes;          // ['layer', 'pos']
- * r.labels[1];     // the corrupted prompt's tokens
- * await r.values.array();
- * r.values.dispose();
+ * const model = await HookedTransformer.fromPretrained('induction-2l');
+ * const { cache, logits } = await model.runWithCache('cat dog ant cat dog');
+ * const metric = logitDiffMetric(model.toSingleToken('ant'), model.toSingleToken('sun'));
+ * const r = await getActPatchResidPre(model, 'man boy sun cat dog', cache, metric);
+ * r.axes;                  // ['layer', 'pos']
+ * r.labels[1];             // ['<|endoftext|>', 'man', 'boy', 'sun', 'cat', 'dog']
+ * await r.values.array();  // [n_layers][pos]: the logit difference after each patch
+ * r.values.dispose(); logits.dispose(); cache.dispose(); model.dispose();
  * ```
  */
 export interface ActPatchResult {

@@ -72,9 +72,12 @@ function preset(name: ActPatchPresetName): ActPatchFn {
  * Patches the residual stream at the start of each block, at each position: `[n_layers, pos]`.
  * @example
  * ```ts
- * const { cache, logits } = await model.runWithCache(clean);
- * const r = await getActPatchResidPre(model, corrupt, cache, metric);
- * r.values.shape;   // [n_layers, pos]
+ * const model = await HookedTransformer.fromPretrained('induction-2l');
+ * const { cache, logits } = await model.runWithCache('cat dog ant cat dog');
+ * const metric = logitDiffMetric(model.toSingleToken('ant'), model.toSingleToken('sun'));
+ * const r = await getActPatchResidPre(model, 'man boy sun cat dog', cache, metric);
+ * r.values.shape;   // [2, 6]: [n_layers, pos]
+ * r.values.dispose(); logits.dispose(); cache.dispose(); model.dispose();
  * ```
  */
 export const getActPatchResidPre: ActPatchFn = preset('getActPatchResidPre');

@@ -178,11 +178,15 @@ function labelsFor(model: HookedTransformer, plan: AxisPlan, size: number, ids: 
  * @returns the metric per index, labelled; the caller disposes `values`.
  * @example
  * ```ts
- * const { cache, logits } = await model.runWithCache(clean);
- * const r = await genericActivationPatch(model, corrupt, cache, metric, {
- *   activationName: 'z', indexAxisNames: ['layer', 'head'],
+ * const model = await HookedTransformer.fromPretrained('induction-2l');
+ * const { cache, logits } = await model.runWithCache('cat dog ant cat dog');
+ * const metric = logitDiffMetric(model.toSingleToken('ant'), model.toSingleToken('sun'));
+ * const r = await genericActivationPatch(model, 'man boy sun cat dog', cache, metric, {
+ *   activationName: 'z',
+ *   indexAxisNames: ['layer', 'head'],
  * });
- * r.values.shape;  // [n_layers, n_heads]
+ * r.values.shape;  // [2, 4]: [n_layers, n_heads]
+ * r.values.dispose(); logits.dispose(); cache.dispose(); model.dispose();
  * ```
  * @throws InvalidArgumentError when the clean cache lacks the activation or its shape differs from
  *   the corrupted run's, for axes the activation does not have, and for a metric that is not a scalar.

@@ -46,7 +46,12 @@ function camel(name: string): string {
  * `'get_act_patch_resid_pre'`).
  * @example
  * ```ts
- * const r = await getActPatch('getActPatchAttnHeadOutAllPos', model, corrupt, cleanCache, metric);
+ * const model = await HookedTransformer.fromPretrained('induction-2l');
+ * const { cache, logits } = await model.runWithCache('cat dog ant cat dog');
+ * const metric = logitDiffMetric(model.toSingleToken('ant'), model.toSingleToken('sun'));
+ * const r = await getActPatch('get_act_patch_attn_head_out_all_pos', model, 'man boy sun cat dog', cache, metric);
+ * r.axes;   // ['layer', 'head']
+ * r.values.dispose(); logits.dispose(); cache.dispose(); model.dispose();
  * ```
  * @throws UnknownKeyError for a name that is no preset, with the nearest names.
  */

@@ -23,7 +23,11 @@ function checkId(id: number, what: string): void {
  * @param normalize the clean and corrupted runs' logit differences.
  * @example
  * ```ts
- * const metric = logitDiffMetric(model.toSingleToken(' Mary'), model.toSingleToken(' John'));
+ * const model = await HookedTransformer.fromPretrained('induction-2l');
+ * const metric = logitDiffMetric(model.toSingleToken('ant'), model.toSingleToken('sun'));
+ * const logits = await model.forward('cat dog ant cat dog');
+ * const diff = tf.tidy(() => metric(logits) as tf.Tensor);   // logit(ant) − logit(sun), about 9
+ * tf.dispose([logits, diff]); model.dispose();
  * ```
  */
 export function logitDiffMetric(

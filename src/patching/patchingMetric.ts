@@ -18,8 +18,14 @@ import { InvalidArgumentError } from '../errors.js';
  * @example
  * ```ts
  * // the mean logit difference at the last position, over the batch
- * const metric: PatchingMetric = (logits) =>
- *   tf.mean(tf.sub(logits.slice([0, -1, answer], [-1, 1, 1]), logits.slice([0, -1, wrong], [-1, 1, 1])));
+ * const [answer, wrong] = [3, 5];
+ * const metric: PatchingMetric = (logits) => {
+ *   const last = logits.shape[1] - 1;
+ *   const at = (id: number) => logits.slice([0, last, id], [-1, 1, 1]);
+ *   return tf.mean(tf.sub(at(answer), at(wrong)));
+ * };
+ * const value = tf.tidy(() => metric(tf.ones([2, 4, 8])) as tf.Tensor);   // 0
+ * value.dispose();
  * ```
  */
 export type PatchingMetric = (logits: tf.Tensor) => tf.Tensor | number;
