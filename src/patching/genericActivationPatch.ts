@@ -111,12 +111,12 @@ function checkIndices(
   });
 }
 
-/** The corrupted input as host rows, with its attention mask when it is left-padded. */
+/** The corrupted input as host rows of token ids (texts padded on the right, as the clean run). */
 async function corruptedRows(
   model: HookedTransformer,
   input: ModelInput,
   prependBos: boolean | undefined,
-): Promise<{ ids: number[][]; maskRows?: number[][] }> {
+): Promise<number[][]> {
   const prepared = await prepareTokens(
     input,
     model.cfg,
@@ -124,7 +124,7 @@ async function corruptedRows(
     prependBos === undefined ? {} : { prependBos },
   );
   try {
-    return { ids: await prepared.tokens.array(), maskRows: prepared.maskRows };
+    return await prepared.tokens.array();
   } finally {
     prepared.dispose();
   }
@@ -226,7 +226,7 @@ export async function activationPatch(
   }
   const target = resolvePatchTarget(model, options.activationName, where);
   const plans = planAxes(options.indexAxisNames, target.dims, options.activationName, where);
-  const { ids, maskRows } = await corruptedRows(model, corruptedTokens, options.prependBos);
+  const ids = await corruptedRows(model, corruptedTokens, options.prependBos);
   const [batch, pos] = [ids.length, ids[0].length];
   const actShape = hookShape(model.cfg, target.names[0], batch, pos);
   const sizes = plans.map((p) => (p.dim === undefined ? model.cfg.nLayers : actShape[p.dim]));
@@ -249,7 +249,7 @@ export async function activationPatch(
     for (const layer of new Set(indices.map((i) => i[layerAxis]))) {
       clean.set(layer, cleanActivation(model, cleanCache, target.names[layer], batch, pos, where));
     }
-    const run = { model, names: target.names, plans, ids, maskRows, clean, metric: patchingMetric, where };
+    const run = { model, names: target.names, plans, ids, clean, metric: patchingMetric, where };
     const values = new Float32Array(indices.length);
     for (let start = 0; start < indices.length; start += perForward) {
       const chunk = indices.slice(start, start + perForward);

@@ -19,8 +19,6 @@ export interface PatchRun {
   plans: readonly AxisPlan[];
   /** The corrupted tokens [batch][pos]. */
   ids: readonly (readonly number[])[];
-  /** The corrupted input's attention mask (left padding), if any. */
-  maskRows?: readonly (readonly number[])[];
   /** Per layer, the clean activation with a leading axis of 1: [1, batch, ...]; only layers patched. */
   clean: ReadonlyMap<number, tf.Tensor>;
   metric: PatchingMetric;
@@ -94,10 +92,7 @@ export async function runPatchBatch(
       ]);
     }
     const repeat = <T>(rows: readonly T[]): T[] => Array.from({ length: n }, () => rows).flat();
-    const logits = await run.model.runWithHooks(repeat(run.ids) as number[][], {
-      fwdHooks: hooks,
-      ...(run.maskRows ? { attentionMask: repeat(run.maskRows) as number[][] } : {}),
-    });
+    const logits = await run.model.runWithHooks(repeat(run.ids), { fwdHooks: hooks });
     try {
       return await evaluateMetric(logits, n, batch, run.metric, run.where);
     } finally {
