@@ -194,3 +194,36 @@ export type { HeatmapHtmlOptions, HeatmapColorScale } from './report/heatmap.js'
 export { coloredTokensHtml } from './report/coloredTokens.js';
 export type { ColoredTokensOptions } from './report/coloredTokens.js';
 export type { NumericInput } from './report/readValues.js';
+
+// ---- activation patching (TransformerLens's `patching` module) ----
+export { genericActivationPatch } from './patching/genericActivationPatch.js';
+export type { ActPatchOptions, GenericActivationPatchOptions } from './patching/genericActivationPatch.js';
+export {
+  ACT_PATCH_PRESETS,
+  getActPatchResidPre,
+  getActPatchResidMid,
+  getActPatchAttnOut,
+  getActPatchMlpOut,
+  getActPatchAttnHeadOutByPos,
+  getActPatchAttnHeadQByPos,
+  getActPatchAttnHeadKByPos,
+  getActPatchAttnHeadVByPos,
+  getActPatchAttnHeadPatternByPos,
+  getActPatchAttnHeadPatternDestSrcPos,
+  getActPatchAttnHeadOutAllPos,
+  getActPatchAttnHeadQAllPos,
+  getActPatchAttnHeadKAllPos,
+  getActPatchAttnHeadVAllPos,
+  getActPatchAttnHeadPatternAllPos,
+} from './patching/actPatchPresets.js';
+export type { ActPatchFn, ActPatchPreset, ActPatchPresetName } from './patching/actPatchPresets.js';
+export {
+  getActPatchBlockEvery,
+  getActPatchAttnHeadAllPosEvery,
+  getActPatchAttnHeadByPosEvery,
+} from './patching/actPatchEvery.js';
+export { getActPatch, ACT_PATCH_NAMES } from './patching/getActPatch.js';
+export { logitDiffMetric } from './patching/logitDiffMetric.js';
+export type { PatchingMetric } from './patching/patchingMetric.js';
+export type { ActPatchResult } from './patching/ActPatchResult.js';
+export type { PatchAxis } from './patching/patchAxes.js';

@@ -13,6 +13,7 @@ import { registerDla } from './commands/dla.js';
 import { registerExplain } from './commands/explain.js';
 import { registerInfo } from './commands/info.js';
 import { registerLens } from './commands/lens.js';
+import { registerPatch } from './commands/patch.js';
 import { registerRun } from './commands/run.js';
 import { registerTestPrompt } from './commands/testPrompt.js';
 import { processIo, type Io } from './io.js';
@@ -79,6 +80,7 @@ function buildProgram(io: Io): Command {
   registerExplain(program, io);
   registerDemo(program, io);
   registerTestPrompt(program, io);
+  registerPatch(program, io);
   registerInfo(program, io);
   return program;
 }
