@@ -96,4 +96,10 @@ export interface StreamCachesOptions {
   concurrency?: number;
   /** Prepend BOS to text prompts (default `cfg.defaultPrependBos`); token ids are used as given. */
   prependBos?: boolean;
+  /**
+   * Cut a text prompt longer than n_ctx tokens to its first n_ctx tokens, as `runWithCache`'s
+   * `truncate` (TransformerLens's). Default false: a too-long prompt ends the stream with a
+   * `StreamError` naming it. Token ids are never cut.
+   */
+  truncate?: boolean;
 }

@@ -10,6 +10,17 @@ import { padRows } from './padRows.js';
 import { preparePrompt, type PreparedPrompt } from './preparePrompt.js';
 import type { PromptSource } from './promptReader.js';
 import { InvalidArgumentError } from '../errors.js';
+import { checkOptions, type OptionKeys } from '../core/checkOptions.js';
+
+/** The keys `streamCaches` accepts. */
+export const STREAM_CACHES_KEYS = {
+  batchSize: true,
+  namesFilter: true,
+  paddingSide: true,
+  concurrency: true,
+  prependBos: true,
+  truncate: true,
+} as const satisfies OptionKeys<StreamCachesOptions>;
 
 // Read here, asynchronously, so operators needing a row's prediction never read the logits themselves.
 // The lease owns the argmax too: a stream torn down during the read frees it with the batch.
@@ -121,11 +132,12 @@ export function streamCaches<P extends PromptInput>(
   prompts: PromptSource<P>,
   options: StreamCachesOptions = {},
 ): Observable<CacheBatch<P>> {
+  checkOptions(options, STREAM_CACHES_KEYS, 'streamCaches');
   const side = options.paddingSide ?? 'right';
   if (side !== 'left' && side !== 'right')
     throw new InvalidArgumentError(`paddingSide '${String(side)}' given; expected 'left' or 'right'.`);
   return leasedBatches<P, PreparedPrompt<P>, CacheBatch<P>>(prompts, options, {
-    prepare: (p) => preparePrompt(model, p, options.prependBos),
+    prepare: (p) => preparePrompt(model, p, { prependBos: options.prependBos, truncate: options.truncate }),
     build: (prepared, ctx) => runBatch(model, prepared, ctx, options),
   });
 }

@@ -15,9 +15,10 @@ import { answerIds, lastTokenDla } from './lastTokenDla.js';
 import { meanOver } from './meanOver.js';
 import { progress, type ProgressInfo } from './progress.js';
 import { readJsonl } from './readJsonl.js';
-import { streamCaches } from './streamCaches.js';
+import { STREAM_CACHES_KEYS, streamCaches } from './streamCaches.js';
 import { useBatch } from './useBatch.js';
 import { InvalidArgumentError } from '../errors.js';
+import { checkOptions, type OptionKeys } from '../core/checkOptions.js';
 
 /** Which components to attribute to. */
 export type DlaComponents = 'layers' | 'heads' | 'neurons';
@@ -64,6 +65,13 @@ export interface DlaTable {
   /** Number of prompts averaged. */
   prompts: number;
 }
+
+const STREAM_DLA_KEYS = {
+  ...STREAM_CACHES_KEYS,
+  components: true,
+  topK: true,
+  onProgress: true,
+} as const satisfies OptionKeys<StreamDlaOptions>;
 
 const STACKS: Record<DlaComponents, (c: ActivationCache, ps: g.SliceInput) => g.Lazy> = {
   layers: (c, ps) => c.decomposeResid({ posSlice: ps }),
@@ -126,6 +134,7 @@ export async function streamDla(
   outPath: string,
   options: StreamDlaOptions = {},
 ): Promise<DlaTable> {
+  checkOptions(options, STREAM_DLA_KEYS, 'streamDla');
   const components = options.components ?? 'heads';
   if (!(components in STACKS))
     throw new InvalidArgumentError(
