@@ -70,6 +70,11 @@ export interface CacheBatch<P = PromptInput> extends LeasedBatch {
   readonly answers: readonly (number | null)[];
   /** The model's top token (argmax of the logits) at each row's last real token. */
   readonly predictions: readonly number[];
+  /**
+   * Whether each row's logits at its last real token are all finite. Where they are not (NaN or
+   * ±Infinity weights or activations), that row's prediction is meaningless.
+   */
+  readonly finiteLogits: readonly boolean[];
   /** The side padding went on. */
   readonly paddingSide: PaddingSide;
   /** [batch, pos, d_vocab_out]. */

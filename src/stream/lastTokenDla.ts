@@ -27,7 +27,13 @@ export interface LastTokenDlaOptions {
   stack?: (cache: ActivationCache, posSlice: g.SliceInput) => g.Lazy;
 }
 
-/** Each row's answer: given, from its record, or the argmax of its logits at its last token. */
+/**
+ * Each row's answer: given, from its record, or the argmax of its logits at its last token.
+ * @param batch the batch whose rows need answers.
+ * @param given one answer id per row, overriding the records' answers.
+ * @throws InvalidArgumentError when `given` has the wrong length, or an answer would be the argmax
+ *   of logits that are not finite (it would be an arbitrary token).
+ */
 export function answerIds<P>(batch: CacheBatch<P>, given?: readonly number[]): number[] {
   if (given) {
     if (given.length !== batch.size)
@@ -36,7 +42,17 @@ export function answerIds<P>(batch: CacheBatch<P>, given?: readonly number[]): n
       );
     return [...given];
   }
-  return batch.answers.map((a, i) => a ?? batch.predictions[i]);
+  return batch.answers.map((a, i) => {
+    if (a !== null) return a;
+    if (!batch.finiteLogits[i]) {
+      throw new InvalidArgumentError(
+        `prompt ${batch.start + i}: the logits are not finite (NaN or ±Infinity) at its last token ` +
+          `(position ${batch.lastPositions[i]}), so the model has no top prediction to attribute; ` +
+          'expected finite logits, or give the prompt an answer.',
+      );
+    }
+    return batch.predictions[i];
+  });
 }
 
 /**

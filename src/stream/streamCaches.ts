@@ -24,20 +24,24 @@ export const STREAM_CACHES_KEYS = {
 
 // Read here, asynchronously, so operators needing a row's prediction never read the logits themselves.
 // The lease owns the argmax too: a stream torn down during the read frees it with the batch.
+// Whether each row's logits there are finite comes with it: the argmax of NaN logits means nothing.
 async function lastTokenArgmax(
   logits: tf.Tensor,
   lastPositions: readonly number[],
   lease: BatchContext['lease'],
-): Promise<number[]> {
+): Promise<{ predictions: number[]; finite: boolean[] }> {
   const [b, pos, vocab] = logits.shape;
   const rows = lastPositions.map((p, i) => i * pos + p);
-  const top = lease.track(
-    tf.tidy(() => tf.argMax(tf.gather(tf.reshape(logits, [b * pos, vocab]), tf.tensor1d(rows, 'int32')), -1)),
-  );
+  const last = tf.tidy(() => tf.gather(tf.reshape(logits, [b * pos, vocab]), tf.tensor1d(rows, 'int32')));
+  const top = lease.track(tf.argMax(last, -1));
+  const finite = lease.track(tf.tidy(() => tf.all(tf.isFinite(last), -1)));
+  last.dispose();
   try {
-    return Array.from(await top.data());
+    const [ids, ok] = await Promise.all([top.data(), finite.data()]);
+    return { predictions: Array.from(ids), finite: Array.from(ok, (x) => x !== 0) };
   } finally {
     top.dispose();
+    finite.dispose();
   }
 }
 
@@ -60,7 +64,7 @@ async function runBatch<P>(
   });
   lease.track(logits);
   lease.track(cache);
-  const predictions = await lastTokenArgmax(logits, padded.lastPositions, lease);
+  const { predictions, finite } = await lastTokenArgmax(logits, padded.lastPositions, lease);
   const tokens = lease.track(tf.tensor2d(padded.ids, undefined, 'int32'));
   const attentionMask = lease.track(tf.tensor2d(padded.mask, undefined, 'float32'));
   return {
@@ -74,6 +78,7 @@ async function runBatch<P>(
     lastPositions: padded.lastPositions,
     answers: prepared.map((p) => p.answer),
     predictions,
+    finiteLogits: finite,
     paddingSide: side,
     logits,
     cache,
