@@ -59,14 +59,24 @@ export function answerIds<P>(batch: CacheBatch<P>, given?: readonly number[]): n
  * The direct logit attribution of each prompt's answer at its own last real token.
  * @returns Lazy `[components, batch]` with the stack's labels; reads the batch's cache, so
  *   materialize it while the batch is alive (`mapToLazy` → `materialize`).
+ * @param batch a `CacheBatch` of `streamCaches`, still alive.
+ * @param options answers, a logit difference, and which residual stack (see
+ *   {@link LastTokenDlaOptions}).
  * @example
  * ```ts
- * const { streamCaches, mapToLazy, materialize, lastTokenDla } = await import('../src/stream/index.js');
- * const { lastValueFrom } = await import('rxjs');
- * const model = await HookedTransformer.fromPretrained('test/fixtures/gpt2-tiny');
- * const prompts = [{ prompt: 'The cat sat on the', answer: ' mat' }, { prompt: 'A dog', answer: ' ran' }];
+ * import { HookedTransformer, lastTokenDla, mapToLazy, materialize, streamCaches } from 'lazylens';
+ * import { lastValueFrom } from 'rxjs';
+ *
+ * const model = await HookedTransformer.fromPretrained('induction-mlp-2l');
+ * const prompts = [
+ *   { prompt: 'cat dog tree sun cat dog tree', answer: 'sun' },
+ *   { prompt: 'red ball red', answer: 'ball' },
+ * ];
  * const dla = await lastValueFrom(
- *   streamCaches(model, prompts, { batchSize: 2 }).pipe(mapToLazy((b) => lastTokenDla(b)), materialize()),
+ *   streamCaches(model, prompts, { batchSize: 2 }).pipe(
+ *     mapToLazy((b) => lastTokenDla(b)),
+ *     materialize(),
+ *   ),
  * );
  * dla.shape;   // [6, 2]: components × prompts, each at its own last token
  * model.dispose();

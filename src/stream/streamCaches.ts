@@ -112,14 +112,17 @@ async function runBatch<P>(
  * @param model a HookedTransformer (or anything with its `runWithCache`, `cfg`, `tokenizer`).
  * @param prompts an array, iterable, async iterable or Observable of text, token ids, or records
  *   `{ prompt, answer?, … }`.
+ * @param options batch size, caching filter, padding side, concurrency and text options (see
+ *   {@link StreamCachesOptions}).
  * @example
  * ```ts
- * const { streamCaches, mapToLazy, materialize } = await import('../src/stream/index.js');
- * const { lastValueFrom, toArray } = await import('rxjs');
- * const model = await HookedTransformer.fromPretrained('test/fixtures/gpt2-tiny');
+ * import { HookedTransformer, mapToLazy, materialize, streamCaches } from 'lazylens';
+ * import { lastValueFrom, toArray } from 'rxjs';
+ *
+ * const model = await HookedTransformer.fromPretrained('induction-2l');
  * // Left padding: every prompt ends at the last position, so posSlice -1 is each one's last token.
  * const lens = await lastValueFrom(
- *   streamCaches(model, ['The cat sat', 'A dog', 'The bird flew away'], {
+ *   streamCaches(model, ['the cat sit', 'a dog', 'the bird fly to the tree'], {
  *     batchSize: 2,
  *     paddingSide: 'left',
  *   }).pipe(
@@ -128,7 +131,8 @@ async function runBatch<P>(
  *     toArray(),
  *   ),
  * );
- * lens.map((m) => m.shape);   // [[3, 2, 64], [3, 1, 64]]: 0_pre, 1_pre, final_post × prompts × d_model
+ * // [[3, 2, 128], [3, 1, 128]]: (0_pre, 1_pre, final_post) × prompts × d_model
+ * lens.map((m) => m.shape);
  * model.dispose();
  * ```
  */

@@ -115,15 +115,23 @@ function lineOf(d: BatchDla, row: number, topK: number): DlaLine {
  * `position`, `total`, and the `topK` components by |attribution|) and resolves to the mean
  * attribution per component. Lines are written as their batch finishes: on an error (a `StreamError`
  * naming the prompt) every line before it is already in `outPath`.
+ * @param model a HookedTransformer (or anything with its `runWithCache`, `cfg`, `tokenizer`).
+ * @param jsonlPath the JSON Lines file of prompts.
+ * @param outPath where the per-prompt lines are written (created or replaced).
+ * @param options which components, how many per line, progress, and the options of
+ *   `streamCaches` (see {@link StreamDlaOptions}).
  * @example
  * ```ts
- * const { streamDla } = await import('../src/stream/index.js');
- * const { writeFileSync, mkdtempSync } = await import('node:fs');
- * const { tmpdir } = await import('node:os');
- * const dir = mkdtempSync(`${tmpdir()}/lazylens-dla-`);
- * writeFileSync(`${dir}/in.jsonl`, '{"prompt": "The cat sat on the", "answer": " mat"}\n"A dog"\n');
- * const model = await HookedTransformer.fromPretrained('test/fixtures/gpt2-tiny');
- * const table = await streamDla(model, `${dir}/in.jsonl`, `${dir}/out.jsonl`, { components: 'layers' });
+ * import { HookedTransformer, streamDla } from 'lazylens';
+ * import { mkdtempSync, writeFileSync } from 'node:fs';
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ *
+ * const dir = mkdtempSync(join(tmpdir(), 'lazylens-dla-'));
+ * const input = join(dir, 'in.jsonl');
+ * writeFileSync(input, '{"prompt": "cat dog sun cat dog", "answer": "sun"}\n"red ball red"\n');
+ * const model = await HookedTransformer.fromPretrained('induction-mlp-2l');
+ * const table = await streamDla(model, input, join(dir, 'out.jsonl'), { components: 'layers' });
  * table.labels;   // ['embed', 'pos_embed', '0_attn_out', '0_mlp_out', '1_attn_out', '1_mlp_out']
  * model.dispose();
  * ```
