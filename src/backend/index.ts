@@ -160,7 +160,8 @@ export interface BackendInfo {
  * Reports the running backend and the WebGPU adapter, e.g. to check which GPU a run used.
  * @example
  * ```ts
- * const { backendInfo } = await import('../src/index.js');
+ * import { backendInfo } from 'lazylens';
+ *
  * const info = await backendInfo();
  * info.backend;                                            // 'wasm' without a GPU; 'webgpu' on one
  * info.adapter?.limits.maxStorageBufferBindingSize;        // bytes one kernel may bind per tensor

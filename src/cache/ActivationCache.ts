@@ -66,7 +66,10 @@ export class ActivationCache implements Iterable<string>, ActivationSource {
     this.graph = new CacheGraph(this, model);
   }
 
-  /** For the lazy graph: the tensor under a full hook name (the cache keeps ownership). */
+  /**
+   * For the lazy graph: the tensor under a full hook name (the cache keeps ownership).
+   * @param name a full hook name (`blocks.0.hook_resid_pre`).
+   */
   resolve(name: string): tf.Tensor | undefined {
     return this.wasDisposed ? undefined : this.dict.get(name);
   }
@@ -86,20 +89,26 @@ export class ActivationCache implements Iterable<string>, ActivationSource {
     return this.dict.size;
   }
 
-  /** The full hook name `key` refers to (without checking that it is cached). */
+  /**
+   * The full hook name `key` refers to (without checking that it is cached).
+   * @param key a full name, a shorthand (`'k0'`) or a `[name, layer, layerType?]` tuple.
+   */
   resolveKey(key: CacheKey): string {
     return resolveHookKey(key, this.model.cfg.nLayers, (name) => this.dict.has(name));
   }
 
   /**
    * The activation stored under `key`, owned by the cache (do not dispose it).
+   * @param key a full name, a shorthand (`'k0'`) or a `[name, layer, layerType?]` tuple.
    * @returns the tensor with its hook point's dims (see {@link HOOK_DIMS}): e.g. `resid_pre`
    *   [batch, pos, d_model], `pattern` [batch, head, query, key], `z` [batch, pos, head, d_head];
    *   without the batch dim after `removeBatchDim`, and with fewer positions after a `posSlice`.
    * @example
    * ```ts
-   * const model = await HookedTransformer.fromPretrained('test/fixtures/gpt2-tiny');
-   * const { cache, logits } = await model.runWithCache('The cat sat');
+   * import { HookedTransformer } from 'lazylens';
+   *
+   * const model = await HookedTransformer.fromPretrained('induction-2l');
+   * const { cache, logits } = await model.runWithCache('cat dog tree');
    * cache.get('blocks.0.hook_resid_pre');      // full name
    * cache.get(['resid_pre', -1]);              // tuple, last layer
    * cache.get('k0');                           // shorthand → blocks.0.attn.hook_k
@@ -115,7 +124,10 @@ export class ActivationCache implements Iterable<string>, ActivationSource {
     return t;
   }
 
-  /** Whether `key` resolves to a cached activation. */
+  /**
+   * Whether `key` resolves to a cached activation.
+   * @param key a full name, a shorthand (`'k0'`) or a `[name, layer, layerType?]` tuple.
+   */
   has(key: CacheKey): boolean {
     try {
       return this.dict.has(this.resolveKey(key));
@@ -179,11 +191,14 @@ export class ActivationCache implements Iterable<string>, ActivationSource {
    * @returns Lazy `[layers_covered, *batch_and_pos, d_model]`, labels `0_pre`, `0_mid`, …, `final_post`.
    * @example
    * ```ts
-   * const model = await HookedTransformer.fromPretrained('test/fixtures/gpt2-tiny');
-   * const { cache, logits } = await model.runWithCache('The cat sat on the');
+   * import { HookedTransformer } from 'lazylens';
+   *
+   * const model = await HookedTransformer.fromPretrained('induction-2l');
+   * const { cache, logits } = await model.runWithCache('cat dog tree sun cat dog tree');
    * const lens = cache.accumulatedResid({ applyLn: true, posSlice: -1 });
    * lens.labels;                                   // ['0_pre', '1_pre', 'final_post']
-   * const perLayer = await lens.einsum('...d,dv->...v', model.W_U).array();   // [3, 1, d_vocab]
+   * // [3, 1, d_vocab]: each layer's residual read as logits
+   * const perLayer = await lens.einsum('...d,dv->...v', model.W_U).array();
    * cache.dispose(); logits.dispose(); model.dispose();
    * ```
    */
@@ -204,9 +219,12 @@ export class ActivationCache implements Iterable<string>, ActivationSource {
    * @returns Lazy `[components, *batch_and_pos]` (the stack's shape without d_model).
    * @example
    * ```ts
-   * const model = await HookedTransformer.fromPretrained('test/fixtures/gpt2-tiny');
-   * const { cache, logits } = await model.runWithCache('The cat sat on the');
-   * const attrs = cache.logitAttrs(cache.decomposeResid({ posSlice: -1 }), ' cat', { posSlice: -1 });
+   * import { HookedTransformer } from 'lazylens';
+   *
+   * const model = await HookedTransformer.fromPretrained('induction-mlp-2l');
+   * const { cache, logits } = await model.runWithCache('cat dog tree sun cat dog tree');
+   * const stack = cache.decomposeResid({ posSlice: -1 });
+   * const attrs = cache.logitAttrs(stack, 'sun', { posSlice: -1 });
    * attrs.shape;                                   // [6, 1]: embed, pos_embed, 2 × (attn, mlp)
    * await attrs.array();
    * cache.dispose(); logits.dispose(); model.dispose();
@@ -224,8 +242,10 @@ export class ActivationCache implements Iterable<string>, ActivationSource {
    * @returns Lazy `[components, *batch_and_pos, d_model]`, labels `embed`, `pos_embed`, `0_attn_out`, `0_mlp_out`, ….
    * @example
    * ```ts
-   * const model = await HookedTransformer.fromPretrained('test/fixtures/gpt2-tiny');
-   * const { cache, logits } = await model.runWithCache('The cat');
+   * import { HookedTransformer } from 'lazylens';
+   *
+   * const model = await HookedTransformer.fromPretrained('induction-mlp-2l');
+   * const { cache, logits } = await model.runWithCache('the cat');
    * const [stack, labels] = cache.decomposeResid({ layer: 1, returnLabels: true });
    * labels;                                        // ['embed', 'pos_embed', '0_attn_out', '0_mlp_out']
    * cache.dispose(); logits.dispose(); model.dispose();
@@ -254,8 +274,10 @@ export class ActivationCache implements Iterable<string>, ActivationSource {
    * @returns Lazy `[layer·n_heads (+1), *batch_and_pos, d_model]`, labels `L0H0`, …, `remainder`.
    * @example
    * ```ts
-   * const model = await HookedTransformer.fromPretrained('test/fixtures/gpt2-tiny');
-   * const { cache, logits } = await model.runWithCache('The cat');
+   * import { HookedTransformer } from 'lazylens';
+   *
+   * const model = await HookedTransformer.fromPretrained('induction-2l');
+   * const { cache, logits } = await model.runWithCache('the cat');
    * const heads = cache.stackHeadResults({ inclRemainder: true });
    * heads.labels?.length;                          // 2 layers × 4 heads + remainder = 9
    * cache.dispose(); logits.dispose(); model.dispose();
@@ -275,9 +297,12 @@ export class ActivationCache implements Iterable<string>, ActivationSource {
    * @returns Lazy `[layer, ...activation shape]`; layer 0 gives an empty stack shaped like block 0's activation.
    * @example
    * ```ts
-   * const model = await HookedTransformer.fromPretrained('test/fixtures/gpt2-tiny');
-   * const { cache, logits } = await model.runWithCache('The cat');
-   * cache.stackActivation('pattern').shape;        // [2, 1, 4, 3, 3]
+   * import { HookedTransformer } from 'lazylens';
+   *
+   * const model = await HookedTransformer.fromPretrained('induction-2l');
+   * const { cache, logits } = await model.runWithCache('the cat');
+   * // [2, 1, 4, 3, 3]: layers × [batch, head, query, key] (BOS, 'the', 'cat')
+   * cache.stackActivation('pattern').shape;
    * cache.dispose(); logits.dispose(); model.dispose();
    * ```
    */
@@ -294,9 +319,12 @@ export class ActivationCache implements Iterable<string>, ActivationSource {
    *   `neuronSlice`; d_model becomes k or is dropped with `projectOutputOnto`).
    * @example
    * ```ts
-   * const model = await HookedTransformer.fromPretrained('test/fixtures/gpt2-tiny');
-   * const { cache, logits } = await model.runWithCache('The cat');
-   * cache.getNeuronResults(0, { neuronSlice: { stop: 10 }, posSlice: -1 }).shape;   // [1, 10, 64]
+   * import { HookedTransformer } from 'lazylens';
+   *
+   * const model = await HookedTransformer.fromPretrained('induction-mlp-2l');
+   * const { cache, logits } = await model.runWithCache('the cat');
+   * const first10 = cache.getNeuronResults(0, { neuronSlice: { stop: 10 }, posSlice: -1 });
+   * first10.shape;                                 // [1, 10, 128]: batch, neurons, d_model
    * cache.dispose(); logits.dispose(); model.dispose();
    * ```
    */
@@ -314,10 +342,12 @@ export class ActivationCache implements Iterable<string>, ActivationSource {
    *   with `projectOutputOnto`), labels `L0N0`, …, `remainder`.
    * @example
    * ```ts
-   * const model = await HookedTransformer.fromPretrained('test/fixtures/gpt2-tiny');
-   * const { cache, logits } = await model.runWithCache('The cat');
+   * import { HookedTransformer } from 'lazylens';
+   *
+   * const model = await HookedTransformer.fromPretrained('induction-mlp-2l');
+   * const { cache, logits } = await model.runWithCache('the cat');
    * const neurons = cache.stackNeuronResults(2, { posSlice: -1 });
-   * neurons.shape;                                 // [512, 1, 64]: 2 blocks × 256 neurons
+   * neurons.shape;                                 // [512, 1, 128]: 2 blocks × 256 neurons
    * cache.dispose(); logits.dispose(); model.dispose();
    * ```
    */
@@ -343,8 +373,10 @@ export class ActivationCache implements Iterable<string>, ActivationSource {
    * @returns Lazy of the stack's shape after `batchSlice`: `[components, *batch_and_pos, d_model]`.
    * @example
    * ```ts
-   * const model = await HookedTransformer.fromPretrained('test/fixtures/gpt2-tiny');
-   * const { cache, logits } = await model.runWithCache('The cat');
+   * import { HookedTransformer } from 'lazylens';
+   *
+   * const model = await HookedTransformer.fromPretrained('induction-2l');
+   * const { cache, logits } = await model.runWithCache('the cat');
    * const normed = cache.applyLnToStack(cache.decomposeResid(), { layer: -1 });
    * cache.dispose(); logits.dispose(); model.dispose();
    * ```
@@ -364,10 +396,12 @@ export class ActivationCache implements Iterable<string>, ActivationSource {
    *   `projectOutputOnto`), with labels.
    * @example
    * ```ts
-   * const model = await HookedTransformer.fromPretrained('test/fixtures/gpt2-tiny');
-   * const { cache, logits } = await model.runWithCache('The cat sat on the');
+   * import { HookedTransformer } from 'lazylens';
+   *
+   * const model = await HookedTransformer.fromPretrained('induction-mlp-2l');
+   * const { cache, logits } = await model.runWithCache('cat dog tree sun cat');
    * const full = cache.getFullResidDecomposition({ expandNeurons: true });
-   * const attrs = cache.logitAttrs(full, ' cat');     // [8 heads + 512 neurons + 3, 1, 6]
+   * const attrs = cache.logitAttrs(full, 'dog');   // [8 heads + 512 neurons + 3, 1, 6]
    * console.log(attrs.explain());
    * await attrs.data();
    * cache.dispose(); logits.dispose(); model.dispose();
@@ -383,6 +417,7 @@ export class ActivationCache implements Iterable<string>, ActivationSource {
   /**
    * A new cache holding only the batch entries `batchSlice` selects (an integer also drops the
    * batch dim). This cache is left as it is.
+   * @param batchSlice which batch entries: an index, `[indices]`, or `{ start, stop, step }`.
    * @throws BatchDimError when this cache has no batch dim.
    */
   applySliceToBatchDim(batchSlice: g.SliceInput): ActivationCache {
@@ -416,6 +451,7 @@ export class ActivationCache implements Iterable<string>, ActivationSource {
    * Moves the cache to `backend` (tfjs moves each tensor's data on first use there). Returns this
    * cache. TransformerLens's `toggle_autodiff` has no counterpart: tfjs records gradients only
    * inside `tf.grad`/`tf.variableGrads`, never for cached activations.
+   * @param backend the tfjs backend to use from now on (`'wasm'`, `'webgpu'`, `'cpu'`).
    */
   async to(backend: BackendName): Promise<ActivationCache> {
     this.assertLive();

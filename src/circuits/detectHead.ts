@@ -63,7 +63,9 @@ const OPTION_KEYS = ['heads', 'cache', 'excludeBos', 'excludeCurrentToken', 'err
  * const model = await HookedTransformer.fromPretrained('induction-2l');
  * const seq = 'cat dog tree sun moon cat dog tree sun moon';
  * const scores = await detectHead(model, seq, 'inductionHead', { excludeBos: true });   // [2, 4]
- * const mine = await detectHead(model, [1, 2, 3, 4], [[0, 0, 0, 0], [1, 0, 0, 0], [1, 0, 0, 0], [1, 0, 0, 0]]);
+ * // a pattern of your own: each query attends to the first token
+ * const first = [[0, 0, 0, 0], [1, 0, 0, 0], [1, 0, 0, 0], [1, 0, 0, 0]];
+ * const mine = await detectHead(model, [1, 2, 3, 4], first);
  * scores.dispose(); mine.dispose(); model.dispose();
  * ```
  */

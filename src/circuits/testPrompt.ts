@@ -58,6 +58,13 @@ const OPTION_KEYS = ['prependSpaceToAnswer', 'prependBos', 'topK', 'printDetails
  * Runs `prompt` followed by `answer` and reports, for each answer token, its rank (0 = top),
  * logit and probability as the prediction after the tokens before it, with the top-k
  * predictions there. Several answers are compared on their first token only (as TL).
+ * The prompt and a single answer may also be token ids, used as given (for a model without a
+ * tokenizer, whose tokens are then shown by id, `#42`).
+ * @param model the model to run.
+ * @param prompt the prompt, as text (BOS prepended as `prependBos`) or token ids.
+ * @param answer the expected continuation: text, several texts (compared on their first token), or
+ *   one answer's token ids.
+ * @param options see {@link TestPromptOptions}.
  * @throws InvalidArgumentError for an unknown option, an empty answer list or a bad topK;
  *   TokenError when a text does not tokenize.
  * @example
@@ -70,8 +77,8 @@ const OPTION_KEYS = ['prependSpaceToAnswer', 'prependBos', 'topK', 'printDetails
  */
 export async function testPrompt(
   model: HookedTransformer,
-  prompt: string,
-  answer: string | readonly string[],
+  prompt: string | readonly number[],
+  answer: string | readonly string[] | readonly number[],
   options: TestPromptOptions = {},
 ): Promise<TestPromptResult> {
   for (const k of Object.keys(options)) {
@@ -85,17 +92,12 @@ export async function testPrompt(
   if (!Number.isInteger(topK) || topK < 0) {
     throw new InvalidArgumentError(`testPrompt: given topK ${topK}, expected a non-negative integer.`);
   }
-  if (typeof prompt !== 'string')
-    throw new InvalidArgumentError('testPrompt: given a non-string prompt, expected text.');
-  const raw = typeof answer === 'string' ? [answer] : [...answer];
-  if (raw.length === 0 || raw.some((a) => typeof a !== 'string' || a.length === 0)) {
+  const isIds = (x: unknown): x is readonly number[] =>
+    Array.isArray(x) && x.length > 0 && x.every((v) => typeof v === 'number');
+  if (typeof prompt !== 'string' && !isIds(prompt))
     throw new InvalidArgumentError(
-      'testPrompt: given no answer (or an empty one), expected one or more non-empty strings.',
+      'testPrompt: given a prompt that is neither text nor token ids, expected one.',
     );
-  }
-  const answers =
-    options.prependSpaceToAnswer === false ? raw : raw.map((a) => (a.startsWith(' ') ? a : ` ${a}`));
-  const multiple = answers.length > 1;
   const print = options.print ?? ((line: string) => console.log(line));
   const tokenize = async (text: string | string[], prependBos: boolean | undefined): Promise<number[][]> => {
     const t = model.toTokens(text, prependBos === undefined ? {} : { prependBos });
@@ -105,14 +107,33 @@ export async function testPrompt(
       t.dispose();
     }
   };
-  const promptIds = (await tokenize(prompt, options.prependBos))[0];
-  const answerStr = answers.map((a) => model.toStrTokens(a, { prependBos: false }));
-  const answerIds = await Promise.all(answers.map(async (a) => (await tokenize(a, false))[0]));
+  // ids are checked by the forward pass; a model without a tokenizer shows them as `#id`
+  const strTokens = (ids: number[]): string[] =>
+    model.tokenizer ? model.toStrTokens(ids) : ids.map((id) => `#${id}`);
+  const promptIds = isIds(prompt) ? [...prompt] : (await tokenize(prompt, options.prependBos))[0];
+  let answerIds: number[][];
+  let answerStr: string[][];
+  if (isIds(answer)) {
+    answerIds = [[...answer]];
+    answerStr = [strTokens(answerIds[0])];
+  } else {
+    const raw = typeof answer === 'string' ? [answer] : [...answer];
+    if (raw.length === 0 || raw.some((a) => typeof a !== 'string' || a.length === 0)) {
+      throw new InvalidArgumentError(
+        'testPrompt: given no answer (or an empty one), expected one or more non-empty strings or token ids.',
+      );
+    }
+    const answers =
+      options.prependSpaceToAnswer === false ? raw : raw.map((a) => (a.startsWith(' ') ? a : ` ${a}`));
+    answerStr = answers.map((a) => model.toStrTokens(a, { prependBos: false }));
+    answerIds = await Promise.all(answers.map(async (a) => (await tokenize(a, false))[0]));
+  }
+  const multiple = answerIds.length > 1;
   if (answerIds.some((ids) => ids.length === 0))
     throw new TokenError('testPrompt: an answer has no tokens; expected at least one.');
   const answerLength = multiple ? 1 : answerIds[0].length;
   const rows = answerIds.map((ids) => [...promptIds, ...ids.slice(0, answerLength)]);
-  const promptStr = model.toStrTokens(promptIds);
+  const promptStr = strTokens(promptIds);
   if (options.printDetails) {
     print(`Tokenized prompt: ${pyList(promptStr.map(pyStr))}`);
     print(`Tokenized answers: ${pyList(answerStr.map((a) => pyList(a.map(pyStr))))}`);
@@ -134,7 +155,7 @@ export async function testPrompt(
         tf.dispose([lg, pr]);
       }
       const ranked = (b: number, id: number): RankedToken => ({
-        token: model.toString([id]) as string,
+        token: model.tokenizer ? (model.toString([id]) as string) : `#${id}`,
         id,
         rank: rankOf(pData[b], id),
         logit: lData[b][id],

@@ -20,6 +20,7 @@ import {
   type HeadScore,
 } from '../analysis/types.js';
 import { builtinPrompt, inductionTargets, repeatPrediction } from './prompt.js';
+import { answerTokenId, tokenLabel } from './tokensPrompt.js';
 
 /**
  * The prompt's tokens, checked against n_ctx (the library would truncate silently).
@@ -29,6 +30,11 @@ export async function preparePrompt(
   model: HookedTransformer,
   prompt: string | undefined,
 ): Promise<PromptInfo> {
+  if (!model.tokenizer)
+    throw new UsageError(
+      `${model.cfg.modelName} has no tokenizer, so ${prompt === undefined ? 'no built-in prompt can be made' : '--prompt text cannot be read'}; ` +
+        'expected the prompt as token ids, e.g. --tokens 1,2,3.',
+    );
   const text = prompt ?? builtinPrompt(model);
   if (text.trim() === '') throw new TokenError('--prompt is empty; expected some text.');
   const { nCtx, defaultPrependBos, modelName } = model.cfg;
@@ -116,7 +122,7 @@ function rankTokens(model: HookedTransformer, logits: Float32Array, top: number)
   const order = Array.from(logits.keys()).sort((a, b) => logits[b] - logits[a]);
   return order.slice(0, top).map((id) => ({
     id,
-    token: model.toString([id]) as string,
+    token: tokenLabel(model, id),
     prob: Math.exp(logits[id] - max) / z,
     logit: logits[id],
   }));
@@ -135,16 +141,15 @@ export async function resolveAnswer(
 ): Promise<Answer> {
   if (given !== undefined) {
     if (given === '') throw new TokenError('--answer is empty; expected one token.');
-    const id = model.toSingleToken(given);
-    return { id, token: model.toString([id]) as string, source: 'given' };
+    const id = answerTokenId(model, given);
+    return { id, token: tokenLabel(model, id), source: 'given' };
   }
   const repeat = repeatPrediction(prompt.ids);
-  if (repeat !== undefined)
-    return { id: repeat, token: model.toString([repeat]) as string, source: 'repeat' };
+  if (repeat !== undefined) return { id: repeat, token: tokenLabel(model, repeat), source: 'repeat' };
   if (!logits) throw new UsageError('The top prediction needs the logits; this run computed none.');
   const l = await lastLogits(logits);
   const id = l.indexOf(l.reduce((a, b) => Math.max(a, b), -Infinity));
-  return { id, token: model.toString([id]) as string, source: 'top' };
+  return { id, token: tokenLabel(model, id), source: 'top' };
 }
 
 /** The residual stack that `--by` names, at the last position. */

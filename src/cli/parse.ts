@@ -22,7 +22,7 @@ export const topOption = (fallback: number): Option =>
 export const answerOption = (): Option =>
   new Option(
     '--answer <token>',
-    "the token whose logit is attributed (default: what the prompt's repetition predicts, else the top prediction)",
+    "the token whose logit is attributed, as text or by id ('#42'; default: what the prompt's repetition predicts, else the top prediction)",
   );
 
 export const byOption = (): Option =>

@@ -25,6 +25,38 @@ export function promptFromTokens(model: HookedTransformer, ids: readonly number[
     throw new UsageError(`--tokens: token id ${bad} given; expected an integer in [0, ${dVocab}).`);
   if (ids.length > nCtx)
     throw new UsageError(`--tokens: ${ids.length} ids given; expected at most n_ctx = ${nCtx}.`);
-  const tokens = model.tokenizer ? model.toStrTokens([...ids]) : ids.map((id) => `#${id}`);
+  const tokens = model.tokenizer ? model.toStrTokens([...ids]) : ids.map(idLabel);
   return { text: tokens.join(''), builtin: false, tokens, ids: [...ids] };
+}
+
+/** How a token is shown when the model has no tokenizer to name it: its id, `#42`. */
+export function idLabel(id: number): string {
+  return `#${id}`;
+}
+
+/** The token's text, or {@link idLabel} for a model without a tokenizer. */
+export function tokenLabel(model: HookedTransformer, id: number): string {
+  return model.tokenizer ? (model.toString([id]) as string) : idLabel(id);
+}
+
+/**
+ * `--answer`: one token, as text, or by id as `#42` (the form the commands print for a model
+ * without a tokenizer).
+ * @throws UsageError for text on a model without a tokenizer, or an id outside [0, d_vocab).
+ */
+export function answerTokenId(model: HookedTransformer, given: string): number {
+  const byId = /^#(\d+)$/.exec(given.trim());
+  if (byId) {
+    const id = Number(byId[1]);
+    if (id >= model.cfg.dVocab)
+      throw new UsageError(
+        `--answer: token id ${id} given; expected an integer in [0, ${model.cfg.dVocab}).`,
+      );
+    return id;
+  }
+  if (!model.tokenizer)
+    throw new UsageError(
+      `--answer ${JSON.stringify(given)}: this model has no tokenizer to read text; expected the token by id, e.g. --answer '#42'.`,
+    );
+  return model.toSingleToken(given);
 }

@@ -75,7 +75,8 @@ export class HookedTransformer extends TransformerWeights implements LensModel {
    * @param options the seed and an optional tokenizer.
    * @example
    * ```ts
-   * const model = HookedTransformer.fromConfig({ nLayers: 2, dModel: 32, nCtx: 16, dHead: 8, dVocab: 50 }, { seed: 0 });
+   * const cfg = { nLayers: 2, dModel: 32, nCtx: 16, dHead: 8, dVocab: 50 };
+   * const model = HookedTransformer.fromConfig(cfg, { seed: 0 });
    * const logits = await model.forward([[1, 2, 3]]);   // [1, 3, 50]
    * logits.dispose(); model.dispose();
    * ```
@@ -195,8 +196,10 @@ export class HookedTransformer extends TransformerWeights implements LensModel {
    *   or `loss`, or both, as `returnType` asks; the caller owns the tensors.
    * @example
    * ```ts
-   * const model = HookedTransformer.fromConfig({ nLayers: 1, dModel: 16, nCtx: 8, dHead: 4, dVocab: 20 });
-   * const { logits, cache } = await model.runWithCache([[1, 2, 3]], { namesFilter: ['blocks.0.hook_resid_pre'] });
+   * const cfg = { nLayers: 1, dModel: 16, nCtx: 8, dHead: 4, dVocab: 20 };
+   * const model = HookedTransformer.fromConfig(cfg);
+   * const namesFilter = ['blocks.0.hook_resid_pre'];
+   * const { logits, cache } = await model.runWithCache([[1, 2, 3]], { namesFilter });
    * [...cache.keys()];                                  // ['blocks.0.hook_resid_pre']
    * logits.dispose(); cache.dispose(); model.dispose();
    * ```
@@ -229,9 +232,12 @@ export class HookedTransformer extends TransformerWeights implements LensModel {
    * @returns as {@link HookedTransformer.forward}: logits [batch, pos, d_vocab_out], the loss [] or both; the caller owns them.
    * @example
    * ```ts
-   * const model = HookedTransformer.fromConfig({ nLayers: 1, dModel: 16, nCtx: 8, dHead: 4, dVocab: 20 });
+   * const cfg = { nLayers: 1, dModel: 16, nCtx: 8, dHead: 4, dVocab: 20 };
+   * const model = HookedTransformer.fromConfig(cfg);
    * const ablate = (z: tf.Tensor) => tf.zerosLike(z);
-   * const logits = await model.runWithHooks([[1, 2, 3]], { fwdHooks: [['blocks.0.attn.hook_z', ablate]] });
+   * const logits = await model.runWithHooks([[1, 2, 3]], {
+   *   fwdHooks: [['blocks.0.attn.hook_z', ablate]],
+   * });
    * logits.dispose(); model.dispose();
    * ```
    */
@@ -262,7 +268,8 @@ export class HookedTransformer extends TransformerWeights implements LensModel {
    *   the loss as a scalar [], or `{ logits, loss }`; the caller owns them.
    * @example
    * ```ts
-   * const model = HookedTransformer.fromConfig({ nLayers: 1, dModel: 16, nCtx: 8, dHead: 4, dVocab: 20 });
+   * const cfg = { nLayers: 1, dModel: 16, nCtx: 8, dHead: 4, dVocab: 20 };
+   * const model = HookedTransformer.fromConfig(cfg);
    * const loss = await model.forward([[1, 2, 3, 4]], { returnType: 'loss' });
    * loss.dispose(); model.dispose();
    * ```
@@ -288,7 +295,8 @@ export class HookedTransformer extends TransformerWeights implements LensModel {
    * @param options length, sampling and stopping (TransformerLens's defaults).
    * @example
    * ```ts
-   * const model = HookedTransformer.fromConfig({ nLayers: 1, dModel: 16, nCtx: 8, dHead: 4, dVocab: 20 });
+   * const cfg = { nLayers: 1, dModel: 16, nCtx: 8, dHead: 4, dVocab: 20 };
+   * const model = HookedTransformer.fromConfig(cfg);
    * const ids = await model.generate([[1, 2, 3]], { maxNewTokens: 2, temperature: 0 });
    * ids[0].length;   // 5
    * model.dispose();

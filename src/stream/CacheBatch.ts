@@ -70,6 +70,11 @@ export interface CacheBatch<P = PromptInput> extends LeasedBatch {
   readonly answers: readonly (number | null)[];
   /** The model's top token (argmax of the logits) at each row's last real token. */
   readonly predictions: readonly number[];
+  /**
+   * Whether each row's logits at its last real token are all finite. Where they are not (NaN or
+   * ±Infinity weights or activations), that row's prediction is meaningless.
+   */
+  readonly finiteLogits: readonly boolean[];
   /** The side padding went on. */
   readonly paddingSide: PaddingSide;
   /** [batch, pos, d_vocab_out]; [batch, 1, d_vocab_out] (each row's last real token) with `logits: 'last'`. */
@@ -102,4 +107,10 @@ export interface StreamCachesOptions {
   concurrency?: number;
   /** Prepend BOS to text prompts (default `cfg.defaultPrependBos`); token ids are used as given. */
   prependBos?: boolean;
+  /**
+   * Cut a text prompt longer than n_ctx tokens to its first n_ctx tokens, as `runWithCache`'s
+   * `truncate` (TransformerLens's). Default false: a too-long prompt ends the stream with a
+   * `StreamError` naming it. Token ids are never cut.
+   */
+  truncate?: boolean;
 }

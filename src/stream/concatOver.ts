@@ -15,10 +15,12 @@ export interface ConcatOverOptions {
 /**
  * Concatenates batch results along `axis`, in stream order, and emits the whole once, on
  * completion; an empty stream emits nothing.
+ * @param options `axis`: the batch axis to join along (default 0).
  * @example
  * ```ts
- * const { concatOver } = await import('../src/stream/index.js');
- * const { from, lastValueFrom } = await import('rxjs');
+ * import { concatOver } from 'lazylens';
+ * import { from, lastValueFrom } from 'rxjs';
+ *
  * await lastValueFrom(from([[[1], [2]], [[3]]]).pipe(concatOver()));             // [[1], [2], [3]]
  * await lastValueFrom(from([[[1, 2]], [[3]]]).pipe(concatOver({ axis: 1 })));     // [[1, 2, 3]]
  * ```

@@ -53,15 +53,21 @@ function cloneOut(x: unknown, made: tf.Tensor[]): unknown {
  * the batch itself is still disposed as usual. `select` should return the batch's own tensors
  * (`b.logits`, `b.cache.get('resid_post', 1)`), a `Lazy` over them, or arrays/objects of these.
  * A clone shares the data of its source, so keeping costs no copy — only the lifetime.
+ * @param select picks what to keep from the batch: tensors, a `Lazy`, or arrays/objects of them.
  * @example
  * ```ts
- * const { streamCaches, keep } = await import('../src/stream/index.js');
- * const { lastValueFrom, toArray } = await import('rxjs');
- * const model = await HookedTransformer.fromPretrained('test/fixtures/gpt2-tiny');
+ * import { HookedTransformer, keep, streamCaches } from 'lazylens';
+ * import { lastValueFrom, toArray } from 'rxjs';
+ *
+ * const model = await HookedTransformer.fromPretrained('induction-2l');
+ * const prompts = [[355, 1], [355, 2, 3]];   // token ids (355 is BOS), used as given
  * const kept = await lastValueFrom(
- *   streamCaches(model, [[303, 1], [303, 2, 3]], { batchSize: 1 }).pipe(keep((b) => b.logits), toArray()),
+ *   streamCaches(model, prompts, { batchSize: 1 }).pipe(
+ *     keep((b) => b.logits),
+ *     toArray(),
+ *   ),
  * );
- * kept.map((k) => k.value.shape);   // [[1, 2, 304], [1, 3, 304]]: token ids, used as given
+ * kept.map((k) => k.value.shape);   // [[1, 2, 356], [1, 3, 356]]: [batch, pos, d_vocab]
  * kept.forEach((k) => k.value.dispose());
  * model.dispose();
  * ```

@@ -27,7 +27,13 @@ export interface LastTokenDlaOptions {
   stack?: (cache: ActivationCache, posSlice: g.SliceInput) => g.Lazy;
 }
 
-/** Each row's answer: given, from its record, or the argmax of its logits at its last token. */
+/**
+ * Each row's answer: given, from its record, or the argmax of its logits at its last token.
+ * @param batch the batch whose rows need answers.
+ * @param given one answer id per row, overriding the records' answers.
+ * @throws InvalidArgumentError when `given` has the wrong length, or an answer would be the argmax
+ *   of logits that are not finite (it would be an arbitrary token).
+ */
 export function answerIds<P>(batch: CacheBatch<P>, given?: readonly number[]): number[] {
   if (given) {
     if (given.length !== batch.size)
@@ -36,19 +42,36 @@ export function answerIds<P>(batch: CacheBatch<P>, given?: readonly number[]): n
       );
     return [...given];
   }
-  return batch.answers.map((a, i) => a ?? batch.predictions[i]);
+  return batch.answers.map((a, i) => {
+    if (a !== null) return a;
+    if (!batch.finiteLogits[i]) {
+      throw new InvalidArgumentError(
+        `prompt ${batch.start + i}: the logits are not finite (NaN or ±Infinity) at its last token ` +
+          `(position ${batch.lastPositions[i]}), so the model has no top prediction to attribute; ` +
+          'expected finite logits, or give the prompt an answer.',
+      );
+    }
+    return batch.predictions[i];
+  });
 }
 
 /**
  * The direct logit attribution of each prompt's answer at its own last real token.
  * @returns Lazy `[components, batch]` with the stack's labels; reads the batch's cache, so
  *   materialize it while the batch is alive (`mapToLazy` → `materialize`).
+ * @param batch a `CacheBatch` of `streamCaches`, still alive.
+ * @param options answers, a logit difference, and which residual stack (see
+ *   {@link LastTokenDlaOptions}).
  * @example
  * ```ts
- * const { streamCaches, mapToLazy, materialize, lastTokenDla } = await import('../src/stream/index.js');
- * const { lastValueFrom } = await import('rxjs');
- * const model = await HookedTransformer.fromPretrained('test/fixtures/gpt2-tiny');
- * const prompts = [{ prompt: 'The cat sat on the', answer: ' mat' }, { prompt: 'A dog', answer: ' ran' }];
+ * import { HookedTransformer, lastTokenDla, mapToLazy, materialize, streamCaches } from 'lazylens';
+ * import { lastValueFrom } from 'rxjs';
+ *
+ * const model = await HookedTransformer.fromPretrained('induction-mlp-2l');
+ * const prompts = [
+ *   { prompt: 'cat dog tree sun cat dog tree', answer: 'sun' },
+ *   { prompt: 'red ball red', answer: 'ball' },
+ * ];
  * const dla = await lastValueFrom(
  *   // Only the last tokens' logits are read (for answers a record lacks): skip the rest.
  *   streamCaches(model, prompts, { batchSize: 2, logits: 'last' }).pipe(

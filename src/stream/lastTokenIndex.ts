@@ -8,9 +8,11 @@ import { InvalidArgumentError } from '../errors.js';
  * The index of each row's last real token, from an attention mask [batch, pos] (1 = token,
  * 0 = padding), for left or right padding alike. The mask is host data: read a mask tensor first
  * (`await mask.array()`), since the library never reads a tensor synchronously.
+ * @param attentionMask mask rows [batch][pos] (1 = token, 0 = padding).
  * @example
  * ```ts
- * const { lastTokenIndex } = await import('../src/stream/index.js');
+ * import { lastTokenIndex } from 'lazylens';
+ *
  * lastTokenIndex([[1, 1, 1, 0], [1, 1, 1, 1]]);   // [2, 3]: right padding
  * lastTokenIndex([[0, 1, 1, 1], [1, 1, 1, 1]]);   // [3, 3]: left padding
  * ```

@@ -27,14 +27,19 @@ export interface LazyBatch<B extends LeasedBatch = LeasedBatch> {
  * Maps each batch to `fn(batch)`, a `Lazy` built over the batch's cache (nothing runs yet), and
  * holds the batch until the item is released — by `materialize()`, which runs it.
  * A throw in `fn` ends the stream with a `StreamError` naming the batch and its prompts.
+ * @param fn builds the `Lazy` from the batch (e.g. `(b) => lastTokenDla(b)`).
  * @example
  * ```ts
- * const { streamCaches, mapToLazy, materialize, lastTokenDla } = await import('../src/stream/index.js');
- * const { lastValueFrom } = await import('rxjs');
- * const model = await HookedTransformer.fromPretrained('test/fixtures/gpt2-tiny');
- * const prompts = [{ prompt: 'The cat sat on the', answer: ' mat' }];
+ * import { HookedTransformer, lastTokenDla, mapToLazy, materialize, streamCaches } from 'lazylens';
+ * import { lastValueFrom } from 'rxjs';
+ *
+ * const model = await HookedTransformer.fromPretrained('induction-mlp-2l');
+ * const prompts = [{ prompt: 'cat dog tree sun cat dog tree', answer: 'sun' }];
  * const first = await lastValueFrom(
- *   streamCaches(model, prompts).pipe(mapToLazy((b) => lastTokenDla(b)), materialize()),
+ *   streamCaches(model, prompts).pipe(
+ *     mapToLazy((b) => lastTokenDla(b)),
+ *     materialize(),
+ *   ),
  * );
  * first.shape;   // [6, 1]: embed, pos_embed, 2 × (attn, mlp) for one prompt
  * model.dispose();

@@ -38,11 +38,12 @@ export interface Materialized<B extends LeasedBatch = LeasedBatch> {
  * and releases its batch — its tensors are disposed once the arrays are read.
  * @example
  * ```ts
- * const { streamCaches, mapToLazy, materialize } = await import('../src/stream/index.js');
- * const { lastValueFrom } = await import('rxjs');
- * const model = await HookedTransformer.fromPretrained('test/fixtures/gpt2-tiny');
+ * import { HookedTransformer, mapToLazy, materialize, streamCaches } from 'lazylens';
+ * import { lastValueFrom } from 'rxjs';
+ *
+ * const model = await HookedTransformer.fromPretrained('induction-mlp-2l');
  * const m = await lastValueFrom(
- *   streamCaches(model, ['Hello there']).pipe(
+ *   streamCaches(model, ['the cat and the dog']).pipe(
  *     mapToLazy((b) => b.cache.decomposeResid({ posSlice: -1 })),
  *     materialize(),
  *   ),

@@ -24,13 +24,17 @@ interface Acc {
  * The mean over prompts: with `axis`, Σ rows / number of rows across all batches; without, the
  * batch means weighted by batch size (`size`, 1 for bare arrays). Emits once, on completion; an
  * empty stream emits nothing.
+ * @param options `axis`: average rows along this axis instead of weighting batches by `size`.
  * @example
  * ```ts
- * const { meanOver } = await import('../src/stream/index.js');
- * const { from, lastValueFrom } = await import('rxjs');
- * const batches = [{ value: [[1, 3]], size: 2 }, { value: [[5]], size: 1 }];   // [1 component, batch]
- * await lastValueFrom(from(batches).pipe(meanOver({ axis: 1 })));              // [3]
- * await lastValueFrom(from([{ value: 2, size: 3 }, { value: 6, size: 1 }]).pipe(meanOver()));   // 3
+ * import { meanOver } from 'lazylens';
+ * import { from, lastValueFrom } from 'rxjs';
+ *
+ * // [1 component, batch] per batch
+ * const batches = [{ value: [[1, 3]], size: 2 }, { value: [[5]], size: 1 }];
+ * await lastValueFrom(from(batches).pipe(meanOver({ axis: 1 })));   // [3]
+ * const weighted = [{ value: 2, size: 3 }, { value: 6, size: 1 }];
+ * await lastValueFrom(from(weighted).pipe(meanOver()));             // 3
  * ```
  */
 export function meanOver(options: MeanOverOptions = {}): OperatorFunction<Reducible, NestedNumbers> {

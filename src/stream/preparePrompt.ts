@@ -25,14 +25,23 @@ function answerId(model: StreamModel, answer: unknown): number | null {
   throw new InvalidArgumentError(`answer is ${typeof answer}; expected a single-token string or an id.`);
 }
 
+/** How a text prompt becomes token ids (the text options of `streamCaches`). */
+export interface PromptTokenOptions {
+  /** Prepend BOS to text (default `cfg.defaultPrependBos`). */
+  prependBos?: boolean;
+  /** Cut text longer than n_ctx tokens to its first n_ctx (default false: an error). */
+  truncate?: boolean;
+}
+
 /**
- * Token ids of `input` (text gets BOS as `prependBos`; ids are used as given) and its answer.
+ * Token ids of `input` (text gets BOS as `prependBos` and is cut to n_ctx with `truncate`; ids are
+ * used as given) and its answer.
  * @throws TokenError / InvalidArgumentError saying what is wrong with the prompt.
  */
 export function preparePrompt<P extends PromptInput>(
   model: StreamModel,
   input: P,
-  prependBos: boolean | undefined,
+  { prependBos, truncate = false }: PromptTokenOptions = {},
 ): PreparedPrompt<P> {
   const isRecord = input !== null && typeof input === 'object' && !Array.isArray(input);
   const prompt: unknown = isRecord ? (input as { prompt?: unknown }).prompt : input;
@@ -40,7 +49,7 @@ export function preparePrompt<P extends PromptInput>(
   if (typeof prompt === 'string') {
     if (!model.tokenizer)
       throw new InvalidArgumentError('A text prompt needs a tokenizer; this model has none. Pass token ids.');
-    const { ids } = toTokens(model.tokenizer, model.cfg, prompt, { prependBos, truncate: false });
+    const { ids } = toTokens(model.tokenizer, model.cfg, prompt, { prependBos, truncate });
     return { record: input, ids: ids[0], answer };
   }
   if (Array.isArray(prompt)) {

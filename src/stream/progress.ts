@@ -35,12 +35,16 @@ function sizeOf(item: unknown): number {
 /**
  * Calls `report` after each item passes (and once more on completion), counting batches and
  * prompts. Items go through unchanged. A throw in `report` ends the stream with that error.
+ * @param report called with the counts so far (see {@link ProgressInfo}).
+ * @param options the expected `total` of prompts and the clock (see {@link ProgressOptions}).
  * @example
  * ```ts
- * const { progress } = await import('../src/stream/index.js');
- * const { from, lastValueFrom } = await import('rxjs');
+ * import { progress } from 'lazylens';
+ * import { from, lastValueFrom } from 'rxjs';
+ *
  * const seen: number[] = [];
- * await lastValueFrom(from([{ size: 8 }, { size: 3 }]).pipe(progress((p) => seen.push(p.prompts))));
+ * const batches = from([{ size: 8 }, { size: 3 }]);
+ * await lastValueFrom(batches.pipe(progress((p) => seen.push(p.prompts))));
  * seen;   // [8, 11, 11]
  * ```
  */

@@ -10,24 +10,40 @@ import { padRows } from './padRows.js';
 import { preparePrompt, type PreparedPrompt } from './preparePrompt.js';
 import type { PromptSource } from './promptReader.js';
 import { InvalidArgumentError } from '../errors.js';
+import { checkOptions, type OptionKeys } from '../core/checkOptions.js';
+
+/** The keys `streamCaches` accepts. */
+export const STREAM_CACHES_KEYS = {
+  batchSize: true,
+  namesFilter: true,
+  paddingSide: true,
+  concurrency: true,
+  prependBos: true,
+  truncate: true,
+  logits: true,
+} as const satisfies OptionKeys<StreamCachesOptions>;
 
 // Read here, asynchronously, so operators needing a row's prediction never read the logits themselves.
 // The lease owns the argmax too: a stream torn down during the read frees it with the batch.
+// Whether each row's logits there are finite comes with it: the argmax of NaN logits means nothing.
 async function lastTokenArgmax(
   logits: tf.Tensor,
   lastPositions: readonly number[],
   lease: BatchContext['lease'],
-): Promise<number[]> {
+): Promise<{ predictions: number[]; finite: boolean[] }> {
   const [b, pos, vocab] = logits.shape;
   // Logits of the last tokens only ([batch, 1, vocab]) hold each row's own last token already.
   const rows = lastPositions.map((p, i) => (pos === 1 ? i : i * pos + p));
-  const top = lease.track(
-    tf.tidy(() => tf.argMax(tf.gather(tf.reshape(logits, [b * pos, vocab]), tf.tensor1d(rows, 'int32')), -1)),
-  );
+  const last = tf.tidy(() => tf.gather(tf.reshape(logits, [b * pos, vocab]), tf.tensor1d(rows, 'int32')));
+  const top = lease.track(tf.argMax(last, -1));
+  const finite = lease.track(tf.tidy(() => tf.all(tf.isFinite(last), -1)));
+  last.dispose();
   try {
-    return Array.from(await top.data());
+    const [ids, ok] = await Promise.all([top.data(), finite.data()]);
+    return { predictions: Array.from(ids), finite: Array.from(ok, (x) => x !== 0) };
   } finally {
     top.dispose();
+    finite.dispose();
   }
 }
 
@@ -54,7 +70,7 @@ async function runBatch<P>(
   });
   lease.track(logits);
   lease.track(cache);
-  const predictions = await lastTokenArgmax(logits, padded.lastPositions, lease);
+  const { predictions, finite } = await lastTokenArgmax(logits, padded.lastPositions, lease);
   const tokens = lease.track(tf.tensor2d(padded.ids, undefined, 'int32'));
   const attentionMask = lease.track(tf.tensor2d(padded.mask, undefined, 'float32'));
   return {
@@ -68,6 +84,7 @@ async function runBatch<P>(
     lastPositions: padded.lastPositions,
     answers: prepared.map((p) => p.answer),
     predictions,
+    finiteLogits: finite,
     paddingSide: side,
     logits,
     cache,
@@ -101,14 +118,17 @@ async function runBatch<P>(
  * @param model a HookedTransformer (or anything with its `runWithCache`, `cfg`, `tokenizer`).
  * @param prompts an array, iterable, async iterable or Observable of text, token ids, or records
  *   `{ prompt, answer?, … }`.
+ * @param options batch size, caching filter, padding side, concurrency and text options (see
+ *   {@link StreamCachesOptions}).
  * @example
  * ```ts
- * const { streamCaches, mapToLazy, materialize } = await import('../src/stream/index.js');
- * const { lastValueFrom, toArray } = await import('rxjs');
- * const model = await HookedTransformer.fromPretrained('test/fixtures/gpt2-tiny');
+ * import { HookedTransformer, mapToLazy, materialize, streamCaches } from 'lazylens';
+ * import { lastValueFrom, toArray } from 'rxjs';
+ *
+ * const model = await HookedTransformer.fromPretrained('induction-2l');
  * // Left padding: every prompt ends at the last position, so posSlice -1 is each one's last token.
  * const lens = await lastValueFrom(
- *   streamCaches(model, ['The cat sat', 'A dog', 'The bird flew away'], {
+ *   streamCaches(model, ['the cat sit', 'a dog', 'the bird fly to the tree'], {
  *     batchSize: 2,
  *     paddingSide: 'left',
  *   }).pipe(
@@ -117,7 +137,8 @@ async function runBatch<P>(
  *     toArray(),
  *   ),
  * );
- * lens.map((m) => m.shape);   // [[3, 2, 64], [3, 1, 64]]: 0_pre, 1_pre, final_post × prompts × d_model
+ * // [[3, 2, 128], [3, 1, 128]]: (0_pre, 1_pre, final_post) × prompts × d_model
+ * lens.map((m) => m.shape);
  * model.dispose();
  * ```
  */
@@ -126,6 +147,7 @@ export function streamCaches<P extends PromptInput>(
   prompts: PromptSource<P>,
   options: StreamCachesOptions = {},
 ): Observable<CacheBatch<P>> {
+  checkOptions(options, STREAM_CACHES_KEYS, 'streamCaches');
   const side = options.paddingSide ?? 'right';
   if (side !== 'left' && side !== 'right')
     throw new InvalidArgumentError(`paddingSide '${String(side)}' given; expected 'left' or 'right'.`);
@@ -135,7 +157,7 @@ export function streamCaches<P extends PromptInput>(
       `logits ${typeof logits === 'string' ? `'${logits}'` : `a ${typeof logits}`} given; expected 'all' or 'last'.`,
     );
   return leasedBatches<P, PreparedPrompt<P>, CacheBatch<P>>(prompts, options, {
-    prepare: (p) => preparePrompt(model, p, options.prependBos),
+    prepare: (p) => preparePrompt(model, p, { prependBos: options.prependBos, truncate: options.truncate }),
     build: (prepared, ctx) => runBatch(model, prepared, ctx, options),
   });
 }

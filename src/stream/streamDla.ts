@@ -15,9 +15,10 @@ import { answerIds, lastTokenDla } from './lastTokenDla.js';
 import { meanOver } from './meanOver.js';
 import { progress, type ProgressInfo } from './progress.js';
 import { readJsonl } from './readJsonl.js';
-import { streamCaches } from './streamCaches.js';
+import { STREAM_CACHES_KEYS, streamCaches } from './streamCaches.js';
 import { useBatch } from './useBatch.js';
 import { InvalidArgumentError } from '../errors.js';
+import { checkOptions, type OptionKeys } from '../core/checkOptions.js';
 
 /** Which components to attribute to. */
 export type DlaComponents = 'layers' | 'heads' | 'neurons';
@@ -65,6 +66,13 @@ export interface DlaTable {
   prompts: number;
 }
 
+const STREAM_DLA_KEYS = {
+  ...STREAM_CACHES_KEYS,
+  components: true,
+  topK: true,
+  onProgress: true,
+} as const satisfies OptionKeys<StreamDlaOptions>;
+
 const STACKS: Record<DlaComponents, (c: ActivationCache, ps: g.SliceInput) => g.Lazy> = {
   layers: (c, ps) => c.decomposeResid({ posSlice: ps }),
   heads: (c, ps) => c.getFullResidDecomposition({ posSlice: ps, expandNeurons: false }),
@@ -111,15 +119,23 @@ function lineOf(d: BatchDla, row: number, topK: number): DlaLine {
  * `position`, `total`, and the `topK` components by |attribution|) and resolves to the mean
  * attribution per component. Lines are written as their batch finishes: on an error (a `StreamError`
  * naming the prompt) every line before it is already in `outPath`.
+ * @param model a HookedTransformer (or anything with its `runWithCache`, `cfg`, `tokenizer`).
+ * @param jsonlPath the JSON Lines file of prompts.
+ * @param outPath where the per-prompt lines are written (created or replaced).
+ * @param options which components, how many per line, progress, and the options of
+ *   `streamCaches` (see {@link StreamDlaOptions}).
  * @example
  * ```ts
- * const { streamDla } = await import('../src/stream/index.js');
- * const { writeFileSync, mkdtempSync } = await import('node:fs');
- * const { tmpdir } = await import('node:os');
- * const dir = mkdtempSync(`${tmpdir()}/lazylens-dla-`);
- * writeFileSync(`${dir}/in.jsonl`, '{"prompt": "The cat sat on the", "answer": " mat"}\n"A dog"\n');
- * const model = await HookedTransformer.fromPretrained('test/fixtures/gpt2-tiny');
- * const table = await streamDla(model, `${dir}/in.jsonl`, `${dir}/out.jsonl`, { components: 'layers' });
+ * import { HookedTransformer, streamDla } from 'lazylens';
+ * import { mkdtempSync, writeFileSync } from 'node:fs';
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ *
+ * const dir = mkdtempSync(join(tmpdir(), 'lazylens-dla-'));
+ * const input = join(dir, 'in.jsonl');
+ * writeFileSync(input, '{"prompt": "cat dog sun cat dog", "answer": "sun"}\n"red ball red"\n');
+ * const model = await HookedTransformer.fromPretrained('induction-mlp-2l');
+ * const table = await streamDla(model, input, join(dir, 'out.jsonl'), { components: 'layers' });
  * table.labels;   // ['embed', 'pos_embed', '0_attn_out', '0_mlp_out', '1_attn_out', '1_mlp_out']
  * model.dispose();
  * ```
@@ -130,6 +146,7 @@ export async function streamDla(
   outPath: string,
   options: StreamDlaOptions = {},
 ): Promise<DlaTable> {
+  checkOptions(options, STREAM_DLA_KEYS, 'streamDla');
   const components = options.components ?? 'heads';
   if (!(components in STACKS))
     throw new InvalidArgumentError(

@@ -15,10 +15,12 @@ export interface SumOverOptions {
 /**
  * Sums batch results elementwise (after summing each along `axis`, if given) and emits the total
  * once, on completion; an empty stream emits nothing.
+ * @param options `axis`: also sum within each result along this axis.
  * @example
  * ```ts
- * const { sumOver } = await import('../src/stream/index.js');
- * const { from, lastValueFrom } = await import('rxjs');
+ * import { sumOver } from 'lazylens';
+ * import { from, lastValueFrom } from 'rxjs';
+ *
  * await lastValueFrom(from([[1, 2], [3, 4]]).pipe(sumOver()));                  // [4, 6]
  * await lastValueFrom(from([[[1, 2]], [[3, 4, 5]]]).pipe(sumOver({ axis: 1 })));   // [15]
  * ```

@@ -35,18 +35,20 @@ function toObservable<R>(x: R | PromiseLike<R> | Observable<R>): Observable<R> {
  * disposed. Batches are processed one at a time, in order. What `fn` returns must not refer to the
  * batch's tensors (copy them out: `await t.array()`, `t.clone()`).
  * A throw or rejection in `fn` ends the stream with a `StreamError` naming the batch and its prompts.
+ * @param fn the work on a batch: returns a value, a promise or an observable.
  * @example
  * ```ts
- * const { streamCaches, useBatch } = await import('../src/stream/index.js');
- * const { lastValueFrom, toArray } = await import('rxjs');
- * const model = await HookedTransformer.fromPretrained('test/fixtures/gpt2-tiny');
+ * import { HookedTransformer, streamCaches, useBatch } from 'lazylens';
+ * import { lastValueFrom, toArray } from 'rxjs';
+ *
+ * const model = await HookedTransformer.fromPretrained('induction-2l');
  * const widths = await lastValueFrom(
- *   streamCaches(model, ['a b c', 'a'], { batchSize: 1 }).pipe(
+ *   streamCaches(model, ['cat dog tree', 'cat'], { batchSize: 1 }).pipe(
  *     useBatch(async (b) => (await b.tokens.array())[0].length),
  *     toArray(),
  *   ),
  * );
- * widths;   // [4, 2]: BOS + 'a', ' b', ' c'; BOS + 'a'
+ * widths;   // [4, 2]: BOS + 'cat', 'dog', 'tree'; BOS + 'cat'
  * model.dispose();
  * ```
  */

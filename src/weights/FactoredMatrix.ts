@@ -274,7 +274,8 @@ export class FactoredMatrix {
    * `[start, stop)` keeps a range, `null` keeps the whole dim.
    * @example
    * ```ts
-   * const model = HookedTransformer.fromConfig({ nLayers: 2, dModel: 16, nCtx: 8, dHead: 4, dVocab: 20 });
+   * const cfg = { nLayers: 2, dModel: 16, nCtx: 8, dHead: 4, dVocab: 20 };
+   * const model = HookedTransformer.fromConfig(cfg);
    * const ov = OV(model);                 // [2, 4, 16, 16]
    * const head = ov.index(1, 3);          // layer 1, head 3: [16, 16], still factored
    * const firstHeads = ov.index(null, [0, 2]);   // [2, 2, 16, 16]

@@ -220,7 +220,8 @@ async function pairwiseScores(
  * @throws InvalidArgumentError when L's columns do not match R's rows, or leading dims do not broadcast.
  * @example
  * ```ts
- * const model = HookedTransformer.fromConfig({ nLayers: 2, dModel: 16, nCtx: 8, dHead: 4, dVocab: 20 });
+ * const cfg = { nLayers: 2, dModel: 16, nCtx: 8, dHead: 4, dVocab: 20 };
+ * const model = HookedTransformer.fromConfig(cfg);
  * const [ov, qk] = [OV(model), QK(model)];
  * const [left, right] = [ov.index(0, 1), qk.index(1, 2)];
  * const score = await compositionScores(left, right);   // [] Q-composition of L0H1 into L1H2

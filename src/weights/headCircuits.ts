@@ -22,7 +22,8 @@ export interface AttentionWeights {
  * The caller disposes the result (the model keeps its weights).
  * @example
  * ```ts
- * const model = HookedTransformer.fromConfig({ nLayers: 2, dModel: 16, nCtx: 8, dHead: 4, dVocab: 20 });
+ * const cfg = { nLayers: 2, dModel: 16, nCtx: 8, dHead: 4, dVocab: 20 };
+ * const model = HookedTransformer.fromConfig(cfg);
  * const ov = OV(model);      // [2, 4, 16, 16] through d_head 4
  * const norms = ov.norm();   // [n_layers, n_heads]
  * norms.dispose(); ov.dispose(); model.dispose();

@@ -42,6 +42,23 @@ describeBackends(
       expect(lines[0].top.length).toBeGreaterThan(0);
     });
 
+    it('stops at a prompt longer than n_ctx, or cuts it with --truncate', async () => {
+      const data = join(tmp, 'long.jsonl');
+      const long = Array.from({ length: 60 }, (_, i) => `word${i}`).join(' ');
+      writeFileSync(data, `${JSON.stringify({ prompt: long, answer: 5 })}\n`);
+      const out = join(tmp, 'long-out.jsonl');
+      const args = ['dla', '--model', FIXTURE, '--prompts', data, '--out', out, '--by', 'layers'];
+      const stopped = await cli(...args);
+      expect(stopped.code).not.toBe(0);
+      expect(stopped.stderr).toMatch(/prompt 0.*at most nCtx = 32/);
+      const t = await cliJson<DlaTable>(...args, '--truncate');
+      expect(t.prompts).toBe(1);
+      const line = JSON.parse(readFileSync(out, 'utf8').trim()) as { position: number };
+      expect(line.position).toBe(31);
+      const bad = await cli('dla', '--model', FIXTURE, '--truncate');
+      expect(bad.stderr).toMatch(/--truncate needs --prompts FILE/);
+    });
+
     it('names what is wrong with the flags', async () => {
       const r = await cli('dla', '--model', FIXTURE, '--prompts', join(tmp, 'missing.jsonl'));
       expect(r.code).toBe(2);

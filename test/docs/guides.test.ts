@@ -100,6 +100,19 @@ it('finds the guides and their code', () => {
     expect(FILES.map((f) => relative(GUIDES, f))).toContain(`${guide}.md`);
   }
   expect(BLOCKS.length).toBeGreaterThan(15);
+  // Code (any language) fits the documentation site's width; a program's shown output may not.
+  const wide: string[] = [];
+  for (const file of FILES) {
+    const text = readFileSync(file, 'utf8');
+    for (const m of text.matchAll(/^```[^\n]*\n([\s\S]*?)^```/gm)) {
+      if (text.slice(0, m.index).trimEnd().endsWith('<!-- output -->')) continue;
+      const first = text.slice(0, m.index).split('\n').length + 1;
+      m[1].split('\n').forEach((l, i) => {
+        if (l.length > 100) wide.push(`${relative(ROOT, file)}:${first + i} is ${l.length} characters`);
+      });
+    }
+  }
+  expect(wide, 'code lines wider than 100 characters').toEqual([]);
   // Every import in a block names the package (or a dependency), never a path into the repo.
   for (const b of BLOCKS) {
     for (const [, from] of b.code.matchAll(/from\s+'([^']+)'/g)) {

@@ -22,6 +22,8 @@ export interface DlaOptions {
   out?: string;
   /** Rank by absolute value (the printed values keep their sign). */
   abs?: boolean;
+  /** With `prompts`: cut prompts longer than n_ctx tokens instead of stopping (`truncate: true`). */
+  truncate?: boolean;
 }
 
 /** The text form of the mean attribution over a streamed dataset. */
@@ -73,6 +75,7 @@ async function streamed(io: Io, opts: GlobalOptions & DlaOptions): Promise<void>
         streamDla(s.model, prompts, tmp, {
           components: opts.by as Exclude<DlaBy, 'all'>,
           topK: opts.top,
+          truncate: opts.truncate ?? false,
           onProgress: (p) => s.progress.note(`${p.prompts} prompts, ${p.promptsPerSecond.toFixed(0)}/s`),
         }),
       ),
@@ -106,12 +109,17 @@ export function registerDla(program: Command, io: Io): void {
       'a JSONL file of {"prompt", "answer"?} records, attributed one by one (streamed)',
     )
     .option('--out <file>', 'with --prompts: write one JSON line per prompt to FILE')
+    .option(
+      '--truncate',
+      "with --prompts: cut a prompt longer than the model's n_ctx to its first n_ctx tokens (truncate: true)",
+    )
     .action(async (_o: unknown, cmd: Command) => {
       const opts = cmd.optsWithGlobals<GlobalOptions & DlaOptions>();
       if (opts.prompts !== undefined || opts.out !== undefined) {
         if (opts.prompts === undefined) throw new UsageError('--out needs --prompts FILE.');
         return streamed(io, opts);
       }
+      if (opts.truncate) throw new UsageError('--truncate needs --prompts FILE.');
       await withSession(io, opts, 1, async (s) => {
         const r = await s.progress.step('attributing', () =>
           directLogitAttribution(s.model, s.prompt, { ...opts, label: s.label }),
