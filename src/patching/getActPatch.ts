@@ -49,7 +49,8 @@ function camel(name: string): string {
  * const model = await HookedTransformer.fromPretrained('induction-2l');
  * const { cache, logits } = await model.runWithCache('cat dog ant cat dog');
  * const metric = logitDiffMetric(model.toSingleToken('ant'), model.toSingleToken('sun'));
- * const r = await getActPatch('get_act_patch_attn_head_out_all_pos', model, 'man boy sun cat dog', cache, metric);
+ * const corrupt = 'man boy sun cat dog';
+ * const r = await getActPatch('get_act_patch_attn_head_out_all_pos', model, corrupt, cache, metric);
  * r.axes;   // ['layer', 'head']
  * r.values.dispose(); logits.dispose(); cache.dispose(); model.dispose();
  * ```

@@ -167,7 +167,9 @@ const KEYS: OptionKeys<AttentionPatternsOptions> = {
  * ```ts
  * const model = await HookedTransformer.fromPretrained('induction-2l');
  * const prompt = 'cat dog tree sun moon cat dog tree sun moon';
- * const { logits, cache } = await model.runWithCache(prompt, { namesFilter: (n) => n.endsWith('hook_pattern') });
+ * const { logits, cache } = await model.runWithCache(prompt, {
+ *   namesFilter: (n) => n.endsWith('hook_pattern'),
+ * });
  * const html = await attentionPatternsHtml({
  *   tokens: model.toStrTokens(prompt),
  *   patterns: cache.get(['pattern', 1]), // [1, 4, pos, pos]: every head of layer 1

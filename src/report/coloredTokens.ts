@@ -113,7 +113,8 @@ const KEYS: OptionKeys<ColoredTokensOptions> = {
  * const model = await HookedTransformer.fromPretrained('induction-2l');
  * const prompt = 'cat dog tree sun cat dog tree sun';
  * // The loss of each next-token prediction: low on the repeat, where induction can copy.
- * const loss = await model.forward(prompt, { returnType: 'loss', lossPerToken: true }); // [1, pos - 1]
+ * // [1, pos - 1]
+ * const loss = await model.forward(prompt, { returnType: 'loss', lossPerToken: true });
  * const tokens = model.toStrTokens(prompt).slice(1); // the token each loss predicts
  * const html = await coloredTokensHtml({ tokens, values: loss, valueTitle: 'loss' });
  * console.log(html.length); // write it to a .html file and open it in a browser

@@ -178,7 +178,8 @@ export function checkDomain(domain: unknown, where: string): void {
  * const stack = cache.decomposeResid({ mode: 'attn', inclEmbeds: false }); // [2, 1, pos, d_model]
  * const attrs = cache.logitAttrs(stack, ' sun', { incorrectTokens: ' cat' }); // [2, 1, pos]
  * const html = await heatmapHtml({
- *   values: attrs, // the size-1 batch dim is dropped; rows take the Lazy's labels (0_attn_out, 1_attn_out)
+ *   // the size-1 batch dim is dropped; rows take the Lazy's labels (0_attn_out, 1_attn_out)
+ *   values: attrs,
  *   colLabels: model.toStrTokens('cat dog tree sun cat dog tree'),
  *   title: "logit difference ' sun' − ' cat' by layer and position",
  *   colTitle: 'position',
