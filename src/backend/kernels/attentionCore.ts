@@ -161,9 +161,13 @@ export function attentionCoreComposition(
 }
 
 const KERNEL = 'LazylensAttentionCore';
-// One workgroup per (batch, query, head) row; its threads take keys in tiles of WG, then the
-// head's dimensions, keeping a running (online) softmax so the scores never leave the workgroup.
-const WG = 64;
+// One workgroup per (batch, head, block of WG queries), one thread per query. The workgroup
+// copies a tile of keys and values into shared memory (coalesced, once for all its queries); each
+// thread then reads them as broadcasts, keeping its query, a running (online) softmax and its
+// weighted sum in registers, so the scores never leave the thread.
+const WG = 32;
+// Bytes of shared memory for one key tile and one value tile (WebGPU guarantees 16 KiB in all).
+const TILE_BYTES = 8192;
 
 class AttentionProgram implements WebGpuProgram {
   variableNames: string[];
@@ -173,6 +177,7 @@ class AttentionProgram implements WebGpuProgram {
   dispatch: [number, number, number];
   workgroupSize: [number, number, number];
   uniforms = 'scale : f32, softCap : f32, window : i32,';
+  private readonly tileKeys: number;
 
   constructor(
     qShape: number[],
@@ -181,105 +186,121 @@ class AttentionProgram implements WebGpuProgram {
     private readonly capped: boolean,
     private readonly windowed: boolean,
   ) {
+    const [b, qLen, h, dh] = qShape;
     this.outputShape = qShape;
+    this.tileKeys = Math.max(1, Math.min(64, Math.floor(TILE_BYTES / 8 / dh)));
     this.variableNames = ['Q', 'K', 'V', ...(masked ? ['PadMask'] : []), ...(alibi ? ['Slopes'] : [])];
     this.dispatchLayout = { x: qShape.map((_, i) => i) };
     ({ dispatch: this.dispatch, workgroupSize: this.workgroupSize } = rowDispatch(
-      qShape[0] * qShape[1] * qShape[2],
+      b * h * Math.ceil(qLen / WG),
       WG,
     ));
     const flags = [masked, alibi, capped, windowed].map(Number).join('');
-    this.shaderKey = `lazylensAttention_${qShape[3]}_${flags}`;
+    this.shaderKey = `lazylensAttention_${dh}_${flags}`;
   }
 
   getUserCode(): string {
     const dh = this.outputShape[3];
-    const perThread = Math.ceil(dh / WG);
+    const seen = [
+      'j <= at',
+      ...(this.windowed ? ['at - j < uniforms.window'] : []),
+      ...(this.masked ? ['keyReal[u] != 0.0'] : []),
+    ].join(' && ');
     return `
   ${SAFE_TANH}
   const WG = ${WG};
   const DH = ${dh};
+  const TK = ${this.tileKeys};
   const MASKED = ${f32(LOWEST)};
-  var<workgroup> qRow : array<f32, DH>;
-  var<workgroup> tile : array<f32, WG>;
+  var<workgroup> keys : array<f32, ${this.tileKeys * dh}>;
+  var<workgroup> values : array<f32, ${this.tileKeys * dh}>;
+  var<workgroup> keyReal : array<f32, TK>;
   var<workgroup> firstKey : i32;
   var<workgroup> endKey : i32;
 
   fn main(index : i32) {
-    let row = index / WG;
     let tid = i32(localId.x);
     let H = uniforms.qShape.z;
     let QL = uniforms.qShape.y;
     let KL = uniforms.kShape.y;
     let G = uniforms.kShape.z;
-    let hi = row % H;
-    let bi = row / (H * QL);
+    let blocks = (QL + WG - 1) / WG;
+    let group = index / WG;
+    let block = group % blocks;
+    let hi = (group / blocks) % H;
+    let bi = group / (blocks * H);
     let gi = hi / (H / G);
-    let at = (row / H) % QL + KL - QL;
-    for (var d = tid; d < DH; d += WG) {
-      qRow[d] = Q[row * DH + d];
-    }
+    let qi = block * WG + tid;
+    let valid = qi < QL;
+    let at = qi + KL - QL;
     if (tid == 0) {
-      endKey = min(KL, at + 1);
-      firstKey = ${this.windowed ? 'max(0, at - uniforms.window + 1)' : '0'};
+      // Keys any query of the block may see: up to its last query, from its first one's window.
+      endKey = min(KL, min(block * WG + WG, QL) + KL - QL);
+      firstKey = ${this.windowed ? 'max(0, block * WG + KL - QL - uniforms.window + 1)' : '0'};
     }
-    // Loaded through workgroupUniformLoad: the key loop holds barriers, so its bounds must be
-    // uniform across the workgroup (they are: one row per workgroup).
+    // Loaded through workgroupUniformLoad: the tile loop holds barriers, so its bounds must be
+    // uniform across the workgroup (they are: they depend on the block only).
     let kFirst = workgroupUniformLoad(&firstKey);
     let kEnd = workgroupUniformLoad(&endKey);
+    let qBase = ((bi * QL + qi) * H + hi) * DH;
+    var q : array<f32, DH>;
+    var acc : array<f32, DH>;
+    if (valid) {
+      for (var d = 0; d < DH; d++) {
+        q[d] = Q[qBase + d];
+      }
+    }
     var m = MASKED;
     var l = 0.0;
-    var acc : array<f32, ${perThread}>;
-    for (var t0 = kFirst; t0 < kEnd; t0 += WG) {
-      let j = t0 + tid;
-      var s = MASKED;
-      if (j < kEnd${this.masked ? ' && f32(PadMask[bi * KL + j]) != 0.0' : ''}) {
-        let kBase = ((bi * KL + j) * G + gi) * DH;
-        var dot = 0.0;
-        for (var d = 0; d < DH; d++) {
-          dot += qRow[d] * K[kBase + d];
+    for (var t0 = kFirst; t0 < kEnd; t0 += TK) {
+      for (var i = tid; i < TK * DH; i += WG) {
+        let j = t0 + i / DH;
+        var kv = vec2<f32>(0.0, 0.0);
+        if (j < kEnd) {
+          let src = ((bi * KL + j) * G + gi) * DH + i % DH;
+          kv = vec2<f32>(K[src], V[src]);
         }
-        s = dot / uniforms.scale;
-        ${this.capped ? 's = safeTanh(s / uniforms.softCap) * uniforms.softCap;' : ''}
-        ${this.alibi ? 's += Slopes[hi] * f32(j - at);' : ''}
+        keys[i] = kv.x;
+        values[i] = kv.y;
       }
-      tile[tid] = s;
+      ${
+        this.masked
+          ? `for (var u = tid; u < TK; u += WG) {
+        keyReal[u] = select(0.0, f32(PadMask[bi * KL + min(t0 + u, KL - 1)]), t0 + u < kEnd);
+      }`
+          : ''
+      }
       workgroupBarrier();
-      let n = min(WG, kEnd - t0);
-      var tileMax = MASKED;
-      for (var u = 0; u < n; u++) {
-        tileMax = max(tileMax, tile[u]);
-      }
-      if (tileMax > MASKED) {
-        let mNew = max(m, tileMax);
-        let rescale = exp(m - mNew);
-        l *= rescale;
-        for (var i = 0; i < ${perThread}; i++) {
-          acc[i] *= rescale;
-        }
+      if (valid) {
+        let n = min(TK, kEnd - t0);
         for (var u = 0; u < n; u++) {
-          let su = tile[u];
-          if (su > MASKED) {
-            let p = exp(su - mNew);
-            l += p;
-            let vBase = ((bi * KL + t0 + u) * G + gi) * DH;
-            for (var i = 0; i < ${perThread}; i++) {
-              let d = tid + i * WG;
-              if (d < DH) {
-                acc[i] += p * V[vBase + d];
-              }
+          let j = t0 + u;
+          if (${seen}) {
+            var dot = 0.0;
+            for (var d = 0; d < DH; d++) {
+              dot += q[d] * keys[u * DH + d];
             }
+            var s = dot / uniforms.scale;
+            ${this.capped ? 's = safeTanh(s / uniforms.softCap) * uniforms.softCap;' : ''}
+            ${this.alibi ? 's += Slopes[hi] * f32(j - at);' : ''}
+            // Online softmax: rescale what was summed whenever the row's maximum grows.
+            let mNew = max(m, s);
+            let rescale = exp(m - mNew);
+            let p = exp(s - mNew);
+            l = l * rescale + p;
+            for (var d = 0; d < DH; d++) {
+              acc[d] = acc[d] * rescale + p * values[u * DH + d];
+            }
+            m = mNew;
           }
         }
-        m = mNew;
       }
       workgroupBarrier();
     }
     // A query with no visible key (all padding) gets zeros, as the composition's empty row.
-    for (var i = 0; i < ${perThread}; i++) {
-      let d = tid + i * WG;
-      if (d < DH) {
-        result[row * DH + d] = select(acc[i] / l, 0.0, l == 0.0);
+    if (valid) {
+      for (var d = 0; d < DH; d++) {
+        result[qBase + d] = select(acc[d] / l, 0.0, l == 0.0);
       }
     }
   }
