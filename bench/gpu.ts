@@ -1,7 +1,7 @@
 /**
  * `npm run bench:gpu`: the device check for a GPU machine. On the webgpu backend (falling back to
  * wasm, with the reason, when no adapter is found): the adapter, tf.matMul throughput, forward and
- * runWithCache tokens/s at 1×64 and 8×128, and the full per-neuron direct logit attribution at 4×64
+ * runWithCache tokens/s at 1×64 and 8×128 (forward also with the fused WGSL kernels off), and the full per-neuron direct logit attribution at 4×64
  * and 16×128 (last position, then all positions); then a small model run on this backend and on
  * wasm, compared. Prints a table and writes JSON.
  *
@@ -17,6 +17,7 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import type { ExecStats } from '../graph/index.js';
 import { backendInfo, selectBackend, type BackendInfo } from '../src/backend/index.js';
+import { setFusedKernels } from '../src/backend/kernels/index.js';
 import { HookedTransformer } from '../src/index.js';
 import type { PartialConfig } from '../src/core/config.js';
 
@@ -133,6 +134,23 @@ async function modelRows(model: HookedTransformer): Promise<Row[]> {
       logits.dispose();
     });
     rows.push({ what: 'forward', shape: `${batch}×${pos}`, value: (batch * pos) / fwd, unit: 'tok/s' });
+    if (tf.getBackend() === 'webgpu') {
+      // The same forward with lazylens's fused WGSL kernels off: the plain tfjs composition.
+      setFusedKernels(false);
+      const plain = await time(async () => {
+        const logits = await model.forward(ids);
+        await logits.data();
+        logits.dispose();
+      });
+      setFusedKernels(true);
+      rows.push({
+        what: 'forward, fused kernels off',
+        shape: `${batch}×${pos}`,
+        value: (batch * pos) / plain,
+        unit: 'tok/s',
+        note: `fused is ${(plain / fwd).toFixed(2)}× this`,
+      });
+    }
     const cached = await time(async () => {
       const { logits, cache } = await model.runWithCache(ids);
       await logits.data();

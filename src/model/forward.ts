@@ -6,17 +6,15 @@ import * as tf from '@tensorflow/tfjs';
 import { deviceBindingLimit } from '../../graph/index.js';
 import { InvalidArgumentError, ResourceLimitError } from '../errors.js';
 import type { HookedTransformerConfig } from '../core/config.js';
+import { headProjection, linear, normalize, param, softCap, type Emit } from './layers.js';
+import { alibiSlopes } from './alibi.js';
 import {
-  activation,
-  attentionMask,
-  headProjection,
-  linear,
-  normalize,
-  param,
-  softCap,
-  type Emit,
-} from './layers.js';
-import { alibiBias } from './alibi.js';
+  attentionCore,
+  attentionCoreComposition,
+  biasActivation,
+  gatedActivation,
+  type AttentionSpec,
+} from '../backend/kernels/index.js';
 import { applyRotary, rotaryTables, type RotaryTables } from './rotary.js';
 import { kvParamName, type StateDict } from '../core/stateDict.js';
 import { atLastPositions, observesFinalLn } from './demand.js';
@@ -60,12 +58,20 @@ interface PassContext {
   observes: (name: string) => boolean;
 }
 
-/** [b, p, g, dh] → [b, p, h, dh]: each key/value head serves h/g consecutive query heads. */
-function repeatKv(x: tf.Tensor, nHeads: number): tf.Tensor {
-  const g = x.shape[2] ?? nHeads;
-  if (g === nHeads) return x;
-  const groupOf = Array.from({ length: nHeads }, (_, i) => Math.floor(i / (nHeads / g)));
-  return tf.gather(x, tf.tensor1d(groupOf, 'int32'), 2);
+/** How layer `layer` scales, caps, biases and masks its attention scores. */
+function attentionSpec(
+  cfg: HookedTransformerConfig,
+  layer: number,
+  padMask: tf.Tensor | undefined,
+): AttentionSpec {
+  const local = cfg.attnTypes?.[layer] === 'local' && cfg.windowSize !== null;
+  return {
+    scale: cfg.useAttnScale ? cfg.attnScale : 1,
+    softCap: cfg.attnScoresSoftCap,
+    alibiSlopes: cfg.positionalEmbeddingType === 'alibi' ? alibiSlopes(cfg.nHeads) : undefined,
+    window: local ? (cfg.windowSize ?? undefined) : undefined,
+    padMask,
+  };
 }
 
 function attention(
@@ -100,21 +106,17 @@ function attention(
     q = emit(`${p}.hook_rot_q`, applyRotary(q, cfg, ctx.rotary));
     k = emit(`${p}.hook_rot_k`, applyRotary(k, cfg, ctx.rotary));
   }
-  // [b, p, h, dh] → [b, h, q, dh] @ [b, h, dh, k]; grouped keys are repeated up to h heads here,
-  // after their hooks, so hook_k / hook_rot_k keep TL's [b, p, g, dh].
-  let scores = tf.matMul(tf.transpose(q, [0, 2, 1, 3]), tf.transpose(repeatKv(k, cfg.nHeads), [0, 2, 3, 1]));
-  if (cfg.useAttnScale) scores = tf.div(scores, cfg.attnScale);
-  // Gemma 2 caps the scores before the mask, so hook_attn_scores sees capped scores.
-  if (cfg.attnScoresSoftCap > 0) scores = softCap(scores, cfg.attnScoresSoftCap);
-  if (cfg.positionalEmbeddingType === 'alibi') scores = tf.add(scores, alibiBias(cfg.nHeads, pos));
-  const allowed = tf.broadcastTo(attentionMask(cfg, layer, pos, ctx.padMask), scores.shape);
-  scores = tf.where(allowed, scores, tf.fill(scores.shape, -Infinity));
-  scores = emit(`${p}.hook_attn_scores`, scores);
-  // A query with no visible key (left padding) gets an all-zero row instead of NaN, as TL.
-  const pattern = emit(`${p}.hook_pattern`, tf.where(allowed, tf.softmax(scores), tf.zerosLike(scores)));
+  // Grouped keys and values stay [b, p, g, dh] (TL's hook shapes); attention indexes the group.
+  // Scores and pattern are formed only when observed; otherwise webgpu runs one fused kernel.
+  const spec = attentionSpec(cfg, layer, ctx.padMask);
   const z = emit(
     `${p}.hook_z`,
-    tf.transpose(tf.matMul(pattern, tf.transpose(repeatKv(v, cfg.nHeads), [0, 2, 1, 3])), [0, 2, 1, 3]),
+    ctx.observes(`${p}.hook_attn_scores`) || ctx.observes(`${p}.hook_pattern`)
+      ? attentionCoreComposition(q, k, v, spec, {
+          scores: (s) => emit(`${p}.hook_attn_scores`, s),
+          pattern: (t) => emit(`${p}.hook_pattern`, t),
+        })
+      : attentionCore(q, k, v, spec),
   );
   const W_O = param(params, `${p}.W_O`);
   const b_O = param(params, `${p}.b_O`);
@@ -139,6 +141,7 @@ function mlp(
   params: StateDict,
   layer: number,
   emit: Emit,
+  observes: (name: string) => boolean,
 ): tf.Tensor {
   const p = `blocks.${layer}.mlp`;
   let post: tf.Tensor;
@@ -147,13 +150,16 @@ function mlp(
     // projection, hook_post = act(pre) · pre_linear + b_in.
     const pre = emit(`${p}.hook_pre`, linear(x, param(params, `${p}.W_gate`)));
     const preLinear = emit(`${p}.hook_pre_linear`, linear(x, param(params, `${p}.W_in`)));
+    post = emit(`${p}.hook_post`, gatedActivation(pre, preLinear, cfg.actFn, param(params, `${p}.b_in`)));
+  } else {
+    const [W_in, b_in] = [param(params, `${p}.W_in`), param(params, `${p}.b_in`)];
+    // hook_pre is x·W_in + b_in: unobserved, the bias joins the activation's fused kernel.
     post = emit(
       `${p}.hook_post`,
-      tf.add(tf.mul(activation(pre, cfg.actFn), preLinear), param(params, `${p}.b_in`)),
+      observes(`${p}.hook_pre`)
+        ? biasActivation(emit(`${p}.hook_pre`, linear(x, W_in, b_in)), cfg.actFn)
+        : biasActivation(linear(x, W_in), cfg.actFn, b_in),
     );
-  } else {
-    const pre = emit(`${p}.hook_pre`, linear(x, param(params, `${p}.W_in`), param(params, `${p}.b_in`)));
-    post = emit(`${p}.hook_post`, activation(pre, cfg.actFn));
   }
   return linear(post, param(params, `${p}.W_out`), param(params, `${p}.b_out`));
 }
@@ -177,9 +183,11 @@ function block(
   // Gemma 2 normalizes each sublayer's output again before its hook, so hook_attn_out and
   // hook_mlp_out stay what is added to the residual stream.
   const post = (x: tf.Tensor, norm: string): tf.Tensor =>
-    cfg.useNormalizationBeforeAndAfter ? normalize(x, cfg, params, `${p}.${norm}`, emit, affineKind(cfg)) : x;
+    cfg.useNormalizationBeforeAndAfter
+      ? normalize(x, cfg, params, `${p}.${norm}`, emit, affineKind(cfg), ctx.observes)
+      : x;
   const residPre = emit(`${p}.hook_resid_pre`, resid);
-  const attnIn = normalize(residPre, cfg, params, `${p}.ln1`, emit);
+  const attnIn = normalize(residPre, cfg, params, `${p}.ln1`, emit, undefined, ctx.observes);
   const attnOut = emit(
     `${p}.hook_attn_out`,
     post(attention(attnIn, residPre, cfg, params, layer, ctx, emit), 'ln1_post'),
@@ -187,13 +195,19 @@ function block(
   if (cfg.attnOnly) return emit(`${p}.hook_resid_post`, tf.add(residPre, attnOut));
   if (cfg.parallelAttnMlp) {
     // GPT-J / NeoX: the MLP reads resid_pre; there is no resid_mid.
-    const mlpIn = normalize(residPre, cfg, params, `${p}.ln2`, emit);
-    const mlpOut = emit(`${p}.hook_mlp_out`, post(mlp(mlpIn, cfg, params, layer, emit), 'ln2_post'));
+    const mlpIn = normalize(residPre, cfg, params, `${p}.ln2`, emit, undefined, ctx.observes);
+    const mlpOut = emit(
+      `${p}.hook_mlp_out`,
+      post(mlp(mlpIn, cfg, params, layer, emit, ctx.observes), 'ln2_post'),
+    );
     return emit(`${p}.hook_resid_post`, tf.add(tf.add(residPre, attnOut), mlpOut));
   }
   const residMid = emit(`${p}.hook_resid_mid`, tf.add(residPre, attnOut));
-  const mlpIn = normalize(residMid, cfg, params, `${p}.ln2`, emit);
-  const mlpOut = emit(`${p}.hook_mlp_out`, post(mlp(mlpIn, cfg, params, layer, emit), 'ln2_post'));
+  const mlpIn = normalize(residMid, cfg, params, `${p}.ln2`, emit, undefined, ctx.observes);
+  const mlpOut = emit(
+    `${p}.hook_mlp_out`,
+    post(mlp(mlpIn, cfg, params, layer, emit, ctx.observes), 'ln2_post'),
+  );
   return emit(`${p}.hook_resid_post`, tf.add(residMid, mlpOut));
 }
 
@@ -281,14 +295,15 @@ function unembed(
 ): tf.Tensor {
   const want = options.logits ?? 'all';
   const lnSeen = observesFinalLn(observes);
-  if (want === 'none') return lnSeen ? normalize(resid, cfg, params, 'ln_final', emit) : resid;
+  if (want === 'none')
+    return lnSeen ? normalize(resid, cfg, params, 'ln_final', emit, undefined, observes) : resid;
   const [batch, pos] = resid.shape;
   const rows = options.lastPositions ?? Array.from({ length: batch }, () => pos - 1);
   const last = (x: tf.Tensor): tf.Tensor => (want === 'last' ? atLastPositions(x, rows) : x);
   // The norm acts per position, so it can run after the gather, unless its hooks must see every position.
   const normed = lnSeen
-    ? last(normalize(resid, cfg, params, 'ln_final', emit))
-    : normalize(last(resid), cfg, params, 'ln_final', emit);
+    ? last(normalize(resid, cfg, params, 'ln_final', emit, undefined, observes))
+    : normalize(last(resid), cfg, params, 'ln_final', emit, undefined, observes);
   const logits = linear(normed, param(params, 'unembed.W_U'), param(params, 'unembed.b_U'));
   return cfg.outputLogitsSoftCap > 0 ? softCap(logits, cfg.outputLogitsSoftCap) : logits;
 }

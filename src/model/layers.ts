@@ -5,8 +5,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { chunkedMatMul } from '../../graph/index.js';
-import type { ActFn, HookedTransformerConfig } from '../core/config.js';
+import type { HookedTransformerConfig } from '../core/config.js';
 import type { StateDict } from '../core/stateDict.js';
+import { normalizeCore } from '../backend/kernels/index.js';
 
 /** Reports an activation at hook point `name`; returns the activation downstream code must use. */
 export type Emit = (name: string, activation: tf.Tensor) => tf.Tensor;
@@ -32,8 +33,15 @@ export function normalize(
   prefix: string,
   emit: Emit,
   kind: HookedTransformerConfig['normalizationType'] = cfg.normalizationType,
+  observes: (name: string) => boolean = () => true,
 ): tf.Tensor {
   if (kind === null) return x;
+  if (!observes(`${prefix}.hook_scale`) && !observes(`${prefix}.hook_normalized`)) {
+    // Neither hook is looked at: one fused kernel on webgpu, the same ops as below elsewhere.
+    const w = kind === 'LN' || kind === 'RMS' ? param(params, `${prefix}.w`) : undefined;
+    const b = kind === 'LN' ? param(params, `${prefix}.b`) : undefined;
+    return normalizeCore(x, { kind, eps: cfg.eps, w, b });
+  }
   const centred = kind === 'LN' || kind === 'LNPre' ? tf.sub(x, tf.mean(x, -1, true)) : x;
   let scale = tf.sqrt(tf.add(tf.mean(tf.square(centred), -1, true), cfg.eps));
   scale = emit(`${prefix}.hook_scale`, scale);
@@ -70,31 +78,6 @@ export function headProjection(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor): tf.Ten
   const flat = tf.reshape(tf.transpose(w, [1, 0, 2]), [d, h * dh]);
   const y = linear(x, flat);
   return tf.add(tf.reshape(y, [...x.shape.slice(0, -1), h, dh]), b);
-}
-
-const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
-
-/** The MLP's nonlinearity, by TransformerLens's name. */
-export function activation(x: tf.Tensor, fn: ActFn | null): tf.Tensor {
-  switch (fn) {
-    case 'gelu_new':
-    case 'gelu_fast': {
-      // tanh approximation, as GPT-2 trained with (gelu_fast is the same formula rearranged)
-      const inner = tf.mul(SQRT_2_OVER_PI, tf.add(x, tf.mul(0.044715, tf.pow(x, 3))));
-      return tf.mul(tf.mul(0.5, x), tf.add(1, tf.tanh(inner)));
-    }
-    case 'gelu':
-      return tf.mul(tf.mul(0.5, x), tf.add(1, tf.erf(tf.div(x, Math.SQRT2))));
-    case 'relu':
-      return tf.relu(x);
-    case 'silu':
-      return tf.mul(x, tf.sigmoid(x));
-    case 'solu_ln':
-    case null:
-      throw new Error(`activation function '${String(fn)}' is not supported yet`);
-    default:
-      return fn satisfies never;
-  }
 }
 
 /**

@@ -1,0 +1,15 @@
+/** lazylens's fused WebGPU kernels, each beside the tfjs composition every other backend runs. */
+export {
+  attentionCore,
+  attentionCoreComposition,
+  type AttentionHooks,
+  type AttentionSpec,
+} from './attentionCore.js';
+export { normalizeCore, normalizeComposition, type NormKind, type NormSpec } from './normalizeCore.js';
+export {
+  activationComposition,
+  biasActivation,
+  gatedActivation,
+  type FusableActFn,
+} from './biasActivation.js';
+export { setFusedKernels, useFusedKernel } from './webgpuProgram.js';
