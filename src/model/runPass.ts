@@ -10,7 +10,7 @@ import { prepareTokens, type ModelInput } from '../core/prepareTokens.js';
 import type { StateDict } from '../core/stateDict.js';
 import { BadLayerError, BatchDimError, InvalidArgumentError } from '../errors.js';
 import { runForward } from './forward.js';
-import { checkHookReplacement, hookLayer, type HookFn } from './hooks.js';
+import { dispatchHooks, passLocalCtx, type CompiledHooks, type HookCtxSource, type HookFn } from './hooks.js';
 import { lmCrossEntropy } from './loss.js';
 import type {
   ForwardOutputOptions,
@@ -26,10 +26,11 @@ export interface PassModel {
   readonly cfg: HookedTransformerConfig;
   readonly params: StateDict;
   readonly tokenizer?: ModelTokenizer;
+  /** Each hook point's persistent `ctx` (TransformerLens's `hook.ctx`); a fresh one per pass without it. */
+  readonly hookCtx?: HookCtxSource;
 }
 
-/** Hooks after name matching: a predicate over hook names and the function to call. */
-export type CompiledHooks = readonly (readonly [(name: string) => boolean, HookFn])[];
+export type { CompiledHooks } from './hooks.js';
 
 /**
  * Tokenizes, validates and runs one forward pass inside `tf.tidy`, calling `hooks` at each hook
@@ -48,19 +49,7 @@ export async function runPass(
   const prepared = await prepareTokens(input, m.cfg, m.tokenizer, options);
   try {
     inspect(prepared.tokens, prepared.attentionMask);
-    const atHook = (name: string, x: tf.Tensor): tf.Tensor => {
-      let a = x;
-      const ctx = { name, layer: hookLayer(name) };
-      for (const [match, fn] of hooks) {
-        if (!match(name)) continue;
-        const r = fn(a, ctx);
-        if (r !== undefined && r !== null) {
-          checkHookReplacement(name, a, r);
-          a = r;
-        }
-      }
-      return a;
-    };
+    const atHook = dispatchHooks(hooks, m.hookCtx ?? passLocalCtx());
     return tf.tidy(() =>
       runForward(m.cfg, m.params, prepared.tokens, atHook, {
         stopAtLayer,
@@ -75,12 +64,12 @@ export async function runPass(
 }
 
 /** The tokens and mask a pass ran on, kept for the loss (owned by whoever asked for them). */
-interface SeenTokens {
+export interface SeenTokens {
   tokens: tf.Tensor;
   attentionMask?: tf.Tensor;
 }
 
-function checkReturnType(options: ForwardOutputOptions): ReturnType {
+export function checkReturnType(options: ForwardOutputOptions): ReturnType {
   const returnType = options.returnType ?? 'logits';
   if (!['logits', 'loss', 'both'].includes(returnType)) {
     throw new InvalidArgumentError(
@@ -107,7 +96,7 @@ function seeTokens(returnType: ReturnType, into: { seen?: SeenTokens }) {
  * Turns the logits into what `returnType` asks for, taking ownership of `logits` and `seen`:
  * the logits, the loss (masked as TransformerLens) or both. Nothing leaks if the loss fails.
  */
-function shapeOutput(
+export function shapeOutput(
   logits: tf.Tensor,
   seen: SeenTokens | undefined,
   returnType: ReturnType,
@@ -154,7 +143,7 @@ export async function runForOutput<R extends ReturnType | undefined, P extends b
 
 /**
  * Runs a pass that stores every activation `keep` accepts (sliced to `posSlice`, without the
- * batch dim with `removeBatchDim`). Returns the output `returnType` asks for and the store, all
+ * batch dim with `removeBatchDim`), after the hooks `before` (so the store sees what they return). Returns the output `returnType` asks for and the store, all
  * owned by the caller; on an error nothing stored survives.
  */
 export async function runCaching(
@@ -162,6 +151,7 @@ export async function runCaching(
   input: ModelInput,
   options: RunWithCacheOptions,
   keep: (name: string) => boolean,
+  before: CompiledHooks = [],
 ): Promise<{ logits?: tf.Tensor; loss?: tf.Tensor; store: Map<string, tf.Tensor> }> {
   const returnType = checkReturnType(options);
   const store = new Map<string, tf.Tensor>();
@@ -169,15 +159,10 @@ export async function runCaching(
   const see = seeTokens(returnType, box);
   const capture: HookFn = (a, { name }) => {
     if (!keep(name)) return;
-    // Inside the forward's tidy: keep() lets the stored copy outlive it; the store owns it.
-    const stored = tf.tidy(() => {
-      const sliced = options.posSlice === undefined ? a.clone() : applyPosSlice(a, name, options.posSlice);
-      return options.removeBatchDim ? sliced.squeeze([0]) : sliced;
-    });
-    store.set(name, tf.keep(stored));
+    store.set(name, cachedCopy(a, name, options));
   };
   try {
-    const logits = await runPass(m, input, options, [[keep, capture]], (tokens, mask) => {
+    const logits = await runPass(m, input, options, [...before, [keep, capture]], (tokens, mask) => {
       if (options.removeBatchDim && tokens.shape[0] !== 1) {
         throw new BatchDimError(`removeBatchDim needs a batch of 1; given a batch of ${tokens.shape[0]}.`);
       }
@@ -193,7 +178,26 @@ export async function runCaching(
   }
 }
 
-function normalizeStopAtLayer(cfg: HookedTransformerConfig, stop: number | undefined): number | undefined {
+/**
+ * The copy of activation `a` (at hook point `name`) a cache stores: sliced to `posSlice`, without
+ * the batch dim with `removeBatchDim`, and kept, so it outlives the forward's tidy.
+ */
+export function cachedCopy(
+  a: tf.Tensor,
+  name: string,
+  options: Pick<RunWithCacheOptions, 'posSlice' | 'removeBatchDim'>,
+): tf.Tensor {
+  const stored = tf.tidy(() => {
+    const sliced = options.posSlice === undefined ? a.clone() : applyPosSlice(a, name, options.posSlice);
+    return options.removeBatchDim ? sliced.squeeze([0]) : sliced;
+  });
+  return tf.keep(stored);
+}
+
+export function normalizeStopAtLayer(
+  cfg: HookedTransformerConfig,
+  stop: number | undefined,
+): number | undefined {
   if (stop === undefined) return undefined;
   const n = cfg.nLayers;
   if (!Number.isInteger(stop) || stop < -n || stop > n) {
