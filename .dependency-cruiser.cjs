@@ -10,7 +10,7 @@ const FLOORS = [
   ['loading', 'weights'],
   ['cache'],
   ['model'],
-  ['stream', 'circuits'],
+  ['stream', 'circuits', 'patching'],
   ['analysis'],
   ['report'],
   ['cli'],

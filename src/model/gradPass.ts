@@ -107,20 +107,28 @@ export async function runCachingWithGrads(
         return tf.mul<tf.Scalar>(delta, 0);
       }
     };
-    let result: { value: tf.Scalar; grad: tf.Tensor };
     try {
-      result = tf.valueAndGrad(f)(zero);
+      // The tidy frees the metric and delta's gradient, and on a failure the forward's output;
+      // what the pass stores is kept.
+      tf.tidy(() => {
+        tf.valueAndGrad(f)(zero);
+      });
     } catch (e) {
+      releaseTape();
       if (failures.length === 0 && /Cannot compute gradient/.test(String(e))) {
         throw new InvalidArgumentError(
           'inclBwd: the metric does not depend on any activation of the model; expected a function of its output.',
+        );
+      }
+      if (failures.length === 0 && /UnsortedSegmentSum/.test(String(e))) {
+        throw new InvalidArgumentError(
+          `inclBwd: the metric uses an op whose gradient backend '${tf.getBackend()}' cannot compute (tf.gather's gradient needs UnsortedSegmentSum); pick logits with tf.slice, or a one-hot product, instead of tf.gather.`,
         );
       }
       throw failures[0] ?? e;
     } finally {
       if (box.output) owned.push(box.output);
     }
-    tf.dispose([result.value, result.grad]);
     if (failures.length > 0) throw failures[0];
     // Gradients follow the activations, in the order the forward fired their points.
     for (const name of store.keys()) {
@@ -142,6 +150,22 @@ export async function runCachingWithGrads(
     tf.dispose(owned);
     prepared.dispose();
   }
+}
+
+/**
+ * After a backward pass failed inside tfjs (a kernel without a gradient), the tensors its tape
+ * saved for the backward are still held, and tfjs frees them only at the end of a successful
+ * pass; free them here so a failed call leaks nothing. Reaches into the engine's state, which
+ * tfjs does not expose, so every field is checked before use.
+ */
+function releaseTape(): void {
+  const engine = tf.engine() as unknown as {
+    state?: { gradientDepth?: number; activeTape?: { saved?: tf.Tensor[] }[] | null };
+  };
+  const state = engine.state;
+  if (!state || state.gradientDepth !== 0 || !Array.isArray(state.activeTape)) return;
+  for (const node of state.activeTape) for (const t of node.saved ?? []) if (!t.isDisposed) t.dispose();
+  state.activeTape = null;
 }
 
 /**
