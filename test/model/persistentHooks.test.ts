@@ -177,10 +177,10 @@ describeBackends('lasting hooks', () => {
     expect(() => model.resetHooks({ includePermanent: true } as never)).toThrow(
       /Did you mean 'includingPermanent'/,
     );
-    await expect(model.withHooks({ fwdHooks: [['blocks.9.hook_z', noop]] }, async () => 1)).rejects.toThrow(
-      /hook name/,
-    );
-    await expect(model.withHooks({ fwd: [] } as never, async () => 1)).rejects.toThrow(
+    await expect(
+      model.withHooks({ fwdHooks: [['blocks.9.hook_z', noop]] }, () => Promise.resolve(1)),
+    ).rejects.toThrow(/hook name/);
+    await expect(model.withHooks({ fwd: [] } as never, () => Promise.resolve(1))).rejects.toThrow(
       /unknown option 'fwd'/,
     );
     expect(model.hookCount()).toBe(0);
