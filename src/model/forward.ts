@@ -52,10 +52,13 @@ interface PassContext {
 
 /** [b, p, g, dh] → [b, p, h, dh]: each key/value head serves h/g consecutive query heads. */
 function repeatKv(x: tf.Tensor, nHeads: number): tf.Tensor {
-  const g = x.shape[2] ?? nHeads;
+  const [b, p, g, dh] = x.shape;
   if (g === nHeads) return x;
-  const groupOf = Array.from({ length: nHeads }, (_, i) => Math.floor(i / (nHeads / g)));
-  return tf.gather(x, tf.tensor1d(groupOf, 'int32'), 2);
+  // A broadcast rather than a gather: gather's gradient needs a kernel wasm lacks (UnsortedSegmentSum).
+  const r = nHeads / g;
+  // Rank 4 (batch and position merged): tfjs differentiates tiling up to rank 4 only.
+  const merged = tf.reshape(x, [b * p, g, 1, dh]);
+  return tf.reshape(tf.broadcastTo(merged, [b * p, g, r, dh]), [b, p, nHeads, dh]);
 }
 
 function attention(

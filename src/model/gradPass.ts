@@ -122,7 +122,7 @@ export async function runCachingWithGrads(
       }
       if (failures.length === 0 && /UnsortedSegmentSum/.test(String(e))) {
         throw new InvalidArgumentError(
-          `inclBwd: the metric uses an op whose gradient backend '${tf.getBackend()}' cannot compute (tf.gather's gradient needs UnsortedSegmentSum); pick logits with tf.slice, or a one-hot product, instead of tf.gather.`,
+          `inclBwd: the backward pass needs an op whose gradient backend '${tf.getBackend()}' cannot compute (tf.gather's gradient needs UnsortedSegmentSum); if the metric uses tf.gather, pick logits with tf.slice, or a one-hot product, instead.`,
         );
       }
       throw failures[0] ?? e;

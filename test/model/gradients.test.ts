@@ -8,6 +8,7 @@ import type { SafetensorsFile } from '../../src/loading/safetensors.js';
 import { loadSafetensorsFile } from '../../src/loading/safetensors.js';
 import { HookedTransformer } from '../../src/model/HookedTransformer.js';
 import { describeBackends } from '../helpers/backends.js';
+import { familyFolder, familyGolden } from '../helpers/familyGolden.js';
 import { GPT2_TINY, golden, goldenStateDict, goldenTensor, maxAbsDiff } from '../helpers/golden.js';
 
 const TOL = 1e-4;
@@ -92,6 +93,35 @@ describeBackends('runWithCache inclBwd', () => {
     cache.dispose();
   });
 });
+
+for (const family of ['llama', 'neox'] as const) {
+  describeBackends(`${family}-tiny inclBwd`, () => {
+    it("every hook activation's gradient of a logit difference matches PyTorch", async () => {
+      const cfg = await readHfConfig(familyFolder(family), { useAttnResult: true });
+      const model = HookedTransformer.fromStateDict(cfg, goldenStateDict(await familyGolden(family, 'raw')));
+      const file = await loadSafetensorsFile(
+        new URL(`../fixtures/${family}-tiny-golden/grads.safetensors`, import.meta.url).pathname,
+      );
+      const tokens = goldenTensor(file, 'tokens');
+      const { logits, cache } = await model.runWithCache(tokens, { inclBwd: true, metric: logitDiff });
+      const want = [...file.tensors.keys()].filter((n) => n.startsWith('ld.')).map((n) => n.slice(3));
+      expect(
+        cache
+          .keys()
+          .filter((k) => k.endsWith('_grad'))
+          .sort(),
+      ).toEqual([...want].sort());
+      for (const name of want) {
+        const w = goldenTensor(file, `ld.${name}`);
+        expect(await maxAbsDiff(cache.get(name), w), name).toBeLessThan(TOL);
+        w.dispose();
+      }
+      tf.dispose([tokens, logits]);
+      cache.dispose();
+      model.dispose();
+    });
+  });
+}
 
 describeBackends('gradients on a tiny random model', () => {
   let model: HookedTransformer;
