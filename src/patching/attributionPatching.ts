@@ -80,11 +80,18 @@ const HOOK: Record<AttributionActivation, (layer: number) => string> = {
  * @example
  * ```ts
  * const model = await HookedTransformer.fromPretrained('induction-2l');
- * const ld = (logits: tf.Tensor) => tf.tidy(() => {
- *   const last = logits.slice([0, logits.shape[1]! - 1, 0], [1, 1, -1]).flatten();
- *   return tf.sub(last.gather(answer), last.gather(wrong)); });
- * const attr = await attributionPatching(model, cleanTokens, corruptTokens, ld);
- * await attr.residPre!.values.array();   // [layer][pos]
+ * const words = [10, 20, 30, 40, 50];
+ * const clean = [[355, ...words, 10, 20, 30, 40]];          // BOS, the words, their repeat: 50 comes next
+ * const corrupt = [[355, 11, 21, 31, 41, 51, 10, 20, 30, 40]];
+ * // logit(50) − logit(51) at the last position (tf.slice: tf.gather's gradient is missing on wasm)
+ * const ld = (logits: tf.Tensor) =>
+ *   tf.tidy(() => {
+ *     const at = (id: number) => tf.slice(logits, [0, logits.shape[1]! - 1, id], [1, 1, 1]).reshape([]);
+ *     return tf.sub(at(50), at(51));
+ *   });
+ * const attr = await attributionPatching(model, clean, corrupt, ld);
+ * attr.residPre!.dims;                  // ['layer', 'pos']
+ * await attr.zAllPos!.values.array();   // [layer][head]: the layer-1 induction heads stand out
  * attr.dispose(); model.dispose();
  * ```
  */
