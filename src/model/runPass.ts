@@ -143,8 +143,9 @@ export async function runForOutput<R extends ReturnType | undefined, P extends b
 
 /**
  * Runs a pass that stores every activation `keep` accepts (sliced to `posSlice`, without the
- * batch dim with `removeBatchDim`), after the hooks `before` (so the store sees what they return). Returns the output `returnType` asks for and the store, all
- * owned by the caller; on an error nothing stored survives.
+ * batch dim with `removeBatchDim`), after the hooks `before` (so the store sees what they return).
+ * Returns the output `returnType` asks for and the store, all owned by the caller; on an error
+ * nothing stored survives.
  */
 export async function runCaching(
   m: PassModel,
