@@ -44,15 +44,15 @@ export interface AttributionResult {
   cleanMetric: number;
   /** The metric on the corrupted input (the baseline every estimate is a change from). */
   corruptMetric: number;
-  /** `resid_pre` [layer, pos]: patching the whole residual stream at one position before one block. */
+  /** `resid_pre`, `[layer, pos]`: patching the whole residual stream at one position before one block. */
   residPre?: LabelledScores;
-  /** `attn_out` [layer, pos]. */
+  /** `attn_out`, `[layer, pos]`. */
   attnOut?: LabelledScores;
-  /** `mlp_out` [layer, pos] (absent for attention-only models). */
+  /** `mlp_out`, `[layer, pos]` (absent for attention-only models). */
   mlpOut?: LabelledScores;
-  /** `z` by position [layer, pos, head]: one head's output at one position (summed over d_head). */
+  /** `z` by position, `[layer, pos, head]`: one head's output at one position (summed over d_head). */
   z?: LabelledScores;
-  /** `z` at every position at once [layer, head] (the by-position scores summed over positions). */
+  /** `z` at every position at once, `[layer, head]` (the by-position scores summed over positions). */
   zAllPos?: LabelledScores;
   /** Frees every tensor above. */
   dispose(): void;
