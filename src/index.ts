@@ -22,8 +22,11 @@ export type {
   FromConfigOptions,
   FromStateDictOptions,
   FromPretrainedOptions,
+  WithHooksSpec,
 } from './model/options.js';
-export type { HookFn, HookContext, NameMatcher } from './model/hooks.js';
+export type { HookFn, HookContext, HookDirection, NameMatcher } from './model/hooks.js';
+export type { AddHookOptions, ResetHooksOptions } from './model/HookRegistry.js';
+export type { Metric } from './model/gradPass.js';
 export type { PosSliceInput } from './model/posSlice.js';
 export type { GenerateOptions } from './model/generate.js';
 export { processWeights, DEFAULT_PROCESSING } from './model/processWeights.js';
@@ -61,6 +64,15 @@ export type { LogitAttrsOptions, TokensArg } from './cache/methods/logitAttrs.js
 export type { StackActivationOptions } from './cache/methods/stackActivation.js';
 export type { StackHeadResultsOptions } from './cache/methods/stackHeadResults.js';
 export type { StackNeuronResultsOptions } from './cache/methods/stackNeuronResults.js';
+
+// ---- patching: attribution patching (first-order estimates from one backward pass) ----
+export { attributionPatching } from './patching/attributionPatching.js';
+export type {
+  AttributionActivation,
+  AttributionPatchingOptions,
+  AttributionResult,
+  LabelledScores,
+} from './patching/attributionPatching.js';
 
 // ---- lazy results and the planner ----
 export { Lazy } from '../graph/Lazy.js';

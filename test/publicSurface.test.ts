@@ -11,6 +11,7 @@ describe('public surface', () => {
       'PlanOptions',
       'Slice',
       'getActName',
+      'attributionPatching',
     ]) {
       expect(lazylens, name).toHaveProperty(name);
     }

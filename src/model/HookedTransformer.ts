@@ -16,7 +16,9 @@ import type { StateDict } from '../core/stateDict.js';
 import type { ToTokensOptions } from '../core/tokens.js';
 import { ConfigError, InvalidArgumentError } from '../errors.js';
 import { generate, GENERATE_KEYS, type GenerateOptions } from './generate.js';
-import { compileMatcher } from './hooks.js';
+import { runCachingWithGrads } from './gradPass.js';
+import { HookRegistry, type AddHookOptions, type ResetHooksOptions } from './HookRegistry.js';
+import { compileMatcher, type CompiledHooks, type HookFn, type NameMatcher } from './hooks.js';
 import { initWeights } from './initWeights.js';
 import { loadPretrained, NO_PROCESSING, processStateDict } from './loadPretrained.js';
 import { modelToSingleToken, modelToStrTokens, modelToString, modelToTokens } from './modelTokens.js';
@@ -37,12 +39,40 @@ import {
   type ReturnType,
   type RunWithCacheOptions,
   type RunWithHooksOptions,
+  type WithHooksSpec,
+  WITH_HOOKS_KEYS,
+  ADD_HOOK_KEYS,
+  RESET_HOOKS_KEYS,
 } from './options.js';
 import { DEFAULT_PROCESSING, type ProcessingOptions } from './processWeights.js';
 import { runCaching, runForOutput, type PassModel } from './runPass.js';
 import { TransformerWeights } from './TransformerWeights.js';
 import type { FactoredMatrix } from '../weights/FactoredMatrix.js';
 import { OV, QK } from '../weights/headCircuits.js';
+
+/** @throws InvalidArgumentError for a gradient option that cannot be honoured. */
+function checkGradOptions(options: RunWithCacheOptions): void {
+  if (options.inclBwd !== undefined && typeof options.inclBwd !== 'boolean') {
+    throw new InvalidArgumentError(
+      `runWithCache: inclBwd given as ${typeof options.inclBwd}; expected a boolean.`,
+    );
+  }
+  if (options.metric !== undefined && typeof options.metric !== 'function') {
+    throw new InvalidArgumentError(
+      `runWithCache: metric given as ${typeof options.metric}; expected a function of the logits returning a scalar.`,
+    );
+  }
+  if (options.inclBwd && options.logits !== undefined && options.logits !== 'all') {
+    throw new InvalidArgumentError(
+      `runWithCache: logits '${String(options.logits)}' given with inclBwd: true; expected 'all' (or no logits option): the metric is a function of the full logits.`,
+    );
+  }
+  if (options.metric !== undefined && !options.inclBwd) {
+    throw new InvalidArgumentError(
+      'runWithCache: metric given without inclBwd: true; expected both (metric is what the backward pass differentiates).',
+    );
+  }
+}
 
 /**
  * A transformer with TransformerLens's hook points (GPT-2, GPT-Neo, GPT-NeoX/Pythia, Llama,
@@ -53,6 +83,7 @@ import { OV, QK } from '../weights/headCircuits.js';
  */
 export class HookedTransformer extends TransformerWeights implements LensModel {
   private readonly hookNameList: readonly string[];
+  private readonly lasting = new HookRegistry();
 
   /**
    * Use a factory (`fromConfig`, `fromStateDict`, `fromPretrained`): the model takes ownership of `params`.
@@ -184,7 +215,112 @@ export class HookedTransformer extends TransformerWeights implements LensModel {
   /** What a forward pass needs of this model. */
   private get pass(): PassModel {
     this.assertLive();
-    return { cfg: this.cfg, params: this.weights.params, tokenizer: this.tokenizer };
+    return {
+      cfg: this.cfg,
+      params: this.weights.params,
+      tokenizer: this.tokenizer,
+      hookCtx: this.lasting.ctxOf,
+    };
+  }
+
+  /** `[matcher, fn]` pairs checked and resolved against this model's hook names. */
+  private compileHooks(hooks: unknown, what: string): CompiledHooks {
+    if (hooks === undefined) return [];
+    if (!Array.isArray(hooks)) {
+      throw new InvalidArgumentError(
+        `${what} given as ${typeof hooks}; expected an array of [name, fn] pairs.`,
+      );
+    }
+    return (hooks as readonly (readonly [NameMatcher, HookFn])[]).map((pair) => {
+      if (!Array.isArray(pair) || pair.length !== 2) {
+        throw new InvalidArgumentError(`An entry of ${what} is not a [name, fn] pair; expected [name, fn].`);
+      }
+      const [m, fn] = pair;
+      if (typeof fn !== 'function')
+        throw new InvalidArgumentError(`A hook for ${String(m)} is ${typeof fn}; expected a function.`);
+      return [compileMatcher(m, this.hookNameList, what), fn] as const;
+    });
+  }
+
+  /**
+   * Adds a hook that stays until removed: it runs on every `forward`, `runWithHooks`,
+   * `runWithCache` (whose cache then sees what it returns), `generate` and stream, before the
+   * call's own hooks (TransformerLens's `add_hook`). A forward hook (`dir: 'fwd'`, the default)
+   * sees and may replace the activation; a backward hook (`dir: 'bwd'`) sees the gradient there on
+   * a gradient pass (`runWithCache` with `inclBwd`, attribution patching) and may return a tensor
+   * to replace the gradient passed further back.
+   * @param nameOrFilter a hook name (full or shorthand), names, or a predicate over full names.
+   * @param fn the hook; its second argument holds the point's `name`, `layer` and persistent `ctx`.
+   * @param options `dir`, `perma` (survives `resetHooks()`), `prepend`.
+   * @returns a function removing this hook alone.
+   * @throws UnknownKeyError for a name the model lacks, suggesting the nearest.
+   * @example
+   * ```ts
+   * const model = HookedTransformer.fromConfig({ nLayers: 1, dModel: 16, nCtx: 8, dHead: 4, dVocab: 20 });
+   * model.addHook('blocks.0.hook_resid_pre', (x) => tf.mul(x, 2), { perma: true });  // a steering hook
+   * const logits = await model.forward([[1, 2, 3]]);   // runs with it
+   * model.resetHooks({ includingPermanent: true });
+   * logits.dispose(); model.dispose();
+   * ```
+   */
+  addHook(nameOrFilter: NameMatcher, fn: HookFn, options: AddHookOptions = {}): () => void {
+    checkOptions(options, ADD_HOOK_KEYS, 'addHook');
+    const dir = options.dir ?? 'fwd';
+    if (dir !== 'fwd' && dir !== 'bwd') {
+      throw new InvalidArgumentError(`addHook: dir '${String(dir)}' given; expected 'fwd' or 'bwd'.`);
+    }
+    if (typeof fn !== 'function') {
+      throw new InvalidArgumentError(`addHook: the hook is ${typeof fn}; expected a function.`);
+    }
+    const match = compileMatcher(nameOrFilter, this.hookNameList, 'addHook');
+    return this.lasting.add(match, fn, { dir, perma: options.perma === true, prepend: options.prepend });
+  }
+
+  /**
+   * Removes lasting hooks and clears every hook point's `ctx`, as TransformerLens's `reset_hooks`:
+   * permanent hooks stay unless `includingPermanent` is true.
+   * @param options `includingPermanent` (default false), `clearContexts` (default true), `direction`.
+   */
+  resetHooks(options: ResetHooksOptions = {}): void {
+    checkOptions(options, RESET_HOOKS_KEYS, 'resetHooks');
+    const direction = options.direction ?? 'both';
+    if (!['fwd', 'bwd', 'both'].includes(direction)) {
+      throw new InvalidArgumentError(
+        `resetHooks: direction '${String(direction)}' given; expected 'fwd', 'bwd' or 'both'.`,
+      );
+    }
+    this.lasting.reset(options);
+  }
+
+  /** How many lasting hooks are installed, of one direction or both. */
+  hookCount(dir?: 'fwd' | 'bwd'): number {
+    return this.lasting.count(dir);
+  }
+
+  /**
+   * Runs `body` with hooks installed on this model, and removes them when it ends, even by an
+   * error (TransformerLens's `with model.hooks(...)`). Scopes nest: an inner scope's hooks run after
+   * the outer's. The hooks are the model's while the body runs, so a concurrent call on the same
+   * model sees them too.
+   * @param hooks `fwdHooks` and `bwdHooks`, `[nameOrPredicate, fn]` pairs as `runWithHooks`.
+   * @param body what to run; it gets this model.
+   * @returns what `body` returns.
+   * @example
+   * ```ts
+   * const model = HookedTransformer.fromConfig({ nLayers: 1, dModel: 16, nCtx: 8, dHead: 4, dVocab: 20 });
+   * const ablate = (z: tf.Tensor) => tf.zerosLike(z);
+   * const logits = await model.withHooks({ fwdHooks: [['blocks.0.attn.hook_z', ablate]] }, (m) => m.forward([[1, 2, 3]]));
+   * logits.dispose(); model.dispose();
+   * ```
+   */
+  async withHooks<T>(hooks: WithHooksSpec, body: (model: this) => Promise<T>): Promise<T> {
+    checkOptions(hooks, WITH_HOOKS_KEYS, 'withHooks');
+    if (typeof body !== 'function') {
+      throw new InvalidArgumentError(`withHooks: body given as ${typeof body}; expected an async function.`);
+    }
+    const fwd = this.compileHooks(hooks.fwdHooks, 'fwdHooks');
+    const bwd = this.compileHooks(hooks.bwdHooks, 'bwdHooks');
+    return await this.lasting.scoped(fwd, bwd, () => body(this));
   }
 
   /**
@@ -212,12 +348,23 @@ export class HookedTransformer extends TransformerWeights implements LensModel {
     options: RunWithCacheOptions & { returnType?: R; logits?: L } = {},
   ): Promise<CachedResult<R, ActivationCache, L>> {
     checkOptions(options, RUN_WITH_CACHE_KEYS, 'runWithCache');
+    checkGradOptions(options);
     await ensureBackend();
     const keep =
       options.namesFilter === undefined
         ? () => true
         : compileMatcher(options.namesFilter, this.hookNameList, 'namesFilter');
-    const { store, ...out } = await runCaching(this.pass, input, options, keep);
+    const fwd = this.lasting.hooks('fwd');
+    const { store, ...out } = options.inclBwd
+      ? await runCachingWithGrads(
+          this.pass,
+          input,
+          options,
+          keep,
+          { fwd, bwd: this.lasting.hooks('bwd') },
+          options.metric,
+        )
+      : await runCaching(this.pass, input, options, keep, fwd);
     return { ...out, cache: new ActivationCache(store, this, !options.removeBatchDim) } as CachedResult<
       R,
       ActivationCache,
@@ -251,12 +398,8 @@ export class HookedTransformer extends TransformerWeights implements LensModel {
   ): Promise<ForwardResult<R, P, L>> {
     checkOptions(options, RUN_WITH_HOOKS_KEYS, 'runWithHooks');
     await ensureBackend();
-    const hooks = (options.fwdHooks ?? []).map(([m, fn]) => {
-      if (typeof fn !== 'function')
-        throw new InvalidArgumentError(`A hook for ${String(m)} is ${typeof fn}; expected a function.`);
-      return [compileMatcher(m, this.hookNameList, 'fwdHooks'), fn] as const;
-    });
-    return await runForOutput<R, P, L>(this.pass, input, options, hooks);
+    const hooks = this.compileHooks(options.fwdHooks, 'fwdHooks');
+    return await runForOutput<R, P, L>(this.pass, input, options, [...this.lasting.hooks('fwd'), ...hooks]);
   }
 
   /**
@@ -284,7 +427,7 @@ export class HookedTransformer extends TransformerWeights implements LensModel {
   ): Promise<ForwardResult<R, P, L>> {
     checkOptions(options, FORWARD_KEYS, 'forward');
     await ensureBackend();
-    return await runForOutput<R, P, L>(this.pass, input, options, []);
+    return await runForOutput<R, P, L>(this.pass, input, options, this.lasting.hooks('fwd'));
   }
 
   /**

@@ -13,7 +13,15 @@ export interface HookContext {
   name: string;
   /** The block the hook point belongs to, or undefined for top-level hooks. */
   layer: number | undefined;
+  /**
+   * Scratch space of this hook point (TransformerLens's `hook.ctx`): the same object on every
+   * call and for every hook at the point, until `model.resetHooks()` clears it.
+   */
+  ctx: Record<string, unknown>;
 }
+
+/** Whether a hook runs on the forward pass (sees the activation) or the backward pass (sees its gradient). */
+export type HookDirection = 'fwd' | 'bwd';
 
 /**
  * A forward hook: sees the activation; returning a tensor replaces it downstream (patching),
@@ -23,6 +31,46 @@ export type HookFn = (activation: tf.Tensor, ctx: HookContext) => tf.Tensor | vo
 
 /** Which hook points a hook or filter applies to: a name (full or shorthand), names, or a predicate. */
 export type NameMatcher = string | readonly string[] | ((name: string) => boolean);
+
+/** Hooks after name matching: a predicate over hook names and the function to call. */
+export type CompiledHooks = readonly (readonly [(name: string) => boolean, HookFn])[];
+
+/** Where a pass finds each hook point's `ctx`; a fresh object per point and pass when the model keeps none. */
+export type HookCtxSource = (name: string) => Record<string, unknown>;
+
+/** A fresh `ctx` per hook point for one pass (a pass without a model's persistent contexts). */
+export function passLocalCtx(): HookCtxSource {
+  const contexts = new Map<string, Record<string, unknown>>();
+  return (name) => {
+    let c = contexts.get(name);
+    if (!c) contexts.set(name, (c = {}));
+    return c;
+  };
+}
+
+/**
+ * The emit function of a pass: at each hook point, calls the matching hooks in order, each seeing
+ * the activation as the hooks before it left it; a returned tensor replaces the activation.
+ */
+export function dispatchHooks(
+  hooks: CompiledHooks,
+  ctxOf: HookCtxSource,
+): (name: string, x: tf.Tensor) => tf.Tensor {
+  return (name, x) => {
+    let a = x;
+    let hookCtx: HookContext | undefined;
+    for (const [match, fn] of hooks) {
+      if (!match(name)) continue;
+      hookCtx ??= { name, layer: hookLayer(name), ctx: ctxOf(name) };
+      const r = fn(a, hookCtx);
+      if (r !== undefined && r !== null) {
+        checkHookReplacement(name, a, r);
+        a = r;
+      }
+    }
+    return a;
+  };
+}
 
 /** Resolves a matcher to a predicate over the model's hook names; unknown names are an error. */
 export function compileMatcher(

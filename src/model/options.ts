@@ -8,6 +8,7 @@ import type { OptionKeys } from '../core/checkOptions.js';
 import type { ModelTokenizer } from '../core/ModelTokenizer.js';
 import type { HubOptions } from '../loading/hub/HubOptions.js';
 import type { TokenOptions } from '../core/prepareTokens.js';
+import type { AddHookOptions, ResetHooksOptions } from './HookRegistry.js';
 import type { HookFn, NameMatcher } from './hooks.js';
 import type { PosSliceInput } from './posSlice.js';
 import type { ProcessingOptions } from './processWeights.js';
@@ -59,12 +60,30 @@ export interface RunWithCacheOptions extends ForwardOutputOptions {
    * TransformerLens, an integer keeps the axis: `posSlice: -1` caches `[batch, 1, ...]`.
    */
   posSlice?: PosSliceInput;
+  /**
+   * Also cache the gradient of `metric` with respect to each cached activation, under
+   * `<name>_grad` (TL's `incl_bwd`); backward hooks (`addHook(…, { dir: 'bwd' })`) fire too.
+   */
+  inclBwd?: boolean;
+  /**
+   * With `inclBwd`: the scalar to differentiate, a function of the output (logits, or the residual
+   * with `stopAtLayer`) that returns a tensor of shape `[]`. Default: the mean next-token loss.
+   */
+  metric?: (output: tf.Tensor) => tf.Tensor;
 }
 
 /** Options of {@link HookedTransformer.runWithHooks}. */
 export interface RunWithHooksOptions extends ForwardOutputOptions {
   /** `[nameOrPredicate, fn]` pairs; hooks at one point run in the order given. */
   fwdHooks?: readonly (readonly [NameMatcher, HookFn])[];
+}
+
+/** The hooks of a {@link HookedTransformer.withHooks} scope. */
+export interface WithHooksSpec {
+  /** `[nameOrPredicate, fn]` forward hooks, run after the model's lasting ones. */
+  fwdHooks?: readonly (readonly [NameMatcher, HookFn])[];
+  /** `[nameOrPredicate, fn]` backward hooks: they see the gradient at their point on a gradient pass. */
+  bwdHooks?: readonly (readonly [NameMatcher, HookFn])[];
 }
 
 /** Options of {@link HookedTransformer.fromPretrained}: weight processing (TransformerLens's defaults) and the backend. */
@@ -168,6 +187,8 @@ export const RUN_WITH_CACHE_KEYS = {
   namesFilter: true,
   removeBatchDim: true,
   posSlice: true,
+  inclBwd: true,
+  metric: true,
 } as const satisfies OptionKeys<RunWithCacheOptions>;
 
 /** The keys `runWithHooks` accepts. */
@@ -175,6 +196,26 @@ export const RUN_WITH_HOOKS_KEYS = {
   ...FORWARD_KEYS,
   fwdHooks: true,
 } as const satisfies OptionKeys<RunWithHooksOptions>;
+
+/** The keys `withHooks` accepts. */
+export const WITH_HOOKS_KEYS = {
+  fwdHooks: true,
+  bwdHooks: true,
+} as const satisfies OptionKeys<WithHooksSpec>;
+
+/** The keys `addHook` accepts. */
+export const ADD_HOOK_KEYS = {
+  dir: true,
+  perma: true,
+  prepend: true,
+} as const satisfies OptionKeys<AddHookOptions>;
+
+/** The keys `resetHooks` accepts. */
+export const RESET_HOOKS_KEYS = {
+  includingPermanent: true,
+  clearContexts: true,
+  direction: true,
+} as const satisfies OptionKeys<ResetHooksOptions>;
 
 const PROCESSING_KEYS = {
   foldLn: true,

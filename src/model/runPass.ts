@@ -11,7 +11,7 @@ import type { StateDict } from '../core/stateDict.js';
 import { BadLayerError, BatchDimError, InvalidArgumentError } from '../errors.js';
 import { checkLastPositions, checkLogits, neededDepth } from './demand.js';
 import { runForward } from './forward.js';
-import { checkHookReplacement, hookLayer, type HookFn } from './hooks.js';
+import { dispatchHooks, passLocalCtx, type CompiledHooks, type HookCtxSource, type HookFn } from './hooks.js';
 import { lmCrossEntropy } from './loss.js';
 import type {
   ForwardOutputOptions,
@@ -28,10 +28,11 @@ export interface PassModel {
   readonly cfg: HookedTransformerConfig;
   readonly params: StateDict;
   readonly tokenizer?: ModelTokenizer;
+  /** Each hook point's persistent `ctx` (TransformerLens's `hook.ctx`); a fresh one per pass without it. */
+  readonly hookCtx?: HookCtxSource;
 }
 
-/** Hooks after name matching: a predicate over hook names and the function to call. */
-export type CompiledHooks = readonly (readonly [(name: string) => boolean, HookFn])[];
+export type { CompiledHooks } from './hooks.js';
 
 /**
  * Tokenizes, validates and runs one forward pass inside `tf.tidy`, calling `hooks` at each hook
@@ -59,19 +60,7 @@ export async function runPass(
   try {
     if (want === 'last') checkLastPositions(prepared.lastPositions, prepared.tokens.shape[1]);
     inspect(prepared.tokens, prepared.attentionMask);
-    const atHook = (name: string, x: tf.Tensor): tf.Tensor => {
-      let a = x;
-      const ctx = { name, layer: hookLayer(name) };
-      for (const [match, fn] of hooks) {
-        if (!match(name)) continue;
-        const r = fn(a, ctx);
-        if (r !== undefined && r !== null) {
-          checkHookReplacement(name, a, r);
-          a = r;
-        }
-      }
-      return a;
-    };
+    const atHook = dispatchHooks(hooks, m.hookCtx ?? passLocalCtx());
     return tf.tidy(() => {
       const out = runForward(m.cfg, m.params, prepared.tokens, atHook, {
         stopAtLayer,
@@ -90,7 +79,7 @@ export async function runPass(
 }
 
 /** The tokens and mask a pass ran on, kept for the loss (owned by whoever asked for them). */
-interface SeenTokens {
+export interface SeenTokens {
   tokens: tf.Tensor;
   attentionMask?: tf.Tensor;
 }
@@ -101,7 +90,7 @@ function checkOutput(options: ForwardOutputOptions): { returnType: ReturnType; l
   return { returnType, logits: checkLogits(options.logits, returnType, options.stopAtLayer) };
 }
 
-function checkReturnType(options: ForwardOutputOptions): ReturnType {
+export function checkReturnType(options: ForwardOutputOptions): ReturnType {
   const returnType = options.returnType ?? 'logits';
   if (!['logits', 'loss', 'both'].includes(returnType)) {
     throw new InvalidArgumentError(
@@ -128,7 +117,7 @@ function seeTokens(returnType: ReturnType, into: { seen?: SeenTokens }) {
  * Turns the logits into what `returnType` asks for, taking ownership of `logits` and `seen`:
  * the logits, the loss (masked as TransformerLens) or both. Nothing leaks if the loss fails.
  */
-function shapeOutput(
+export function shapeOutput(
   logits: tf.Tensor | undefined,
   seen: SeenTokens | undefined,
   returnType: ReturnType,
@@ -179,14 +168,16 @@ export async function runForOutput<
 
 /**
  * Runs a pass that stores every activation `keep` accepts (sliced to `posSlice`, without the
- * batch dim with `removeBatchDim`). Returns the output `returnType` asks for and the store, all
- * owned by the caller; on an error nothing stored survives.
+ * batch dim with `removeBatchDim`), after the hooks `before` (so the store sees what they return).
+ * Returns the output `returnType` asks for and the store, all owned by the caller; on an error
+ * nothing stored survives.
  */
 export async function runCaching(
   m: PassModel,
   input: ModelInput,
   options: RunWithCacheOptions,
   keep: (name: string) => boolean,
+  before: CompiledHooks = [],
 ): Promise<{ logits?: tf.Tensor; loss?: tf.Tensor; store: Map<string, tf.Tensor> }> {
   const { returnType, logits: want } = checkOutput(options);
   const store = new Map<string, tf.Tensor>();
@@ -194,23 +185,14 @@ export async function runCaching(
   const see = seeTokens(returnType, box);
   const capture: HookFn = (a, { name }) => {
     if (!keep(name)) return;
-    // Inside the forward's tidy: keep() lets the stored tensor outlive it; the store owns it. A
-    // reshape to the same shape shares the activation's data (a clone copies it on wasm), and is a
-    // tensor of the store's own: one activation seen under two names, or also returned as the
-    // output, is still disposed once per owner.
-    const stored = tf.tidy(() => {
-      const sliced =
-        options.posSlice === undefined ? tf.reshape(a, a.shape) : applyPosSlice(a, name, options.posSlice);
-      return options.removeBatchDim ? sliced.squeeze([0]) : sliced;
-    });
-    store.set(name, tf.keep(stored));
+    store.set(name, cachedCopy(a, name, options));
   };
   try {
     const logits = await runPass(
       m,
       input,
       { ...options, logits: want },
-      [[keep, capture]],
+      [...before, [keep, capture]],
       (tokens, mask) => {
         if (options.removeBatchDim && tokens.shape[0] !== 1) {
           throw new BatchDimError(`removeBatchDim needs a batch of 1; given a batch of ${tokens.shape[0]}.`);
@@ -228,7 +210,31 @@ export async function runCaching(
   }
 }
 
-function normalizeStopAtLayer(cfg: HookedTransformerConfig, stop: number | undefined): number | undefined {
+/**
+ * The copy of activation `a` (at hook point `name`) a cache stores: sliced to `posSlice`, without
+ * the batch dim with `removeBatchDim`, and kept, so it outlives the forward's tidy.
+ */
+export function cachedCopy(
+  a: tf.Tensor,
+  name: string,
+  options: Pick<RunWithCacheOptions, 'posSlice' | 'removeBatchDim'>,
+): tf.Tensor {
+  // Inside the forward's tidy: keep() lets the stored tensor outlive it; the store owns it. A
+  // reshape to the same shape shares the activation's data (a clone copies it on wasm), and is a
+  // tensor of the store's own: one activation seen under two names, or also returned as the
+  // output, is still disposed once per owner.
+  const stored = tf.tidy(() => {
+    const sliced =
+      options.posSlice === undefined ? tf.reshape(a, a.shape) : applyPosSlice(a, name, options.posSlice);
+    return options.removeBatchDim ? sliced.squeeze([0]) : sliced;
+  });
+  return tf.keep(stored);
+}
+
+export function normalizeStopAtLayer(
+  cfg: HookedTransformerConfig,
+  stop: number | undefined,
+): number | undefined {
   if (stop === undefined) return undefined;
   const n = cfg.nLayers;
   if (!Number.isInteger(stop) || stop < -n || stop > n) {
