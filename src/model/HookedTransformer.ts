@@ -256,8 +256,9 @@ export class HookedTransformer extends TransformerWeights implements LensModel {
    * @throws UnknownKeyError for a name the model lacks, suggesting the nearest.
    * @example
    * ```ts
-   * const model = HookedTransformer.fromConfig({ nLayers: 1, dModel: 16, nCtx: 8, dHead: 4, dVocab: 20 });
-   * model.addHook('blocks.0.hook_resid_pre', (x) => tf.mul(x, 2), { perma: true });  // a steering hook
+   * const model = await HookedTransformer.fromPretrained('induction-2l');
+   * // a steering hook
+   * model.addHook('blocks.0.hook_resid_pre', (x) => tf.mul(x, 2), { perma: true });
    * const logits = await model.forward([[1, 2, 3]]);   // runs with it
    * model.resetHooks({ includingPermanent: true });
    * logits.dispose(); model.dispose();
@@ -307,9 +308,11 @@ export class HookedTransformer extends TransformerWeights implements LensModel {
    * @returns what `body` returns.
    * @example
    * ```ts
-   * const model = HookedTransformer.fromConfig({ nLayers: 1, dModel: 16, nCtx: 8, dHead: 4, dVocab: 20 });
+   * const model = await HookedTransformer.fromPretrained('induction-2l');
    * const ablate = (z: tf.Tensor) => tf.zerosLike(z);
-   * const logits = await model.withHooks({ fwdHooks: [['blocks.0.attn.hook_z', ablate]] }, (m) => m.forward([[1, 2, 3]]));
+   * const logits = await model.withHooks({ fwdHooks: [['blocks.0.attn.hook_z', ablate]] }, (m) =>
+   *   m.forward([[1, 2, 3]]),
+   * );
    * logits.dispose(); model.dispose();
    * ```
    */

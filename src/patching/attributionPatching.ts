@@ -81,12 +81,14 @@ const HOOK: Record<AttributionActivation, (layer: number) => string> = {
  * ```ts
  * const model = await HookedTransformer.fromPretrained('induction-2l');
  * const words = [10, 20, 30, 40, 50];
- * const clean = [[355, ...words, 10, 20, 30, 40]];          // BOS, the words, their repeat: 50 comes next
+ * // BOS, the words, their repeat: 50 comes next
+ * const clean = [[355, ...words, 10, 20, 30, 40]];
  * const corrupt = [[355, 11, 21, 31, 41, 51, 10, 20, 30, 40]];
  * // logit(50) − logit(51) at the last position (tf.slice: tf.gather's gradient is missing on wasm)
  * const ld = (logits: tf.Tensor) =>
  *   tf.tidy(() => {
- *     const at = (id: number) => tf.slice(logits, [0, logits.shape[1]! - 1, id], [1, 1, 1]).reshape([]);
+ *     const last = logits.shape[1]! - 1;
+ *     const at = (id: number) => tf.slice(logits, [0, last, id], [1, 1, 1]).reshape([]);
  *     return tf.sub(at(50), at(51));
  *   });
  * const attr = await attributionPatching(model, clean, corrupt, ld);
