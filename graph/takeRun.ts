@@ -37,3 +37,13 @@ export function takeRun(x: tf.Tensor, dim: number, start: number, count: number)
   const size = x.shape.map((d, i) => (i === dim ? count : d));
   return tf.slice(x, begin, size);
 }
+
+/**
+ * `x` at `indices` of axis `dim` (the axis kept, of length `indices.length`): a consecutive run
+ * through {@link takeRun}, any other list by gather. Call inside `tf.tidy`.
+ */
+export function takeIndices(x: tf.Tensor, dim: number, indices: readonly number[]): tf.Tensor {
+  const run = indices.length > 0 && indices.every((v, i) => v === indices[0] + i);
+  if (run) return takeRun(x, dim, indices[0], indices.length);
+  return tf.gather(x, tf.tensor1d([...indices], 'int32'), dim);
+}

@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import * as g from '../../graph/index.js';
 import { gathersRun } from '../../graph/takeRun.js';
+import { applyPosSlice } from '../../src/model/posSlice.js';
 import { HookedTransformer } from '../../src/index.js';
 import { streamDla, type DlaLine } from '../../src/stream/streamDla.js';
 import { describeBackends } from '../helpers/backends.js';
@@ -76,6 +77,26 @@ describeBackends('no hidden copies of large tensors', () => {
       tf.dispose([result, want, flat]);
     }
     big.dispose();
+  });
+
+  it("runWithCache posSlice takes a large activation's last position by gather, a long run by slice", async () => {
+    // [batch, pos, d_mlp] with 1 × 512 × 256 entries: large enough that a copy of all of it counts.
+    const post = tf.tidy(() => tf.reshape(tf.range(0, 512 * 256, 1, 'float32'), [1, 512, 256]));
+    const name = 'blocks.0.mlp.hook_post';
+    for (const [ps, begin, size, gathers] of [
+      [-1, 511, 1, true],
+      [{ start: 3, stop: 9 }, 3, 6, true],
+      [{ start: 0, stop: 500 }, 0, 500, false],
+    ] as const) {
+      const { kernels, result } = await kernelsOf(() => applyPosSlice(post, name, ps));
+      expect(over(kernels, /^(Slice|StridedSlice)$/, '1,512,256')).toHaveLength(gathers ? 0 : 1);
+      expect(over(kernels, /^GatherV2$/, '1,512,256')).toHaveLength(gathers ? 1 : 0);
+      const want = tf.slice(post, [0, begin, 0], [1, size, 256]);
+      expect(result.shape).toEqual(want.shape);
+      expect(await result.array()).toEqual(await want.array());
+      tf.dispose([result, want]);
+    }
+    post.dispose();
   });
 
   it('logitAttrs at the last position reads one column of W_U, not all of it', async () => {
