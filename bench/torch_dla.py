@@ -1,8 +1,10 @@
 """PyTorch side of bench/dla.ts: last-token direct logit attribution per head over a JSON Lines file
 of prompts (token ids with an answer id), the way one would write it in PyTorch: forward hooks
 only on the activations the attribution needs (each layer's z and MLP output, the embeddings and
-the final LN scale), each keeping the last real position of each row only. Right-padded batches:
-with a causal mask and absolute positions, padding after a row's last token cannot change it.
+the final LN scale), each keeping the last real position of each row only, and no unembedding
+(TransformerLens's return_type=None): the job needs the answer's W_U column, not the logits.
+Right-padded batches: with a causal mask and absolute positions, padding after a row's last token
+cannot change it.
 Writes one JSON line per prompt (index, answerId, position, total, top-5 components) like
 lazylens's streamDla, and prints one JSON line {seconds, prompts, tokens, components}.
 Written for this project; run: /usr/bin/python3 bench/torch_dla.py IN.jsonl OUT.jsonl --threads 2"""
@@ -56,7 +58,7 @@ def main():
                 tokens[i, :len(r["prompt"])] = torch.tensor(r["prompt"])
             tokens_seen += int(lengths.sum())
             rows = (torch.arange(len(batch)), lengths - 1)
-            model(tokens)
+            model(tokens, return_logits=False)  # as TL's return_type=None: the job reads no logits
             z = torch.stack([saved[f"blocks.{l}.hooks.z"] for l in range(L)], 1)  # [b, L, H, dh]
             heads = torch.einsum("blhk,lhkd->blhd", z, W_O).reshape(len(batch), L * H, D)
             mlp = torch.stack([saved[f"blocks.{l}.hooks.mlp_out"] for l in range(L)], 1)

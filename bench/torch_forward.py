@@ -75,12 +75,14 @@ class Model(nn.Module):
         self.ln_final = LayerNorm()
         self.W_U = nn.Parameter(torch.randn(D, V) * 0.02)
 
-    def forward(self, tokens):
+    def forward(self, tokens, return_logits=True):
         b, p = tokens.shape
         x = self.hook_embed(self.W_E[tokens]) + self.hook_pos_embed(self.W_pos[:p].expand(b, p, D))
         for blk in self.blocks:
             x = blk(x)
-        return self.ln_final(x) @ self.W_U
+        x = self.ln_final(x)
+        # TransformerLens's return_type=None: the final LN runs (its hooks fire), the unembed does not.
+        return x @ self.W_U if return_logits else None
 
 
 def main():

@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { chunkedMatMul } from './chunkedMatMul.js';
 import { einsumGroups, einsumLetters, type EinsumLetters } from './einsumSpec.js';
 import { sizeOf, type Kind, type NodeOf } from './node.js';
+import { takeIndices } from './takeRun.js';
 
 /** What an execution rule may ask of the executor. */
 export interface ExecContext {
@@ -123,14 +124,9 @@ export const execRules: { readonly [K in Kind]: ExecRule<K> } = {
     const len = x.shape[dim];
     const idx = s.indices(len);
     if (idx.length === 0) return tf.zeros([...n.shape], x.dtype);
-    const start = s.contiguousStart(len);
-    if (start !== undefined) {
-      // A contiguous run is a cheap tf.slice; an integer index then drops the dim by reshape.
-      const begin = x.shape.map((_, i) => (i === dim ? start : 0));
-      const size = x.shape.map((d, i) => (i === dim ? idx.length : d));
-      return tf.reshape(tf.slice(x, begin, size), [...n.shape]);
-    }
-    return tf.gather(x, tf.tensor1d(idx, 'int32'), dim);
+    // A run is taken without copying the rest of a large input (takeRun), a list by gather; an
+    // integer index then drops the dim by reshape.
+    return tf.reshape(takeIndices(x, dim, idx), [...n.shape]);
   },
   stack: (n, xs) => {
     if (xs.length === 0) return tf.zeros([...n.shape], n.dtype);

@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import * as g from '../../graph/index.js';
+import { takeIndices } from '../../graph/takeRun.js';
 import { selectBackend, type BackendName } from '../backend/index.js';
 import { BatchDimError, LazylensError, UnknownKeyError } from '../errors.js';
 import { accumulatedResid, type AccumulatedResidOptions } from './methods/accumulatedResid.js';
@@ -435,7 +436,7 @@ export class ActivationCache implements Iterable<string>, ActivationSource {
         next.set(
           name,
           tf.tidy(() => {
-            const picked = tf.gather(t, tf.tensor1d(idx, 'int32'), 0);
+            const picked = takeIndices(t, 0, idx);
             return slice.collapses ? tf.squeeze(picked, [0]) : picked;
           }),
         );

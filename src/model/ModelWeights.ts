@@ -71,7 +71,8 @@ export class ModelWeights {
     checkIds([ids].flat(2), this.cfg.dVocabOut);
     return tf.tidy(() => {
       const t = tf.tensor(ids, undefined, 'int32');
-      const dirs = tf.gather(tf.transpose(this.get('unembed.W_U')), tf.reshape(t, [-1]));
+      // Gathered columns, then transposed: transposing all of W_U first would copy it whole.
+      const dirs = tf.transpose(tf.gather(this.get('unembed.W_U'), tf.reshape(t, [-1]), 1));
       return tf.reshape(dirs, [...t.shape, this.cfg.dModel]);
     });
   }

@@ -8,6 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Slice, type SliceInput } from '../../graph/slice.js';
+import { takeIndices } from '../../graph/takeRun.js';
 import { posAxis } from '../core/hookPoints.js';
 
 /** Which positions to keep: anything a {@link Slice} takes (an int keeps a length-1 axis). */
@@ -19,7 +20,8 @@ export function applyPosSlice(activation: tf.Tensor, name: string, posSlice: Pos
   const axis = activation.rank + posAxis(name);
   const n = activation.shape[axis];
   return tf.tidy(() => {
-    const picked = tf.gather(activation, tf.tensor1d(slice.indices(n), 'int32'), axis);
+    // A run of a large activation is gathered, never sliced whole (wasm's Slice copies its input).
+    const picked = takeIndices(activation, axis, slice.indices(n));
     return slice.collapses ? tf.squeeze(picked, [axis]) : picked;
   });
 }

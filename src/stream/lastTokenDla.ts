@@ -101,11 +101,13 @@ export function lastTokenDla<P>(batch: CacheBatch<P>, options: LastTokenDlaOptio
     stack = build(cache, ps);
     attrs = cache.logitAttrs(stack, answers, { posSlice: ps, incorrectTokens: incorrect && [...incorrect] });
   } else {
-    const repeat = (ids: readonly number[]): number[][] => ids.map((id) => positions.map(() => id));
+    // One direction per row ([batch, 1] ids), broadcast over the positions by the dot: W_U is
+    // read for each answer once, not once per (row, position).
+    const perRow = (ids: readonly number[]): number[][] => ids.map((id) => [id]);
     stack = build(cache, positions);
-    const perPos = cache.logitAttrs(stack, repeat(answers), {
+    const perPos = cache.logitAttrs(stack, perRow(answers), {
       posSlice: positions,
-      incorrectTokens: incorrect && repeat(incorrect),
+      incorrectTokens: incorrect && perRow(incorrect),
     }); // [components, batch, positions]
     const pick = batch.lastPositions.map((p) => positions.map((q) => (q === p ? 1 : 0)));
     const selector = batch.track(tf.tensor2d(pick, undefined, 'float32'));
