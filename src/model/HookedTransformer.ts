@@ -289,12 +289,7 @@ export class HookedTransformer extends TransformerWeights implements LensModel {
   ): Promise<string | number[][]> {
     checkOptions(options, GENERATE_KEYS, 'generate');
     await ensureBackend();
-    this.assertLive();
-    const self = {
-      cfg: this.cfg,
-      tokenizer: this.tokenizer,
-      forward: (ids: number[][]) => this.forward(ids),
-    };
+    const self = this.pass;
     return typeof input === 'string' ? generate(self, input, options) : generate(self, input, options);
   }
 

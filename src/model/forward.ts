@@ -17,7 +17,7 @@ import {
   type Emit,
 } from './layers.js';
 import { alibiBias } from './alibi.js';
-import { applyRotary, rotaryTables, type RotaryTables } from './rotary.js';
+import { applyRotary, rotaryTables, rotaryTablesAt, type RotaryTables } from './rotary.js';
 import { kvParamName, type StateDict } from '../core/stateDict.js';
 
 export interface ForwardOptions {
@@ -32,6 +32,22 @@ export interface ForwardOptions {
    * skipped or fused away; without this option every point is observed.
    */
   observes?: (name: string) => boolean;
+  /**
+   * Keys and values of earlier positions (a key/value cache): `tokens` are then the positions
+   * after them only, and `attentionMask`, when given, covers the cached positions and these.
+   */
+  past?: PastKeyValues;
+}
+
+/** What a pass over new positions needs of a key/value cache. */
+export interface PastKeyValues {
+  /** The position id of each token this pass runs, [batch][pos], counting real tokens as {@link positionIds}. */
+  readonly positions: readonly (readonly number[])[];
+  /**
+   * Adds one layer's keys and values of this pass ([batch, pos, kv heads, d_head], keys after
+   * rotary) after the cached ones and returns those of every position so far.
+   */
+  extend(layer: number, keys: tf.Tensor, values: tf.Tensor): { keys: tf.Tensor; values: tf.Tensor };
 }
 
 /** Token positions for the learned positional embedding: 0.. per row, counting real tokens only. */
@@ -48,6 +64,7 @@ interface PassContext {
   padMask: tf.Tensor | undefined;
   rotary: RotaryTables | undefined;
   observes: (name: string) => boolean;
+  past: PastKeyValues | undefined;
 }
 
 /** [b, p, g, dh] → [b, p, h, dh]: each key/value head serves h/g consecutive query heads. */
@@ -78,7 +95,7 @@ function attention(
       param(params, kvParamName(cfg, layer, 'b_K')),
     ),
   );
-  const v = emit(
+  let v = emit(
     `${p}.hook_v`,
     headProjection(
       x,
@@ -90,14 +107,17 @@ function attention(
     q = emit(`${p}.hook_rot_q`, applyRotary(q, cfg, ctx.rotary));
     k = emit(`${p}.hook_rot_k`, applyRotary(k, cfg, ctx.rotary));
   }
+  if (ctx.past) ({ keys: k, values: v } = ctx.past.extend(layer, k, v));
+  // Queries are the last `pos` of `keys` positions (all of them without a cache).
+  const keys = k.shape[1];
   // [b, p, h, dh] → [b, h, q, dh] @ [b, h, dh, k]; grouped keys are repeated up to h heads here,
   // after their hooks, so hook_k / hook_rot_k keep TL's [b, p, g, dh].
   let scores = tf.matMul(tf.transpose(q, [0, 2, 1, 3]), tf.transpose(repeatKv(k, cfg.nHeads), [0, 2, 3, 1]));
   if (cfg.useAttnScale) scores = tf.div(scores, cfg.attnScale);
   // Gemma 2 caps the scores before the mask, so hook_attn_scores sees capped scores.
   if (cfg.attnScoresSoftCap > 0) scores = softCap(scores, cfg.attnScoresSoftCap);
-  if (cfg.positionalEmbeddingType === 'alibi') scores = tf.add(scores, alibiBias(cfg.nHeads, pos));
-  const allowed = tf.broadcastTo(attentionMask(cfg, layer, pos, ctx.padMask), scores.shape);
+  if (cfg.positionalEmbeddingType === 'alibi') scores = tf.add(scores, alibiBias(cfg.nHeads, pos, keys));
+  const allowed = tf.broadcastTo(attentionMask(cfg, layer, pos, ctx.padMask, keys), scores.shape);
   scores = tf.where(allowed, scores, tf.fill(scores.shape, -Infinity));
   scores = emit(`${p}.hook_attn_scores`, scores);
   // A query with no visible key (left padding) gets an all-zero row instead of NaN, as TL.
@@ -232,22 +252,30 @@ export function runForward(
   // BLOOM normalizes the embedding; TL's LayerNorm there keeps its weights through folding.
   if (cfg.postEmbeddingLn) embed = normalize(embed, cfg, params, 'embed.ln', emit, 'LN');
   let resid = emit('hook_embed', embed);
+  const past = options.past;
   if (cfg.positionalEmbeddingType === 'standard') {
-    const ids = positionIds(batch, pos, padMask);
+    const ids = past
+      ? tf.tensor2d(past.positions as number[][], undefined, 'int32')
+      : positionIds(batch, pos, padMask);
     let posEmbed = tf.gather(param(params, 'pos_embed.W_pos'), ids);
     posEmbed = tf.broadcastTo(posEmbed, [batch, pos, cfg.dModel]);
     // Padding positions contribute no positional embedding (TransformerLens zeroes them).
-    if (padMask) posEmbed = tf.mul(posEmbed, tf.expandDims(tf.cast(padMask, 'float32'), -1));
+    const ownMask =
+      padMask && past ? tf.slice(padMask, [0, (padMask.shape[1] ?? pos) - pos], [batch, pos]) : padMask;
+    if (ownMask) posEmbed = tf.mul(posEmbed, tf.expandDims(tf.cast(ownMask, 'float32'), -1));
     resid = tf.add(resid, emit('hook_pos_embed', posEmbed));
   }
   const stop = options.stopAtLayer ?? cfg.nLayers;
   const ctx: PassContext = {
     padMask,
     observes: options.observes ?? (() => true),
+    past,
     rotary:
-      cfg.positionalEmbeddingType === 'rotary'
-        ? rotaryTables(cfg, batch, pos, hostMask(padMask, options.maskRows))
-        : undefined,
+      cfg.positionalEmbeddingType !== 'rotary'
+        ? undefined
+        : past
+          ? rotaryTablesAt(cfg, past.positions)
+          : rotaryTables(cfg, batch, pos, hostMask(padMask, options.maskRows)),
   };
   for (let l = 0; l < stop; l++) {
     const input = resid;

@@ -11,6 +11,7 @@ import type { StateDict } from '../core/stateDict.js';
 import { BadLayerError, BatchDimError, InvalidArgumentError } from '../errors.js';
 import { runForward } from './forward.js';
 import { checkHookReplacement, hookLayer, type HookFn } from './hooks.js';
+import type { Emit } from './layers.js';
 import { lmCrossEntropy } from './loss.js';
 import type {
   ForwardOutputOptions,
@@ -31,6 +32,23 @@ export interface PassModel {
 /** Hooks after name matching: a predicate over hook names and the function to call. */
 export type CompiledHooks = readonly (readonly [(name: string) => boolean, HookFn])[];
 
+/** The forward's `emit`: calls each hook whose name matches, in order; a returned tensor replaces the activation. */
+export function hookEmitter(hooks: CompiledHooks): Emit {
+  return (name, x) => {
+    let a = x;
+    const ctx = { name, layer: hookLayer(name) };
+    for (const [match, fn] of hooks) {
+      if (!match(name)) continue;
+      const r = fn(a, ctx);
+      if (r !== undefined && r !== null) {
+        checkHookReplacement(name, a, r);
+        a = r;
+      }
+    }
+    return a;
+  };
+}
+
 /**
  * Tokenizes, validates and runs one forward pass inside `tf.tidy`, calling `hooks` at each hook
  * point, and returns the logits (or the residual at stopAtLayer), owned by the caller. `inspect`
@@ -48,19 +66,7 @@ export async function runPass(
   const prepared = await prepareTokens(input, m.cfg, m.tokenizer, options);
   try {
     inspect(prepared.tokens, prepared.attentionMask);
-    const atHook = (name: string, x: tf.Tensor): tf.Tensor => {
-      let a = x;
-      const ctx = { name, layer: hookLayer(name) };
-      for (const [match, fn] of hooks) {
-        if (!match(name)) continue;
-        const r = fn(a, ctx);
-        if (r !== undefined && r !== null) {
-          checkHookReplacement(name, a, r);
-          a = r;
-        }
-      }
-      return a;
-    };
+    const atHook = hookEmitter(hooks);
     return tf.tidy(() =>
       runForward(m.cfg, m.params, prepared.tokens, atHook, {
         stopAtLayer,
