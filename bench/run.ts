@@ -5,7 +5,7 @@
  */
 import { parseArgs } from './common.js';
 
-const ALL = ['threads', 'forward', 'dla', 'graph', 'cache', 'stream', 'circuits'] as const;
+const ALL = ['threads', 'forward', 'dla', 'graph', 'cache', 'stream', 'circuits', 'generate'] as const;
 
 const { names } = parseArgs(process.argv.slice(2));
 for (const name of names.length ? names : ALL) {
