@@ -44,7 +44,7 @@ interface PerToken {
   msPerToken: number;
 }
 
-/** Best-of-`repeats` seconds of one greedy generate call (after one warm-up call). */
+/** Best-of-`repeats` seconds of one greedy generate call (after a two-token warm-up: both kinds of step). */
 async function timeGenerate(
   model: HookedTransformer,
   prompt: number[][],
@@ -52,9 +52,9 @@ async function timeGenerate(
   useKvCache: boolean,
   repeats: number,
 ): Promise<number> {
-  const run = (): Promise<number[][]> =>
-    model.generate(prompt, { maxNewTokens, doSample: false, stopAtEos: false, useKvCache });
-  await run();
+  const run = (n = maxNewTokens): Promise<number[][]> =>
+    model.generate(prompt, { maxNewTokens: n, doSample: false, stopAtEos: false, useKvCache });
+  await run(Math.min(maxNewTokens, 2));
   let best = Infinity;
   for (let i = 0; i < repeats; i++) {
     const t0 = performance.now();
@@ -76,6 +76,9 @@ async function throughput(
   for (const cache of [true, false]) {
     const seconds = await timeGenerate(model, tokens, newTokens, cache, repeats);
     out.push({ model: name, prompt, newTokens, cache, tokPerSec: newTokens / seconds });
+    console.log(
+      `  ${name}, ${prompt} + ${newTokens}, ${cache ? 'KV cache' : 'no cache'}: ${seconds.toFixed(2)} s`,
+    );
   }
   return out;
 }
@@ -94,7 +97,11 @@ async function perToken(
       const extra = cache ? k.cache : k.noCache;
       const one = await timeGenerate(model, tokens, 1, cache, repeats);
       const more = await timeGenerate(model, tokens, 1 + extra, cache, repeats);
-      out.push({ model: name, prompt, cache, msPerToken: (1000 * Math.max(more - one, 0)) / extra });
+      const msPerToken = (1000 * Math.max(more - one, 0)) / extra;
+      out.push({ model: name, prompt, cache, msPerToken });
+      console.log(
+        `  ${name}, prompt ${prompt}, ${cache ? 'KV cache' : 'no cache'}: ${msPerToken.toFixed(1)} ms/token`,
+      );
     }
   }
   return out;

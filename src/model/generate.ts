@@ -219,17 +219,20 @@ export async function generate(
   const cache = options.useKvCache === false ? undefined : new KeyValueCache(cfg, rows.length);
   try {
     const finished = rows.map(() => false);
+    // Logits of the positions one step runs: with the cache, the prompt and then the last token
+    // alone; without it, the whole sequence every time.
+    const runStep = async (step: number): Promise<tf.Tensor> => {
+      if (!cache) return await runPass(model, rows, mask ? { attentionMask: mask } : {}, hooks);
+      if (step === 0) return runIncremental(model, rows, cache, hooks, mask);
+      return runIncremental(
+        model,
+        rows.map((r) => r.slice(-1)),
+        cache,
+        hooks,
+      );
+    };
     for (let step = 0; step < maxNew; step++) {
-      const logits = cache
-        ? step === 0
-          ? runIncremental(model, rows, cache, hooks, mask)
-          : runIncremental(
-              model,
-              rows.map((r) => r.slice(-1)),
-              cache,
-              hooks,
-            )
-        : await runPass(model, rows, mask ? { attentionMask: mask } : {}, hooks);
+      const logits = await runStep(step);
       const [b, p, v] = logits.shape as [number, number, number];
       const last = tf.tidy(() => tf.reshape(tf.slice(logits, [0, p - 1, 0], [b, 1, v]), [b, v]));
       logits.dispose();
