@@ -5,11 +5,13 @@
  * each step re-runs the whole sequence). Models: the shipped induction-2l (its n_ctx is 65, so it
  * runs 32 new tokens after 32 and no per-token table), a random model of its shape with n_ctx
  * 1024, and a GPT-2-small-shaped random model (12 layers, d_model 768). Results go to
- * bench/results/generate-<backend>-<threads>t.json.
+ * bench/results/generate-<backend>-<threads>t.json (written once before the GPT-2 part, `complete: false`,
+ * and again at the end).
  *
  * Run: npx tsx bench/generate.ts [--repeats 3] [--newTokens 64]   (or npm run bench -- generate)
  */
 import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs';
 import { HookedTransformer, selectBackend, type BackendName } from '../src/index.js';
 import type { PartialConfig } from '../src/core/config.js';
 import { backendThreads, benchFlags, GPT2_SMALL, randomTokens, writeResult } from './common.js';
@@ -40,7 +42,7 @@ interface PerToken {
   model: string;
   prompt: number;
   cache: boolean;
-  /** Seconds per generated token after the prompt's own step. */
+  /** Milliseconds per generated token after the prompt's own step. */
   msPerToken: number;
 }
 
@@ -107,6 +109,30 @@ async function perToken(
   return out;
 }
 
+/** Prints the tables of what was measured so far. */
+function report(rates: readonly Throughput[], costs: readonly PerToken[]): void {
+  console.log(
+    `\n### generate, greedy, backend ${tf.getBackend()} on ${backendThreads()} thread(s); best of the timed runs\n`,
+  );
+  console.log('| model | prompt + new | tokens/s, KV cache | tokens/s, no cache | speed-up |');
+  console.log('|---|---|---|---|---|');
+  for (const r of rates.filter((x) => x.cache)) {
+    const base = rates.find((x) => !x.cache && x.model === r.model && x.prompt === r.prompt);
+    const speedup = base ? r.tokPerSec / base.tokPerSec : NaN;
+    console.log(
+      `| ${r.model} | ${r.prompt} + ${r.newTokens} | ${r.tokPerSec.toPrecision(3)} | ${base?.tokPerSec.toPrecision(3) ?? '—'} | ${speedup.toFixed(1)}× |`,
+    );
+  }
+  console.log('\n| model | prompt | ms per new token, KV cache | ms per new token, no cache |');
+  console.log('|---|---|---|---|');
+  for (const c of costs.filter((x) => x.cache)) {
+    const base = costs.find((x) => !x.cache && x.model === c.model && x.prompt === c.prompt);
+    console.log(
+      `| ${c.model} | ${c.prompt} | ${c.msPerToken.toFixed(1)} | ${base?.msPerToken.toFixed(1) ?? '—'} |`,
+    );
+  }
+}
+
 export async function main(): Promise<void> {
   const { repeats, newTokens } = benchFlags();
   const backend: BackendName = await selectBackend({
@@ -127,6 +153,9 @@ export async function main(): Promise<void> {
     ...(await perToken('induction-2l shape, n_ctx 1024', small, { cache: 32, noCache: 16 }, repeats)),
   );
   small.dispose();
+  // Written now too: the GPT-2-small part can take long on a loaded machine.
+  report(rates, costs);
+  writeResult(`generate-${backend}-${threads}t`, { repeats, newTokens, rates, costs, complete: false });
 
   // GPT-2 small without the cache takes minutes per run here, so one timed run after the warm-up.
   const gpt2 = HookedTransformer.fromConfig(GPT2_SMALL, { seed: 0 });
@@ -134,27 +163,8 @@ export async function main(): Promise<void> {
   costs.push(...(await perToken('GPT-2-small shape', gpt2, { cache: 8, noCache: 2 }, 1)));
   gpt2.dispose();
 
-  console.log(`\n### generate, greedy, backend ${backend} on ${threads} thread(s); best of the timed runs\n`);
-  console.log('| model | prompt + new | tokens/s, KV cache | tokens/s, no cache | speed-up |');
-  console.log('|---|---|---|---|---|');
-  const speedups: { model: string; prompt: number; newTokens: number; speedup: number }[] = [];
-  for (const r of rates.filter((x) => x.cache)) {
-    const base = rates.find((x) => !x.cache && x.model === r.model && x.prompt === r.prompt);
-    const speedup = base ? r.tokPerSec / base.tokPerSec : NaN;
-    speedups.push({ model: r.model, prompt: r.prompt, newTokens: r.newTokens, speedup });
-    console.log(
-      `| ${r.model} | ${r.prompt} + ${r.newTokens} | ${r.tokPerSec.toPrecision(3)} | ${base?.tokPerSec.toPrecision(3) ?? '—'} | ${speedup.toFixed(1)}× |`,
-    );
-  }
-  console.log('\n| model | prompt | ms per new token, KV cache | ms per new token, no cache |');
-  console.log('|---|---|---|---|');
-  for (const c of costs.filter((x) => x.cache)) {
-    const base = costs.find((x) => !x.cache && x.model === c.model && x.prompt === c.prompt);
-    console.log(
-      `| ${c.model} | ${c.prompt} | ${c.msPerToken.toFixed(1)} | ${base?.msPerToken.toFixed(1) ?? '—'} |`,
-    );
-  }
-  writeResult(`generate-${backend}-${threads}t`, { repeats, newTokens, rates, speedups, costs });
+  report(rates, costs);
+  writeResult(`generate-${backend}-${threads}t`, { repeats, newTokens, rates, costs, complete: true });
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) await main();
