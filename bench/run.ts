@@ -5,7 +5,18 @@
  */
 import { parseArgs } from './common.js';
 
-const ALL = ['threads', 'forward', 'demand', 'dla', 'graph', 'cache', 'stream', 'circuits', 'patching'] as const;
+const ALL = [
+  'threads',
+  'forward',
+  'demand',
+  'dla',
+  'graph',
+  'cache',
+  'stream',
+  'circuits',
+  'patching',
+  'generate',
+] as const;
 
 const { names } = parseArgs(process.argv.slice(2));
 for (const name of names.length ? names : ALL) {

@@ -456,12 +456,8 @@ export class HookedTransformer extends TransformerWeights implements LensModel {
   ): Promise<string | number[][]> {
     checkOptions(options, GENERATE_KEYS, 'generate');
     await ensureBackend();
-    this.assertLive();
-    const self = {
-      cfg: this.cfg,
-      tokenizer: this.tokenizer,
-      forward: (ids: number[][]) => this.forward(ids),
-    };
+    // Lasting hooks fire at every step, on the positions that step runs.
+    const self = { ...this.pass, hooks: this.lasting.hooks('fwd') };
     return typeof input === 'string' ? generate(self, input, options) : generate(self, input, options);
   }
 

@@ -21,14 +21,20 @@ export function alibiSlopes(nHeads: number): number[] {
   return [...slopes, ...geometric(2 * pow2, nHeads - pow2, 2)];
 }
 
-/** The bias [1, heads, pos, pos]: `slope_h · (k − q)` for k ≤ q, 0 above the diagonal (masked anyway). */
-export function alibiBias(nHeads: number, pos: number): tf.Tensor {
+/**
+ * The bias [1, heads, pos, keys]: `slope_h · (k − q)` for k ≤ q, 0 above the diagonal (masked
+ * anyway). With `keys` > `pos` the queries are the last `pos` of `keys` positions (a pass over new
+ * tokens after cached ones), so query i sits at `keys − pos + i`.
+ */
+export function alibiBias(nHeads: number, pos: number, keys: number = pos): tf.Tensor {
   const slopes = alibiSlopes(nHeads);
-  const data = new Float32Array(nHeads * pos * pos);
+  const offset = keys - pos;
+  const data = new Float32Array(nHeads * pos * keys);
   for (let h = 0; h < nHeads; h++) {
     for (let q = 0; q < pos; q++) {
-      for (let k = 0; k <= q; k++) data[(h * pos + q) * pos + k] = slopes[h] * (k - q);
+      const at = q + offset;
+      for (let k = 0; k <= at; k++) data[(h * pos + q) * keys + k] = slopes[h] * (k - at);
     }
   }
-  return tf.tensor(data, [1, nHeads, pos, pos]);
+  return tf.tensor(data, [1, nHeads, pos, keys]);
 }

@@ -15,7 +15,7 @@ import {
   gatedActivation,
   type AttentionSpec,
 } from '../backend/kernels/index.js';
-import { applyRotary, rotaryTables, type RotaryTables } from './rotary.js';
+import { applyRotary, rotaryTables, rotaryTablesAt, type RotaryTables } from './rotary.js';
 import { kvParamName, type StateDict } from '../core/stateDict.js';
 import { atLastPositions, observesFinalLn } from './demand.js';
 import type { LogitsWanted } from './options.js';
@@ -40,6 +40,22 @@ export interface ForwardOptions {
   logits?: LogitsWanted;
   /** Each row's last real token, for `logits: 'last'` (default: the last column). */
   lastPositions?: readonly number[];
+  /**
+   * Keys and values of earlier positions (a key/value cache): `tokens` are then the positions
+   * after them only, and `attentionMask`, when given, covers the cached positions and these.
+   */
+  past?: PastKeyValues;
+}
+
+/** What a pass over new positions needs of a key/value cache. */
+export interface PastKeyValues {
+  /** The position id of each token this pass runs, [batch][pos], counting real tokens as {@link positionIds}. */
+  readonly positions: readonly (readonly number[])[];
+  /**
+   * Adds one layer's keys and values of this pass ([batch, pos, kv heads, d_head], keys after
+   * rotary) after the cached ones and returns those of every position so far.
+   */
+  extend(layer: number, keys: tf.Tensor, values: tf.Tensor): { keys: tf.Tensor; values: tf.Tensor };
 }
 
 /** Token positions for the learned positional embedding: 0.. per row, counting real tokens only. */
@@ -56,6 +72,7 @@ interface PassContext {
   padMask: tf.Tensor | undefined;
   rotary: RotaryTables | undefined;
   observes: (name: string) => boolean;
+  past: PastKeyValues | undefined;
 }
 
 /** How layer `layer` scales, caps, biases and masks its attention scores. */
@@ -94,7 +111,7 @@ function attention(
       param(params, kvParamName(cfg, layer, 'b_K')),
     ),
   );
-  const v = emit(
+  let v = emit(
     `${p}.hook_v`,
     headProjection(
       x,
@@ -106,6 +123,7 @@ function attention(
     q = emit(`${p}.hook_rot_q`, applyRotary(q, cfg, ctx.rotary));
     k = emit(`${p}.hook_rot_k`, applyRotary(k, cfg, ctx.rotary));
   }
+  if (ctx.past) ({ keys: k, values: v } = ctx.past.extend(layer, k, v));
   // Grouped keys and values stay [b, p, g, dh] (TL's hook shapes); attention indexes the group.
   // Scores and pattern are formed only when observed; otherwise webgpu runs one fused kernel.
   const spec = attentionSpec(cfg, layer, ctx.padMask);
@@ -257,22 +275,30 @@ export function runForward(
   // BLOOM normalizes the embedding; TL's LayerNorm there keeps its weights through folding.
   if (cfg.postEmbeddingLn) embed = normalize(embed, cfg, params, 'embed.ln', emit, 'LN');
   let resid = emit('hook_embed', embed);
+  const past = options.past;
   if (cfg.positionalEmbeddingType === 'standard') {
-    const ids = positionIds(batch, pos, padMask);
+    const ids = past
+      ? tf.tensor2d(past.positions as number[][], undefined, 'int32')
+      : positionIds(batch, pos, padMask);
     let posEmbed = tf.gather(param(params, 'pos_embed.W_pos'), ids);
     posEmbed = tf.broadcastTo(posEmbed, [batch, pos, cfg.dModel]);
     // Padding positions contribute no positional embedding (TransformerLens zeroes them).
-    if (padMask) posEmbed = tf.mul(posEmbed, tf.expandDims(tf.cast(padMask, 'float32'), -1));
+    const ownMask =
+      padMask && past ? tf.slice(padMask, [0, (padMask.shape[1] ?? pos) - pos], [batch, pos]) : padMask;
+    if (ownMask) posEmbed = tf.mul(posEmbed, tf.expandDims(tf.cast(ownMask, 'float32'), -1));
     resid = tf.add(resid, emit('hook_pos_embed', posEmbed));
   }
   const stop = options.stopAtLayer ?? cfg.nLayers;
   const ctx: PassContext = {
     padMask,
     observes: options.observes ?? (() => true),
+    past,
     rotary:
-      cfg.positionalEmbeddingType === 'rotary'
-        ? rotaryTables(cfg, batch, pos, hostMask(padMask, options.maskRows))
-        : undefined,
+      cfg.positionalEmbeddingType !== 'rotary'
+        ? undefined
+        : past
+          ? rotaryTablesAt(cfg, past.positions)
+          : rotaryTables(cfg, batch, pos, hostMask(padMask, options.maskRows)),
   };
   for (let l = 0; l < stop; l++) {
     const input = resid;

@@ -2,16 +2,19 @@
  * Text generation as TransformerLens's `generate`: append one token per step, chosen from the
  * last position's logits (greedy at temperature 0, else sampled with optional top-k / top-p), until
  * `maxNewTokens` or, with `stopAtEos`, until every sequence has produced EOS (finished sequences
- * are padded with EOS). Each step re-runs the whole forward pass: no key/value cache, which is
- * fine for the small models lazylens targets.
+ * are padded with EOS). With the key/value cache (the default, as TL's `use_past_kv_cache`) the
+ * first step runs the prompt and each later step only the token just added; without it each step
+ * re-runs the whole sequence. Hooks fire on the positions each step runs.
  */
 import * as tf from '@tensorflow/tfjs';
 import { InvalidArgumentError, LazylensError, TokenError } from '../errors.js';
 import { toTokens } from '../core/tokens.js';
-import type { HookedTransformerConfig } from '../core/config.js';
 import type { ModelTokenizer } from '../core/ModelTokenizer.js';
 import type { OptionKeys } from '../core/checkOptions.js';
 import { mulberry32 } from '../util/mulberry32.js';
+import { runIncremental } from './incrementalPass.js';
+import { KeyValueCache } from './kvCache.js';
+import { runPass, type CompiledHooks, type PassModel } from './runPass.js';
 
 /** Options of {@link HookedTransformer.generate}; defaults as TransformerLens's `generate`. */
 export interface GenerateOptions {
@@ -33,6 +36,18 @@ export interface GenerateOptions {
   eosTokenId?: number;
   /** Prepend BOS to a text prompt (default `cfg.defaultPrependBos`). */
   prependBos?: boolean;
+  /**
+   * Run each step on the new token only, attending to the keys and values cached from the earlier
+   * ones (default true, as TL's `use_past_kv_cache`); false re-runs the whole sequence every step.
+   * Both give the same tokens.
+   */
+  useKvCache?: boolean;
+  /**
+   * [batch][pos] of 1 (token) / 0 (padding) for token-id prompts of different lengths padded on
+   * the left: padding is never attended to and positions count real tokens only. The tokens
+   * generated are all real.
+   */
+  attentionMask?: readonly (readonly number[])[];
 }
 
 /** The keys `generate` accepts. */
@@ -46,14 +61,14 @@ export const GENERATE_KEYS = {
   stopAtEos: true,
   eosTokenId: true,
   prependBos: true,
+  useKvCache: true,
+  attentionMask: true,
 } as const satisfies OptionKeys<GenerateOptions>;
 
-/** What generation needs of a model. */
-export interface GenerativeModel {
-  readonly cfg: HookedTransformerConfig;
-  readonly tokenizer?: ModelTokenizer;
-  /** Logits [batch, pos, d_vocab_out] for token ids; the caller disposes them. */
-  forward(input: number[][]): Promise<tf.Tensor>;
+/** What generation needs of a model: its config, parameters, tokenizer, and the hooks every step calls. */
+export interface GenerativeModel extends PassModel {
+  /** Hooks called at every hook point of every step (on the positions that step runs). */
+  readonly hooks?: CompiledHooks;
 }
 
 function argmax(row: Float32Array): number {
@@ -124,6 +139,30 @@ function checkOptions(o: GenerateOptions): void {
     fail(`topK ${k} given; expected an integer ≥ 1.`);
   const p = o.topP;
   if (p !== undefined && !(p > 0 && p <= 1)) fail(`topP ${p} given; expected a number in (0, 1].`);
+  const c = o.useKvCache;
+  if (c !== undefined && typeof c !== 'boolean')
+    fail(`useKvCache ${String(c)} given; expected true or false.`);
+}
+
+/** The prompt's mask as fresh rows, checked against the prompt's shape; undefined without one. */
+function maskRows(
+  mask: readonly (readonly number[])[] | undefined,
+  rows: readonly (readonly number[])[],
+): number[][] | undefined {
+  if (mask === undefined) return undefined;
+  const ok =
+    isIdRows(mask) &&
+    mask.length === rows.length &&
+    mask.every((r, b) => r.length === rows[b].length && r.every((x) => x === 0 || x === 1));
+  if (!ok) {
+    const given = isIdRows(mask)
+      ? `${mask.length} rows of lengths ${mask.map((r) => r.length).join(', ')}`
+      : typeof mask;
+    throw new InvalidArgumentError(
+      `attentionMask: given ${given}; expected [${rows.length}][${rows[0]?.length ?? 0}] of 0 (padding) / 1 (token), the prompt's shape.`,
+    );
+  }
+  return mask.map((r) => Array.from(r));
 }
 
 /**
@@ -174,26 +213,59 @@ export async function generate(
     );
   }
 
-  const finished = rows.map(() => false);
-  for (let step = 0; step < maxNew; step++) {
-    const logits = await model.forward(rows);
-    const [b, p, v] = logits.shape as [number, number, number];
-    const last = tf.tidy(() => tf.reshape(tf.slice(logits, [0, p - 1, 0], [b, 1, v]), [b, v]));
-    logits.dispose();
-    const data = await last.data<'float32'>();
-    last.dispose();
-    checkFinite(data, v, step);
-    rows.forEach((row, i) => {
-      const logitsRow = data.subarray(i * v, (i + 1) * v);
-      const next = finished[i]
-        ? (eos as number)
-        : greedy
-          ? argmax(logitsRow)
-          : sample(logitsRow, { temperature, topK: options.topK, topP: options.topP }, random);
-      row.push(next);
-      if (stopAtEos && next === eos) finished[i] = true;
-    });
-    if (stopAtEos && finished.every(Boolean)) break;
+  const mask = maskRows(options.attentionMask, rows);
+  const hooks = model.hooks ?? [];
+  // Owned here and freed on every way out, thrown errors included.
+  const cache = options.useKvCache === false ? undefined : new KeyValueCache(cfg, rows.length);
+  try {
+    const finished = rows.map(() => false);
+    // Logits of the positions one step runs: with the cache, the prompt and then the last token
+    // alone; without it, the whole sequence every time.
+    const runStep = async (step: number): Promise<tf.Tensor> => {
+      if (!cache) {
+        // Only each row's last real token is read: the unembedding runs there alone.
+        const out = await runPass(
+          model,
+          rows,
+          { ...(mask ? { attentionMask: mask } : {}), logits: 'last' },
+          hooks,
+        );
+        if (!out) throw new LazylensError('generate: the pass returned no logits.');
+        return out;
+      }
+      if (step === 0) return runIncremental(model, rows, cache, hooks, mask);
+      return runIncremental(
+        model,
+        rows.map((r) => r.slice(-1)),
+        cache,
+        hooks,
+      );
+    };
+    for (let step = 0; step < maxNew; step++) {
+      const logits = await runStep(step);
+      const [b, p, v] = logits.shape as [number, number, number];
+      // A gather, not a slice: on wasm a slice reads its whole input first.
+      const last = tf.tidy(() => tf.reshape(p === 1 ? logits : tf.gather(logits, [p - 1], 1), [b, v]));
+      logits.dispose();
+      const data = await last.data<'float32'>();
+      last.dispose();
+      checkFinite(data, v, step);
+      rows.forEach((row, i) => {
+        const logitsRow = data.subarray(i * v, (i + 1) * v);
+        const next = finished[i]
+          ? (eos as number)
+          : greedy
+            ? argmax(logitsRow)
+            : sample(logitsRow, { temperature, topK: options.topK, topP: options.topP }, random);
+        row.push(next);
+        // Generated tokens are real: the no-cache pass sees them unmasked (the cache adds them so).
+        mask?.[i].push(1);
+        if (stopAtEos && next === eos) finished[i] = true;
+      });
+      if (stopAtEos && finished.every(Boolean)) break;
+    }
+  } finally {
+    cache?.dispose();
   }
   if (typeof input !== 'string') return rows;
   return (tokenizer as ModelTokenizer).decode(bosPrepended ? rows[0].slice(1) : rows[0]);

@@ -82,23 +82,27 @@ export function headProjection(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor): tf.Ten
 
 /**
  * Which keys each query may attend to, [b or 1, 1, q, k]: causal, within the window for local
- * layers, and never a padding key when an attention mask [b, k] is given.
+ * layers, and never a padding key when an attention mask [b, k] is given. With `keys` > `pos` the
+ * queries are the last `pos` of `keys` positions (new tokens after cached ones).
  */
 export function attentionMask(
   cfg: HookedTransformerConfig,
   layer: number,
   pos: number,
   padMask: tf.Tensor | undefined,
+  keys: number = pos,
 ): tf.Tensor {
   const local = cfg.attnTypes?.[layer] === 'local' && cfg.windowSize !== null;
-  const allowed = new Uint8Array(pos * pos);
+  const offset = keys - pos;
+  const allowed = new Uint8Array(pos * keys);
   for (let q = 0; q < pos; q++) {
-    for (let k = 0; k <= q; k++) {
-      if (!local || q - k < (cfg.windowSize ?? pos)) allowed[q * pos + k] = 1;
+    const at = q + offset;
+    for (let k = 0; k <= at; k++) {
+      if (!local || at - k < (cfg.windowSize ?? keys)) allowed[q * keys + k] = 1;
     }
   }
-  const causal = tf.tensor(allowed, [1, 1, pos, pos], 'bool');
+  const causal = tf.tensor(allowed, [1, 1, pos, keys], 'bool');
   if (!padMask) return causal;
-  const keys = tf.cast(tf.reshape(padMask, [padMask.shape[0], 1, 1, pos]), 'bool');
-  return tf.logicalAnd(causal, keys);
+  const keyMask = tf.cast(tf.reshape(padMask, [padMask.shape[0], 1, 1, keys]), 'bool');
+  return tf.logicalAnd(causal, keyMask);
 }

@@ -77,8 +77,19 @@ export function rotaryTables(
   pos: number,
   padMask: readonly (readonly number[])[] | undefined,
 ): RotaryTables {
+  return rotaryTablesAt(cfg, positions(batch, pos, padMask));
+}
+
+/**
+ * The rotation tables of given positions [batch or 1][pos]: a pass over new tokens only (a
+ * key/value cache) rotates them at their place in the whole sequence, not from 0.
+ */
+export function rotaryTablesAt(
+  cfg: HookedTransformerConfig,
+  rows: readonly (readonly number[])[],
+): RotaryTables {
   const half = rotaryDim(cfg) / 2;
-  const rows = positions(batch, pos, padMask);
+  const pos = rows[0]?.length ?? 0;
   const cos = new Float32Array(rows.length * pos * half);
   const sin = new Float32Array(rows.length * pos * half);
   const freqs = rotaryFrequencies(cfg);
