@@ -2,8 +2,7 @@
 // heads): the k/v presets iterate over the key/value heads, and the "every" bundles pad them with NaN.
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type {
-  ActivationCache} from '../../src/index.js';
+import type { ActivationCache } from '../../src/index.js';
 import {
   getActPatchAttnHeadAllPosEvery,
   getActPatchAttnHeadKAllPos,
