@@ -293,7 +293,10 @@ export class HookedTransformer extends TransformerWeights implements LensModel {
     this.lasting.reset(options);
   }
 
-  /** How many lasting hooks are installed, of one direction or both. */
+  /**
+   * How many lasting hooks are installed, of one direction or both.
+   * @param dir `'fwd'` or `'bwd'`; both when left out.
+   */
   hookCount(dir?: 'fwd' | 'bwd'): number {
     return this.lasting.count(dir);
   }

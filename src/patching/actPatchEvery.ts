@@ -84,6 +84,11 @@ async function every(
  * Patches `resid_pre`, `attn_out` and `mlp_out` at each layer and position, stacked:
  * `[3, n_layers, pos]` (TL's `get_act_patch_block_every`). Attention-only models have no MLP
  * output, so this fails on them (use the single presets).
+ * @param model the model to patch.
+ * @param corruptedTokens the corrupted input (text, ids or tokens), run once per batch of patches.
+ * @param cleanCache the clean run's cache: where the patched values come from.
+ * @param patchingMetric the metric of each patched run's logits (one number per patch).
+ * @param options batching (`patchesPerForward`) and tokenization, as the single presets.
  */
 export function getActPatchBlockEvery(
   model: HookedTransformer,
@@ -104,6 +109,11 @@ export function getActPatchBlockEvery(
 /**
  * Patches each head's output, queries, keys, values and pattern at every position at once,
  * stacked: `[5, n_layers, n_heads]` (TL's `get_act_patch_attn_head_all_pos_every`).
+ * @param model the model to patch.
+ * @param corruptedTokens the corrupted input (text, ids or tokens), run once per batch of patches.
+ * @param cleanCache the clean run's cache: where the patched values come from.
+ * @param patchingMetric the metric of each patched run's logits (one number per patch).
+ * @param options batching (`patchesPerForward`) and tokenization, as the single presets.
  */
 export function getActPatchAttnHeadAllPosEvery(
   model: HookedTransformer,
@@ -132,6 +142,11 @@ export function getActPatchAttnHeadAllPosEvery(
  * Patches each head's output, queries, keys, values (at each position) and pattern (each
  * destination row), stacked: `[5, n_layers, pos, n_heads]` (TL's
  * `get_act_patch_attn_head_by_pos_every`; the pattern's `[layer, head, dest_pos]` is transposed to fit).
+ * @param model the model to patch.
+ * @param corruptedTokens the corrupted input (text, ids or tokens), run once per batch of patches.
+ * @param cleanCache the clean run's cache: where the patched values come from.
+ * @param patchingMetric the metric of each patched run's logits (one number per patch).
+ * @param options batching (`patchesPerForward`) and tokenization, as the single presets.
  */
 export function getActPatchAttnHeadByPosEvery(
   model: HookedTransformer,

@@ -21,12 +21,31 @@ export type ActPatchFn = (
 
 /** What a preset patches: TL's activation name and index axes. */
 export interface ActPatchPreset {
-  activationName: string;
-  indexAxisNames: readonly string[];
+  /** The activation patched, as `getActName` takes it (`'resid_pre'`, `'z'`, `'pattern'`, …). */
+  readonly activationName: string;
+  /** The axes iterated, one patch per index (`'layer'`, `'pos'`, `'head'`, `'head_index'`, …). */
+  readonly indexAxisNames: readonly string[];
 }
 
-/** Every single-activation preset by its function name. */
-export const ACT_PATCH_PRESETS = {
+/** The name of a single-activation preset (the table below must have exactly these). */
+export type ActPatchPresetName =
+  | 'getActPatchResidPre'
+  | 'getActPatchResidMid'
+  | 'getActPatchAttnOut'
+  | 'getActPatchMlpOut'
+  | 'getActPatchAttnHeadOutByPos'
+  | 'getActPatchAttnHeadQByPos'
+  | 'getActPatchAttnHeadKByPos'
+  | 'getActPatchAttnHeadVByPos'
+  | 'getActPatchAttnHeadPatternByPos'
+  | 'getActPatchAttnHeadPatternDestSrcPos'
+  | 'getActPatchAttnHeadOutAllPos'
+  | 'getActPatchAttnHeadQAllPos'
+  | 'getActPatchAttnHeadKAllPos'
+  | 'getActPatchAttnHeadVAllPos'
+  | 'getActPatchAttnHeadPatternAllPos';
+
+const PRESET_TABLE = {
   getActPatchResidPre: { activationName: 'resid_pre', indexAxisNames: ['layer', 'pos'] },
   getActPatchResidMid: { activationName: 'resid_mid', indexAxisNames: ['layer', 'pos'] },
   getActPatchAttnOut: { activationName: 'attn_out', indexAxisNames: ['layer', 'pos'] },
@@ -48,10 +67,10 @@ export const ACT_PATCH_PRESETS = {
   getActPatchAttnHeadKAllPos: { activationName: 'k', indexAxisNames: ['layer', 'head'] },
   getActPatchAttnHeadVAllPos: { activationName: 'v', indexAxisNames: ['layer', 'head'] },
   getActPatchAttnHeadPatternAllPos: { activationName: 'pattern', indexAxisNames: ['layer', 'head_index'] },
-} as const satisfies Record<string, ActPatchPreset>;
+} as const satisfies Record<ActPatchPresetName, ActPatchPreset>;
 
-/** The name of a single-activation preset. */
-export type ActPatchPresetName = keyof typeof ACT_PATCH_PRESETS;
+/** Every single-activation preset by its function name. */
+export const ACT_PATCH_PRESETS: Readonly<Record<ActPatchPresetName, ActPatchPreset>> = PRESET_TABLE;
 
 function preset(name: ActPatchPresetName): ActPatchFn {
   const { activationName, indexAxisNames } = ACT_PATCH_PRESETS[name];

@@ -44,6 +44,12 @@ function camel(name: string): string {
 /**
  * Runs the preset called `name` (`'getActPatchResidPre'`, `'getActPatchBlockEvery'`, … or TL's
  * `'get_act_patch_resid_pre'`).
+ * @param name the preset's name, camelCased or TL's snake_case; an unknown name suggests the nearest.
+ * @param model the model to patch.
+ * @param corruptedTokens the corrupted input (text, ids or tokens), run once per batch of patches.
+ * @param cleanCache the clean run's cache: where the patched values come from.
+ * @param patchingMetric the metric of each patched run's logits (one number per patch).
+ * @param options batching (`patchesPerForward`) and tokenization, as the single presets.
  * @example
  * ```ts
  * const model = await HookedTransformer.fromPretrained('induction-2l');

@@ -163,6 +163,8 @@ const KEYS: OptionKeys<AttentionPatternsOptions> = {
  * several heads side by side. Hovering a query token lights its row in every head and colours the
  * tokens by where the selected head attends from it; hovering a cell shows its weight.
  *
+ * @param options the tokens, the patterns `[heads, q, k]` (a tensor, a Lazy or nested arrays), which
+ *   heads and their labels, the layer and a title.
  * @example
  * ```ts
  * const model = await HookedTransformer.fromPretrained('induction-2l');

@@ -108,6 +108,7 @@ const KEYS: OptionKeys<ColoredTokensOptions> = {
  * background coloured by its value: blue above 0, red below, white at 0, on a scale symmetric
  * about 0. Hovering a token shows its value. Spaces and newlines inside tokens are drawn visibly.
  *
+ * @param options the tokens, one value per token, the value's title, the scale's bound and a title.
  * @example
  * ```ts
  * const model = await HookedTransformer.fromPretrained('induction-2l');

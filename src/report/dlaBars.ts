@@ -108,6 +108,8 @@ export function sortBars(bars: readonly Bar[], sortBy: DlaSortBy): Bar[] {
  * its value. Takes what `cache.logitAttrs` returns for a labelled stack (a `Lazy` of
  * `[components]`, size-1 batch and position dims dropped) or `{ labels, values }`.
  *
+ * @param input a labelled `logitAttrs` result (a Lazy), or `{ labels, values }`.
+ * @param options sorting (`'value'`, `'abs'`, `'none'`), how many bars (`top`) and a title.
  * @example
  * ```ts
  * const model = await HookedTransformer.fromPretrained('induction-2l');

@@ -170,6 +170,8 @@ export function checkDomain(domain: unknown, where: string): void {
  * result (layer × position), an attention pattern, any matrix with labelled rows and columns.
  * Hovering a cell shows its row, column and value.
  *
+ * @param options the values `[rows][cols]` (a tensor, a Lazy or nested arrays), row and column
+ *   labels, titles, the colour scale and its domain.
  * @example
  * ```ts
  * const model = await HookedTransformer.fromPretrained('induction-2l');
