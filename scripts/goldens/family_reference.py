@@ -1,6 +1,6 @@
 """Reference forward pass and weight processing with TransformerLens semantics for the GPT-Neo,
-GPT-NeoX (Pythia) and Llama families, written from the maths (see /work/shared/TL-FACTS.md
-§3.2-3.4 and §4), not from TransformerLens code. Float64 throughout; callers round to float32.
+GPT-NeoX (Pythia) and Llama families, written from the maths of each architecture and of
+TransformerLens's weight processing, not from TransformerLens code. Float64 throughout; callers round to float32.
 
 TL layout (b=batch, p=pos, h=n_heads, g=n_key_value_heads, d=d_model, dh=d_head, m=d_mlp):
   embed.W_E [V,d], pos_embed.W_pos [n_ctx,d] (absolute positions only),
