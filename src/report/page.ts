@@ -78,7 +78,7 @@ pre.plan { background: #f4f6f8; padding: 10px; overflow-x: auto; font-size: 12px
 function drawScript(sections: readonly PageSection[]): string {
   const behaviours = sections
     .filter((s) => s.behaviour !== undefined)
-    .map((s) => `${JSON.stringify(s.id)}: (${s.behaviour})`)
+    .map((s) => `${jsonForScript(s.id)}: (${s.behaviour})`)
     .join(',\n');
   return `
 const behaviours = {${behaviours}};
