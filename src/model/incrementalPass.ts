@@ -9,8 +9,8 @@ import { checkTokenIds } from '../core/tokens.js';
 import { InvalidArgumentError, TokenError } from '../errors.js';
 import { runForward } from './forward.js';
 import type { KeyValueCache } from './kvCache.js';
-import { passLocalCtx } from './hooks.js';
-import { hookEmitter, type CompiledHooks, type PassModel } from './runPass.js';
+import { dispatchHooks, passLocalCtx } from './hooks.js';
+import type { CompiledHooks, PassModel } from './runPass.js';
 
 /**
  * Runs `tokens` [batch][new] as the positions after those in `cache`, which it extends, and
@@ -47,7 +47,7 @@ export function runIncremental(
     mask = rows && tf.tensor2d(rows, [rows.length, cache.length], 'float32');
     const [tokenIds, attentionMask] = [ids, mask];
     return tf.tidy(() =>
-      runForward(m.cfg, m.params, tokenIds, hookEmitter(hooks, m.hookCtx ?? passLocalCtx()), {
+      runForward(m.cfg, m.params, tokenIds, dispatchHooks(hooks, m.hookCtx ?? passLocalCtx()), {
         attentionMask,
         past: cache,
         observes: (name) => hooks.some(([match]) => match(name)),

@@ -12,7 +12,6 @@ import { BadLayerError, BatchDimError, InvalidArgumentError } from '../errors.js
 import { checkLastPositions, checkLogits, neededDepth } from './demand.js';
 import { runForward } from './forward.js';
 import { dispatchHooks, passLocalCtx, type CompiledHooks, type HookCtxSource, type HookFn } from './hooks.js';
-import type { Emit } from './layers.js';
 import { lmCrossEntropy } from './loss.js';
 import type {
   ForwardOutputOptions,
@@ -34,11 +33,6 @@ export interface PassModel {
 }
 
 export type { CompiledHooks } from './hooks.js';
-
-/** The forward's `emit` for `hooks`: calls each whose name matches, in order; a returned tensor replaces the activation. */
-export function hookEmitter(hooks: CompiledHooks, ctxOf: HookCtxSource = passLocalCtx()): Emit {
-  return dispatchHooks(hooks, ctxOf);
-}
 
 /**
  * Tokenizes, validates and runs one forward pass inside `tf.tidy`, calling `hooks` at each hook
