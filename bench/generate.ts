@@ -42,7 +42,7 @@ interface PerToken {
   model: string;
   prompt: number;
   cache: boolean;
-  /** Milliseconds per generated token after the prompt's own step. */
+  /** Median milliseconds of one step after the prompt's own. */
   msPerToken: number;
 }
 
@@ -85,7 +85,11 @@ async function throughput(
   return out;
 }
 
-/** One more token's cost: (time of 1 + k new tokens − time of 1) / k, the prompt's step cancelling out. */
+/**
+ * One more token's cost: the median time between the starts of consecutive steps after the
+ * prompt's own (each step's forward fires `hook_embed` first, so a hook there timestamps it).
+ * Differencing two generate calls instead would drown the cost in the prompt step's noise.
+ */
 async function perToken(
   name: string,
   model: HookedTransformer,
@@ -93,18 +97,34 @@ async function perToken(
   repeats: number,
 ): Promise<PerToken[]> {
   const out: PerToken[] = [];
-  for (const prompt of PROMPT_LENGTHS) {
-    const tokens = randomTokens(1, prompt, model.cfg.dVocab);
-    for (const cache of [true, false]) {
-      const extra = cache ? k.cache : k.noCache;
-      const one = await timeGenerate(model, tokens, 1, cache, repeats);
-      const more = await timeGenerate(model, tokens, 1 + extra, cache, repeats);
-      const msPerToken = (1000 * Math.max(more - one, 0)) / extra;
-      out.push({ model: name, prompt, cache, msPerToken });
-      console.log(
-        `  ${name}, prompt ${prompt}, ${cache ? 'KV cache' : 'no cache'}: ${msPerToken.toFixed(1)} ms/token`,
-      );
+  const starts: number[] = [];
+  const remove = model.addHook('hook_embed', () => void starts.push(performance.now()));
+  try {
+    for (const prompt of PROMPT_LENGTHS) {
+      const tokens = randomTokens(1, prompt, model.cfg.dVocab);
+      for (const cache of [true, false]) {
+        const extra = cache ? k.cache : k.noCache;
+        const run = (n: number): Promise<number[][]> =>
+          model.generate(tokens, { maxNewTokens: n, doSample: false, stopAtEos: false, useKvCache: cache });
+        await run(2); // warm-up: both kinds of step
+        const steps: number[] = [];
+        for (let r = 0; r < repeats; r++) {
+          starts.length = 0;
+          // 2 + extra new tokens: the steps after the prompt's start at starts[1], and the last
+          // one's start bounds the step before it.
+          await run(2 + extra);
+          for (let i = 2; i < starts.length; i++) steps.push(starts[i] - starts[i - 1]);
+        }
+        steps.sort((a, b) => a - b);
+        const msPerToken = steps[Math.floor(steps.length / 2)];
+        out.push({ model: name, prompt, cache, msPerToken });
+        console.log(
+          `  ${name}, prompt ${prompt}, ${cache ? 'KV cache' : 'no cache'}: ${msPerToken.toFixed(1)} ms/token`,
+        );
+      }
     }
+  } finally {
+    remove();
   }
   return out;
 }

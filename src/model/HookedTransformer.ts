@@ -220,6 +220,7 @@ export class HookedTransformer extends TransformerWeights implements LensModel {
       params: this.weights.params,
       tokenizer: this.tokenizer,
       hookCtx: this.lasting.ctxOf,
+      projections: this.weights.projections,
     };
   }
 

@@ -8,6 +8,7 @@ import { BadLayerError, CheckpointError, InvalidArgumentError, TokenError } from
 import type { HookedTransformerConfig } from '../core/config.js';
 import { param } from './layers.js';
 import { expectedParamShapes, type StateDict } from '../core/stateDict.js';
+import { buildProjectionWeights, type ProjectionWeights } from './projectionWeights.js';
 
 /** TransformerLens's stacked properties and the per-layer parameter each stacks. */
 export const STACKED = {
@@ -30,12 +31,16 @@ export type StackedWeight = keyof typeof STACKED;
 
 export class ModelWeights {
   private readonly derived = new Map<string, tf.Tensor>();
+  /** The query, key and value weights as the forward multiplies by them; see projectionWeights.ts. */
+  readonly projections: ProjectionWeights;
 
   /** Takes ownership of `params`. */
   constructor(
     private readonly cfg: HookedTransformerConfig,
     readonly params: StateDict,
-  ) {}
+  ) {
+    this.projections = buildProjectionWeights(params);
+  }
 
   /**
    * A parameter under its TransformerLens name. For grouped-query models the key/value weights
@@ -100,6 +105,7 @@ export class ModelWeights {
   dispose(): void {
     for (const t of this.params.values()) t.dispose();
     for (const t of this.derived.values()) t.dispose();
+    for (const t of this.projections.values()) t.dispose();
     this.derived.clear();
   }
 

@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { deviceBindingLimit } from '../../graph/index.js';
 import { InvalidArgumentError, ResourceLimitError } from '../errors.js';
 import type { HookedTransformerConfig } from '../core/config.js';
+import type { ProjectionWeights } from './projectionWeights.js';
 import { headProjection, linear, normalize, param, softCap, type Emit } from './layers.js';
 import { alibiSlopes } from './alibi.js';
 import {
@@ -45,6 +46,8 @@ export interface ForwardOptions {
    * after them only, and `attentionMask`, when given, covers the cached positions and these.
    */
   past?: PastKeyValues;
+  /** The model's query, key and value weights laid out for the matMul (built with the model). */
+  projections?: ProjectionWeights;
 }
 
 /** What a pass over new positions needs of a key/value cache. */
@@ -73,6 +76,7 @@ interface PassContext {
   rotary: RotaryTables | undefined;
   observes: (name: string) => boolean;
   past: PastKeyValues | undefined;
+  projections: ProjectionWeights | undefined;
 }
 
 /** How layer `layer` scales, caps, biases and masks its attention scores. */
@@ -102,23 +106,11 @@ function attention(
 ): tf.Tensor {
   const p = `blocks.${layer}.attn`;
   const [batch, pos] = resid.shape;
-  let q = emit(`${p}.hook_q`, headProjection(x, param(params, `${p}.W_Q`), param(params, `${p}.b_Q`)));
-  let k = emit(
-    `${p}.hook_k`,
-    headProjection(
-      x,
-      param(params, kvParamName(cfg, layer, 'W_K')),
-      param(params, kvParamName(cfg, layer, 'b_K')),
-    ),
-  );
-  let v = emit(
-    `${p}.hook_v`,
-    headProjection(
-      x,
-      param(params, kvParamName(cfg, layer, 'W_V')),
-      param(params, kvParamName(cfg, layer, 'b_V')),
-    ),
-  );
+  const project = (name: string, bias: string): tf.Tensor =>
+    headProjection(x, param(params, name), param(params, bias), ctx.projections?.get(name));
+  let q = emit(`${p}.hook_q`, project(`${p}.W_Q`, `${p}.b_Q`));
+  let k = emit(`${p}.hook_k`, project(kvParamName(cfg, layer, 'W_K'), kvParamName(cfg, layer, 'b_K')));
+  let v = emit(`${p}.hook_v`, project(kvParamName(cfg, layer, 'W_V'), kvParamName(cfg, layer, 'b_V')));
   if (ctx.rotary) {
     q = emit(`${p}.hook_rot_q`, applyRotary(q, cfg, ctx.rotary));
     k = emit(`${p}.hook_rot_k`, applyRotary(k, cfg, ctx.rotary));
@@ -293,6 +285,7 @@ export function runForward(
     padMask,
     observes: options.observes ?? (() => true),
     past,
+    projections: options.projections,
     rotary:
       cfg.positionalEmbeddingType !== 'rotary'
         ? undefined

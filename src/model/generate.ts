@@ -233,7 +233,8 @@ export async function generate(
         if (!out) throw new LazylensError('generate: the pass returned no logits.');
         return out;
       }
-      if (step === 0) return runIncremental(model, rows, cache, hooks, mask);
+      // Only the last column's logits are read (the prompt is padded on the left).
+      if (step === 0) return runIncremental(model, rows, cache, hooks, mask, 'last');
       return runIncremental(
         model,
         rows.map((r) => r.slice(-1)),

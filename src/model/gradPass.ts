@@ -91,6 +91,7 @@ export async function runCachingWithGrads(
           stopAtLayer,
           attentionMask,
           maskRows: prepared.maskRows,
+          projections: m.projections,
           observes: (name) => name === 'hook_embed' || name === 'hook_pos_embed' || traced(name),
         });
         box.output = tf.keep(out);

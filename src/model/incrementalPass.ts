@@ -14,8 +14,9 @@ import type { CompiledHooks, PassModel } from './runPass.js';
 
 /**
  * Runs `tokens` [batch][new] as the positions after those in `cache`, which it extends, and
- * returns their logits [batch, new, d_vocab_out] (owned by the caller). `newMask` [batch][new] marks
- * padding among the new tokens with 0 (left padding of a prompt); without it all are real tokens.
+ * returns their logits [batch, new, d_vocab_out] (owned by the caller), or only the last column's
+ * [batch, 1, d_vocab_out] with `logits: 'last'`. `newMask` [batch][new] marks padding among the
+ * new tokens with 0 (left padding of a prompt); without it all are real tokens.
  * A failed pass leaves some layers extended and others not, so it frees the cache.
  * @throws TokenError for bad ids or when the sequence would outgrow n_ctx; InvalidArgumentError for a bad mask.
  */
@@ -25,6 +26,7 @@ export function runIncremental(
   cache: KeyValueCache,
   hooks: CompiledHooks,
   newMask?: readonly (readonly number[])[],
+  logits: 'all' | 'last' = 'all',
 ): tf.Tensor {
   checkTokenIds(tokens, m.cfg);
   if (tokens.length !== cache.batch) {
@@ -50,6 +52,8 @@ export function runIncremental(
       runForward(m.cfg, m.params, tokenIds, dispatchHooks(hooks, m.hookCtx ?? passLocalCtx()), {
         attentionMask,
         past: cache,
+        projections: m.projections,
+        logits,
         observes: (name) => hooks.some(([match]) => match(name)),
       }),
     );

@@ -8,6 +8,7 @@ import { chunkedMatMul } from '../../graph/index.js';
 import type { HookedTransformerConfig } from '../core/config.js';
 import type { StateDict } from '../core/stateDict.js';
 import { normalizeCore } from '../backend/kernels/index.js';
+import { flattenHeads } from './projectionWeights.js';
 
 /** Reports an activation at hook point `name`; returns the activation downstream code must use. */
 export type Emit = (name: string, activation: tf.Tensor) => tf.Tensor;
@@ -72,11 +73,13 @@ export function linear(x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor): tf.Tensor {
   return b ? tf.add(out, b) : out;
 }
 
-/** x [b, p, d] through per-head weights w [h, d, dh] (+ b [h, dh]) → [b, p, h, dh]. */
-export function headProjection(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor): tf.Tensor {
-  const [h, d, dh] = w.shape;
-  const flat = tf.reshape(tf.transpose(w, [1, 0, 2]), [d, h * dh]);
-  const y = linear(x, flat);
+/**
+ * x [b, p, d] through per-head weights w [h, d, dh] (+ b [h, dh]) → [b, p, h, dh]. `flat` is w
+ * already laid out as [d, h·dh] (see projectionWeights.ts); without it w is transposed here.
+ */
+export function headProjection(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, flat?: tf.Tensor): tf.Tensor {
+  const [h, , dh] = w.shape;
+  const y = linear(x, flat ?? flattenHeads(w));
   return tf.add(tf.reshape(y, [...x.shape.slice(0, -1), h, dh]), b);
 }
 

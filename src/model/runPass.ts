@@ -22,6 +22,7 @@ import type {
   RunWithCacheOptions,
 } from './options.js';
 import { applyPosSlice } from './posSlice.js';
+import type { ProjectionWeights } from './projectionWeights.js';
 
 /** What a pass needs of the model: its config, parameters and tokenizer. */
 export interface PassModel {
@@ -30,6 +31,8 @@ export interface PassModel {
   readonly tokenizer?: ModelTokenizer;
   /** Each hook point's persistent `ctx` (TransformerLens's `hook.ctx`); a fresh one per pass without it. */
   readonly hookCtx?: HookCtxSource;
+  /** The query, key and value weights laid out for the forward's matMul; transposed per pass without them. */
+  readonly projections?: ProjectionWeights;
 }
 
 export type { CompiledHooks } from './hooks.js';
@@ -69,6 +72,7 @@ export async function runPass(
         observes,
         logits: want,
         lastPositions: prepared.lastPositions,
+        projections: m.projections,
       });
       // With no logits wanted the residual is the tidy's to free.
       return want === 'none' ? undefined : out;

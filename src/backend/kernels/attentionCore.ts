@@ -12,6 +12,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { InvalidArgumentError } from '../../errors.js';
+import { contractLast } from './contractLast.js';
 import {
   f32,
   registerWebGpuKernel,
@@ -133,8 +134,9 @@ export function attentionCoreComposition(
   const [b, , , dh] = q.shape;
   const r = h / g;
   // [b, q, h, dh] → [b, h, q, dh] → [b, g, r·q, dh]: a group's r heads are consecutive.
-  const qg = tf.reshape(tf.transpose(q, [0, 2, 1, 3]), [b, g, r * qLen, dh]);
-  let scores = tf.reshape(tf.matMul(qg, tf.transpose(k, [0, 2, 3, 1])), [b, h, qLen, kLen]);
+  const qg = tf.reshape<tf.Rank.R3>(tf.transpose(q, [0, 2, 1, 3]), [b * g, r * qLen, dh]);
+  const kg = tf.reshape<tf.Rank.R3>(tf.transpose(k, [0, 2, 1, 3]), [b * g, kLen, dh]);
+  let scores = tf.reshape(contractLast(qg, kg), [b, h, qLen, kLen]);
   if (spec.scale !== 1) scores = tf.div(scores, spec.scale);
   // Gemma 2 caps the scores before the mask, so hook_attn_scores sees capped scores.
   if (spec.softCap > 0) scores = tf.mul(tf.tanh(tf.div(scores, spec.softCap)), spec.softCap);
@@ -155,8 +157,9 @@ export function attentionCoreComposition(
     pattern = tf.softmax(scores);
   }
   if (hooks.pattern) pattern = hooks.pattern(pattern);
-  const pg = tf.reshape(pattern, [b, g, r * qLen, kLen]);
-  const z = tf.reshape(tf.matMul(pg, tf.transpose(v, [0, 2, 1, 3])), [b, h, qLen, dh]);
+  const pg = tf.reshape<tf.Rank.R3>(pattern, [b * g, r * qLen, kLen]);
+  const vg = tf.reshape<tf.Rank.R3>(tf.transpose(v, [0, 2, 3, 1]), [b * g, dh, kLen]);
+  const z = tf.reshape(contractLast(pg, vg), [b, h, qLen, dh]);
   return tf.transpose(z, [0, 2, 1, 3]);
 }
 

@@ -131,5 +131,13 @@ export function setFusedKernels(on: boolean): void {
  * gradient recording (the fused kernels have no gradients; the compositions do).
  */
 export function useFusedKernel(): boolean {
-  return enabled && tf.getBackend() === 'webgpu' && tf.engine().state.gradientDepth === 0;
+  return fusedFormOn('webgpu');
+}
+
+/**
+ * Whether a backend-specific form of a composition runs now: on `backend`, when fused kernels are
+ * on, and outside gradient recording (only the plain compositions are differentiated).
+ */
+export function fusedFormOn(backend: string): boolean {
+  return enabled && tf.getBackend() === backend && tf.engine().state.gradientDepth === 0;
 }
