@@ -60,6 +60,9 @@ export function chunkedMatMul(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
   const B = a.rank === 3 ? a.shape[0] : 1;
   const outShape = a.rank === 3 ? [B, M, N] : [M, N];
   if (bytes(...a.shape) <= limit && bytes(...b.shape) <= limit && bytes(...outShape) <= limit) {
+    // A shared b multiplies the batch's rows as one matrix: wasm runs only an unbatched matMul
+    // in XNNPACK (a batched one is a scalar loop there, about 10× slower).
+    if (a.rank === 3 && b.rank === 2) return tf.reshape(tf.matMul(tf.reshape(a, [B * M, K]), b), outShape);
     return tf.matMul(a, b);
   }
   if (bytes(...outShape) > deviceBindingLimit()) {

@@ -66,6 +66,23 @@ describeBackends(
       }
     });
 
+    it('multiplies a batch by a shared matrix as one unbatched matMul of its rows', async () => {
+      const [a, b] = [ints([3, 5, 4], 1), ints([4, 6], 2)];
+      const profile = await tf.profile(() => tf.tidy(() => chunkedMatMul(a, b)));
+      const out = profile.result as tf.Tensor;
+      // wasm sends only unbatched products to XNNPACK; a batched one is a scalar loop there.
+      expect(profile.kernels.filter((k) => k.name === 'BatchMatMul').map((k) => k.inputShapes)).toEqual([
+        [
+          [15, 4],
+          [4, 6],
+        ],
+      ]);
+      expect(out.shape).toEqual([3, 5, 6]);
+      const want = tf.matMul(a, b);
+      expect(await data(out)).toEqual(await data(want));
+      tf.dispose([a, b, out, want]);
+    });
+
     it('matches the unsplit product on random floats to float32 rounding', async () => {
       const a = tf.randomNormal([40, 64], 0, 1, 'float32', 7);
       const b = tf.randomNormal([64, 90], 0, 1, 'float32', 8);
