@@ -12,6 +12,7 @@ import { alibiSlopes } from './alibi.js';
 import {
   attentionCore,
   attentionCoreComposition,
+  contractLast,
   biasActivation,
   gatedActivation,
   type AttentionSpec,
@@ -135,8 +136,8 @@ function attention(
   // hook_result is only formed when something reads it; otherwise one fused W_O matmul gives the same sum.
   if (cfg.useAttnResult && ctx.observes(`${p}.hook_result`)) {
     // per head: [h, b·p, dh] @ [h, dh, d] → [b, p, h, d]
-    const zh = tf.reshape(tf.transpose(z, [2, 0, 1, 3]), [h, batch * pos, dh]);
-    const perHead = tf.reshape(tf.matMul(zh, W_O), [h, batch, pos, d]);
+    const zh = tf.reshape<tf.Rank.R3>(tf.transpose(z, [2, 0, 1, 3]), [h, batch * pos, dh]);
+    const perHead = tf.reshape(contractLast(zh, tf.transpose(W_O as tf.Tensor3D, [0, 2, 1])), [h, batch, pos, d]);
     const result = emit(`${p}.hook_result`, tf.transpose(perHead, [1, 2, 0, 3]));
     out = tf.add(tf.sum(result, 2), b_O);
   } else {

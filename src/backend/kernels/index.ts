@@ -5,6 +5,7 @@ export {
   type AttentionHooks,
   type AttentionSpec,
 } from './attentionCore.js';
+export { contractLast } from './contractLast.js';
 export { normalizeCore, normalizeComposition, type NormKind, type NormSpec } from './normalizeCore.js';
 export {
   activationComposition,
