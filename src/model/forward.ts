@@ -64,7 +64,9 @@ export interface PastKeyValues {
 
 /** Token positions for the learned positional embedding: 0.. per row, counting real tokens only. */
 function positionIds(batch: number, pos: number, padMask: tf.Tensor | undefined): tf.Tensor {
-  if (!padMask) return tf.range(0, pos, 1, 'int32');
+  // [batch, pos] ids, so the gather gives the embedding at its hook's shape: broadcasting the
+  // [pos, d] embedding instead is a Tile, a per-element loop on wasm (55 ms at 8×128×768).
+  if (!padMask) return tf.broadcastTo(tf.range(0, pos, 1, 'int32'), [batch, pos]);
   // As TransformerLens: the first real token gets position 0 whatever padding precedes it.
   const one = tf.scalar(1, 'int32');
   const cum = tf.sub(tf.cumsum(tf.cast(padMask, 'int32'), 1), one);
@@ -137,7 +139,12 @@ function attention(
   if (cfg.useAttnResult && ctx.observes(`${p}.hook_result`)) {
     // per head: [h, b·p, dh] @ [h, dh, d] → [b, p, h, d]
     const zh = tf.reshape<tf.Rank.R3>(tf.transpose(z, [2, 0, 1, 3]), [h, batch * pos, dh]);
-    const perHead = tf.reshape(contractLast(zh, tf.transpose(W_O as tf.Tensor3D, [0, 2, 1])), [h, batch, pos, d]);
+    const perHead = tf.reshape(contractLast(zh, tf.transpose(W_O as tf.Tensor3D, [0, 2, 1])), [
+      h,
+      batch,
+      pos,
+      d,
+    ]);
     const result = emit(`${p}.hook_result`, tf.transpose(perHead, [1, 2, 0, 3]));
     out = tf.add(tf.sum(result, 2), b_O);
   } else {
@@ -274,7 +281,6 @@ export function runForward(
       ? tf.tensor2d(past.positions as number[][], undefined, 'int32')
       : positionIds(batch, pos, padMask);
     let posEmbed = tf.gather(param(params, 'pos_embed.W_pos'), ids);
-    posEmbed = tf.broadcastTo(posEmbed, [batch, pos, cfg.dModel]);
     // Padding positions contribute no positional embedding (TransformerLens zeroes them).
     const ownMask =
       padMask && past ? tf.slice(padMask, [0, (padMask.shape[1] ?? pos) - pos], [batch, pos]) : padMask;
