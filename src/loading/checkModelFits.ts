@@ -29,6 +29,16 @@ export function parameterCount(cfg: HookedTransformerConfig): number {
   return n;
 }
 
+/**
+ * Elements of the second copy of the query, key and value weights a model keeps, laid out for the
+ * forward's matMul (see src/model/projectionWeights.ts): n_layers · (n_heads + 2 · kv heads) ·
+ * d_model · d_head.
+ */
+export function projectionCopyCount(cfg: HookedTransformerConfig): number {
+  const kvHeads = cfg.nKeyValueHeads ?? cfg.nHeads;
+  return cfg.nLayers * (cfg.nHeads + 2 * kvHeads) * cfg.dModel * cfg.dHead;
+}
+
 /** Options of {@link checkModelFits}. */
 export interface FitOptions {
   /** Host memory in bytes; `os.totalmem()` by default (tests pass a small number). */
@@ -36,7 +46,8 @@ export interface FitOptions {
 }
 
 /**
- * Fails when `cfg`'s weights (parameters × 4 bytes) exceed {@link WEIGHT_SHARE} of what
+ * Fails when `cfg`'s weights (parameters × 4 bytes, with the laid-out copy of the query, key and
+ * value weights) exceed {@link WEIGHT_SHARE} of what
  * `backend` can hold: wasm's 4 GiB memory, or host memory for 'cpu' and 'tensorflow'. Other
  * backends (webgpu: the GPU's memory, which tfjs does not report) pass.
  * @throws ModelTooLargeError with the parameter count, both sizes and a backend that can hold the model.
@@ -55,7 +66,8 @@ export function checkModelFits(
   const limit = limits[backend];
   if (!limit) return;
   const params = parameterCount(cfg);
-  const bytes = params * BYTES_PER_PARAM;
+  const copyBytes = projectionCopyCount(cfg) * BYTES_PER_PARAM;
+  const bytes = params * BYTES_PER_PARAM + copyBytes;
   const allowed = Math.floor(limit.bytes * WEIGHT_SHARE);
   if (bytes <= allowed) return;
   const hostFits = bytes <= Math.floor(host * WEIGHT_SHARE);
@@ -64,8 +76,9 @@ export function checkModelFits(
       ? `Load it with backend: 'cpu' (weights in host memory: ${gib(host)} here), or 'webgpu' / 'tensorflow' when installed.`
       : "Use a GPU backend ('webgpu', or 'tensorflow' with tfjs-node-gpu) with enough memory, or a machine with more memory.";
   throw new ModelTooLargeError(
-    `Model '${cfg.modelName}' has ${params.toLocaleString('en-US')} parameters: ${gib(bytes)} as float32 ` +
-      `(parameters × ${BYTES_PER_PARAM} bytes). The '${backend}' backend keeps weights in ${limit.what}, and weights may ` +
+    `Model '${cfg.modelName}' has ${params.toLocaleString('en-US')} parameters: ${gib(params * BYTES_PER_PARAM)} as float32 ` +
+      `(parameters × ${BYTES_PER_PARAM} bytes), and a second copy of its query, key and value weights laid out for the ` +
+      `forward (${gib(copyBytes)}; ${gib(bytes)} in all). The '${backend}' backend keeps weights in ${limit.what}, and weights may ` +
       `take at most ${Math.round(WEIGHT_SHARE * 100)}% of that (${gib(allowed)}, about ` +
       `${Math.floor(allowed / BYTES_PER_PARAM).toLocaleString('en-US')} parameters) to leave room for activations. ${instead}`,
     params,

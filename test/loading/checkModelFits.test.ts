@@ -3,7 +3,12 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CheckpointError, ModelTooLargeError } from '../../src/errors.js';
-import { checkModelFits, parameterCount, WASM_HEAP_BYTES } from '../../src/loading/checkModelFits.js';
+import {
+  checkModelFits,
+  parameterCount,
+  projectionCopyCount,
+  WASM_HEAP_BYTES,
+} from '../../src/loading/checkModelFits.js';
 import { hfConfigToConfig } from '../../src/loading/hfConfig.js';
 import { loadHfFolder } from '../../src/loading/loadFolder.js';
 import { gpt2ConfigJson, tempDirs } from './synthetic.js';
@@ -29,12 +34,16 @@ describe('checkModelFits', () => {
 
   it('refuses on wasm with the parameter count, both sizes, and a backend that can hold it', () => {
     const params = parameterCount(xlConfig()); // 1,638,072,657
+    const copy = projectionCopyCount(xlConfig()); // 48 layers · 3 · 1600²
+    expect(copy).toBe(48 * 3 * 1600 * 1600);
     expect(() => checkModelFits(xlConfig(), 'wasm', { hostMemoryBytes: 64 * 2 ** 30 })).toThrow(
       ModelTooLargeError,
     );
     expect(() => checkModelFits(xlConfig(), 'wasm', { hostMemoryBytes: 64 * 2 ** 30 })).toThrow(
       `Model 'gpt2-xl' has ${params.toLocaleString('en-US')} parameters: ${((params * 4) / 2 ** 30).toFixed(2)} GiB ` +
-        "as float32 (parameters × 4 bytes). The 'wasm' backend keeps weights in its one WebAssembly memory, " +
+        'as float32 (parameters × 4 bytes), and a second copy of its query, key and value weights laid out for ' +
+        `the forward (${((copy * 4) / 2 ** 30).toFixed(2)} GiB; ${(((params + copy) * 4) / 2 ** 30).toFixed(2)} GiB ` +
+        "in all). The 'wasm' backend keeps weights in its one WebAssembly memory, " +
         'at most 4.00 GiB, and weights may take at most 85% of that (3.40 GiB, about 912,666,624 parameters) to ' +
         "leave room for activations. Load it with backend: 'cpu' (weights in host memory: 64.00 GiB here), or " +
         "'webgpu' / 'tensorflow' when installed.",
