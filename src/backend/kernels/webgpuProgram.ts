@@ -118,9 +118,11 @@ export function registerWebGpuKernel(
 let enabled = typeof process === 'undefined' || process.env.LAZYLENS_FUSED_KERNELS !== '0';
 
 /**
- * Turns lazylens's fused WebGPU kernels on or off (on by default; `LAZYLENS_FUSED_KERNELS=0`
- * starts with them off). Off, every backend runs the plain tfjs composition: for comparisons and
- * dispatch counts.
+ * Turns lazylens's backend-specific forms on or off: the fused WebGPU kernels and wasm's
+ * convolution form of attention's products (`contractLast`). On by default;
+ * `LAZYLENS_FUSED_KERNELS=0` starts with them off. Off, every backend runs the plain tfjs
+ * composition: for comparisons and dispatch counts.
+ * @param on whether the backend-specific forms run.
  */
 export function setFusedKernels(on: boolean): void {
   enabled = on;
