@@ -22,6 +22,15 @@ export function kvParamName(cfg: HookedTransformerConfig, layer: number, name: s
 }
 
 /**
+ * Whether a parameter is a per-head query, key or value weight ([heads, d_model, d_head]: `W_Q`,
+ * `W_K`, `W_V`, and grouped models' `_W_K`, `_W_V`), the weights the forward keeps a second,
+ * flattened copy of.
+ */
+export function isHeadProjection(name: string): boolean {
+  return /^blocks\.\d+\.attn\._?W_[QKV]$/.test(name);
+}
+
+/**
  * The names and shapes of every parameter a model with `cfg` has. Norm weights exist only for
  * the affine kinds (LN: w and b; RMS: w); folded models (LNPre / RMSPre) have none. Gated MLPs
  * add `W_gate` [d_model, d_mlp] (no gate bias, as TL); grouped-query attention stores keys and

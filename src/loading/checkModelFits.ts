@@ -6,7 +6,7 @@
 import { totalmem } from 'node:os';
 import { ModelTooLargeError } from '../errors.js';
 import type { HookedTransformerConfig } from '../core/config.js';
-import { expectedParamShapes } from '../core/stateDict.js';
+import { expectedParamShapes, isHeadProjection } from '../core/stateDict.js';
 
 /**
  * The most bytes tfjs-backend-wasm's WebAssembly memory can grow to (its `getHeapMax()`:
@@ -31,12 +31,14 @@ export function parameterCount(cfg: HookedTransformerConfig): number {
 
 /**
  * Elements of the second copy of the query, key and value weights a model keeps, laid out for the
- * forward's matMul (see src/model/projectionWeights.ts): n_layers · (n_heads + 2 · kv heads) ·
- * d_model · d_head.
+ * forward's matMul (see src/model/projectionWeights.ts).
  */
 export function projectionCopyCount(cfg: HookedTransformerConfig): number {
-  const kvHeads = cfg.nKeyValueHeads ?? cfg.nHeads;
-  return cfg.nLayers * (cfg.nHeads + 2 * kvHeads) * cfg.dModel * cfg.dHead;
+  let n = 0;
+  for (const [name, shape] of expectedParamShapes(cfg)) {
+    if (isHeadProjection(name)) n += shape.reduce((a, b) => a * b, 1);
+  }
+  return n;
 }
 
 /** Options of {@link checkModelFits}. */

@@ -63,7 +63,7 @@ export interface PastKeyValues {
 }
 
 /** Token positions for the learned positional embedding: 0.. per row, counting real tokens only. */
-function positionIds(batch: number, pos: number, padMask: tf.Tensor | undefined): tf.Tensor {
+function positionIds(pos: number, padMask: tf.Tensor | undefined): tf.Tensor {
   if (!padMask) return tf.range(0, pos, 1, 'int32');
   // As TransformerLens: the first real token gets position 0 whatever padding precedes it.
   const one = tf.scalar(1, 'int32');
@@ -137,12 +137,8 @@ function attention(
   if (cfg.useAttnResult && ctx.observes(`${p}.hook_result`)) {
     // per head: [h, b·p, dh] @ [h, dh, d] → [b, p, h, d]
     const zh = tf.reshape<tf.Rank.R3>(tf.transpose(z, [2, 0, 1, 3]), [h, batch * pos, dh]);
-    const perHead = tf.reshape(contractLast(zh, tf.transpose(W_O as tf.Tensor3D, [0, 2, 1])), [
-      h,
-      batch,
-      pos,
-      d,
-    ]);
+    const WOt = tf.transpose(W_O as tf.Tensor3D, [0, 2, 1]); // [h, d, dh]
+    const perHead = tf.reshape(contractLast(zh, WOt), [h, batch, pos, d]);
     const result = emit(`${p}.hook_result`, tf.transpose(perHead, [1, 2, 0, 3]));
     out = tf.add(tf.sum(result, 2), b_O);
   } else {
@@ -277,7 +273,7 @@ export function runForward(
   if (cfg.positionalEmbeddingType === 'standard') {
     const ids = past
       ? tf.tensor2d(past.positions as number[][], undefined, 'int32')
-      : positionIds(batch, pos, padMask);
+      : positionIds(pos, padMask);
     let posEmbed = tf.gather(param(params, 'pos_embed.W_pos'), ids);
     // The same rows for every sequence, broadcast to the hook's [batch, pos, d] by adding zeros:
     // wasm runs that in XNNPACK (0.5 ms at 8×128×768) where broadcastTo's Tile, or gathering at

@@ -8,12 +8,10 @@
  * kept one). The layouts are built once with the model and freed with it.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { StateDict } from '../core/stateDict.js';
+import { isHeadProjection, type StateDict } from '../core/stateDict.js';
 
 /** Parameter name (`blocks.L.attn.W_Q`, `…_W_K` for grouped keys) → [d_model, heads·d_head]. */
 export type ProjectionWeights = ReadonlyMap<string, tf.Tensor>;
-
-const PROJECTION = /^blocks\.\d+\.attn\._?W_[QKV]$/;
 
 /** [heads, d, dh] → [d, heads·dh]: column `i·dh + j` is head i's output j. */
 export function flattenHeads(w: tf.Tensor): tf.Tensor {
@@ -24,6 +22,6 @@ export function flattenHeads(w: tf.Tensor): tf.Tensor {
 /** The flattened layout of every query, key and value weight in `params` (owned by the caller). */
 export function buildProjectionWeights(params: StateDict): Map<string, tf.Tensor> {
   const out = new Map<string, tf.Tensor>();
-  for (const [name, w] of params) if (PROJECTION.test(name)) out.set(name, flattenHeads(w));
+  for (const [name, w] of params) if (isHeadProjection(name)) out.set(name, flattenHeads(w));
   return out;
 }
