@@ -137,6 +137,7 @@ export type {
   BackendInfo,
   GpuAdapterReport,
   GpuLimits,
+  NativeBlasReport,
 } from './backend/index.js';
 
 // ---- errors: every class the library throws ----

@@ -7,13 +7,17 @@
  * adapter (Mesa's llvmpipe) is used only when `webgpu` is named: it is slower than wasm. Why each
  * faster backend was passed over is kept, one line each, in {@link backendInfo}. `LAZYLENS_BACKEND`
  * or the `backend` option name one backend; if it cannot start, that is an error naming why.
+ * On wasm, matrix products run through the machine's BLAS where one loads (./nativeBlas.ts).
  */
 import * as tf from '@tensorflow/tfjs';
 import { deviceBindingLimit, planningLimit, setDeviceBindingLimit } from '../../graph/index.js';
 import { BackendError } from '../errors.js';
+import { blasMatMulActive, installBlasMatMul } from './kernels/blasMatMul.js';
+import { nativeBlasReport, type NativeBlasReport } from './nativeBlas.js';
 import { startWasm, wantedWasmThreads } from './wasmThreads.js';
 
 export { wasmThreading, type WasmThreading } from './wasmThreads.js';
+export type { NativeBlasReport } from './nativeBlas.js';
 import { findGpuAdapter, foundGpuAdapter, isSoftwareAdapter, type GpuAdapterReport } from './gpuAdapter.js';
 
 /** A tfjs backend lazylens can run on, fastest first. */
@@ -63,6 +67,7 @@ const starters: Record<BackendName, Starter> = {
   },
   async wasm() {
     await startWasm(activate, wasmThreadsOption);
+    installBlasMatMul();
   },
   async cpu() {
     await activate('cpu');
@@ -154,6 +159,11 @@ export interface BackendInfo {
   readonly maxBindingBytes: number;
   /** What matrix products are split to: `maxBindingBytes`, or lower under `LAZYLENS_MAX_BINDING_BYTES`. */
   readonly planningBindingBytes: number;
+  /**
+   * The BLAS library the running backend's matrix products go through (wasm only; see
+   * `LAZYLENS_BLAS`), or why there is none.
+   */
+  readonly blas: NativeBlasReport;
 }
 
 /**
@@ -166,6 +176,7 @@ export interface BackendInfo {
  * info.backend;                                            // 'wasm' without a GPU; 'webgpu' on one
  * info.adapter?.limits.maxStorageBufferBindingSize;        // bytes one kernel may bind per tensor
  * info.passedOver;                                         // why faster backends were not chosen
+ * info.blas.library;                                       // 'libopenblas.so.0' where wasm uses it
  * ```
  */
 export async function backendInfo(): Promise<BackendInfo> {
@@ -177,7 +188,13 @@ export async function backendInfo(): Promise<BackendInfo> {
     passedOver: [...passedOver],
     maxBindingBytes: deviceBindingLimit(),
     planningBindingBytes: planningLimit(),
+    blas: blasInfo(backend),
   };
+}
+
+function blasInfo(backend: string): NativeBlasReport {
+  if (backend !== 'wasm') return { reason: `only the wasm backend's products use one (running ${backend})` };
+  return blasMatMulActive() ? nativeBlasReport() : { reason: nativeBlasReport().reason ?? 'not in place' };
 }
 
 export type { GpuAdapterReport, GpuLimits } from './gpuAdapter.js';

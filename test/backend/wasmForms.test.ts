@@ -4,6 +4,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { expect, it } from 'vitest';
 import { activationComposition, setFusedKernels } from '../../src/backend/kernels/index.js';
+import {
+  blasMatMulActive,
+  installBlasMatMul,
+  uninstallBlasMatMul,
+} from '../../src/backend/kernels/blasMatMul.js';
 import { contractLast } from '../../src/backend/kernels/contractLast.js';
 import { HookedTransformer } from '../../src/index.js';
 import { runForward } from '../../src/model/forward.js';
@@ -35,6 +40,20 @@ function reference(a: tf.Tensor3D, b: tf.Tensor3D): Float32Array {
   return out;
 }
 
+/**
+ * Runs `f` with tfjs's own matMul kernel on wasm: with a BLAS library loaded, contractLast takes
+ * the matMul (see blasMatMul.test.ts), and the convolution form is what runs without one.
+ */
+function withoutBlas<T>(f: () => T): T {
+  const was = blasMatMulActive();
+  uninstallBlasMatMul();
+  try {
+    return f();
+  } finally {
+    if (was) installBlasMatMul();
+  }
+}
+
 describeBackends('forms of the forward', (backend) => {
   // The first two are large enough for the convolution on wasm, the last is not.
   const shapes: [number, number, number, number][] = [
@@ -46,7 +65,7 @@ describeBackends('forms of the forward', (backend) => {
     it(`contractLast [${B}, ${M}, ${K}] · [${B}, ${N}, ${K}]ᵀ equals the loops`, () => {
       const a = randn([B, M, K], 1) as tf.Tensor3D;
       const b = randn([B, N, K], 2) as tf.Tensor3D;
-      const out = contractLast(a, b);
+      const out = withoutBlas(() => contractLast(a, b));
       expect(out.shape).toEqual([B, M, N]);
       const want = reference(a, b);
       const got = out.dataSync();
@@ -61,7 +80,7 @@ describeBackends('forms of the forward', (backend) => {
     const a = randn([12, 64, 64], 3) as tf.Tensor3D;
     const b = randn([12, 64, 64], 4) as tf.Tensor3D;
     return (async () => {
-      const plain = await tf.profile(() => contractLast(a, b));
+      const plain = await tf.profile(() => withoutBlas(() => contractLast(a, b)));
       const names = plain.kernels.map((k) => k.name);
       expect(names.includes('DepthwiseConv2dNative')).toBe(backend === 'wasm');
       tf.dispose(plain.result);

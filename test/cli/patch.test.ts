@@ -45,8 +45,10 @@ describeBackends(
         expect(restored[1][8]).toBeGreaterThan(0.9);
         const span = r.cleanLogitDiff - r.corruptLogitDiff;
         expect(restored[1][8]).toBeCloseTo((values[1][8] - r.corruptLogitDiff) / span, 6);
-        // Layer 0's positions after the corrupted half see the same tokens: nothing to restore.
-        for (let p = 9; p < 16; p++) expect(restored[0][p]).toBe(0);
+        // Layer 0's positions after the corrupted half see the same tokens: nothing to restore
+        // (0 up to float32 rounding: a BLAS library may round a row differently in a batch of
+        // another size, and patched runs are batched).
+        for (let p = 9; p < 16; p++) expect(Math.abs(restored[0][p])).toBeLessThan(1e-6);
       },
     );
 

@@ -1,5 +1,7 @@
 // Matrix products split to a forced per-binding limit give exactly the unsplit product, on every
 // backend (webgpu included where an adapter exists), through the executor and through the model.
+// One exception: a model's split forward on wasm with a BLAS library agrees to float32 rounding,
+// not bit for bit, because BLAS may round a row differently in a product of another size.
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, expect, it } from 'vitest';
 import {
@@ -12,10 +14,19 @@ import {
   setPlanningLimit,
   functionSource,
 } from '../../graph/index.js';
+import { blasMatMulActive } from '../../src/backend/kernels/blasMatMul.js';
 import { HookedTransformer } from '../../src/index.js';
 import { describeBackends, WITH_WEBGPU } from '../helpers/backends.js';
 
 const data = async (t: tf.Tensor): Promise<number[]> => Array.from(await t.data());
+
+/** `actual` equals `expected` bit for bit, or within float32 rounding when `rounded`. */
+function expectSame(actual: number[], expected: number[], rounded: boolean): void {
+  if (!rounded) return void expect(actual).toEqual(expected);
+  expect(actual.length).toBe(expected.length);
+  const worst = Math.max(0, ...actual.map((a, i) => Math.abs(a - expected[i]) / (1 + Math.abs(expected[i]))));
+  expect(worst).toBeLessThan(1e-5);
+}
 
 /** Values whose products are exact in float32, so any summation order gives the same bits. */
 function ints(shape: number[], seed: number): tf.Tensor {
@@ -28,7 +39,7 @@ function ints(shape: number[], seed: number): tf.Tensor {
 
 describeBackends(
   'chunkedMatMul under a forced binding limit',
-  () => {
+  (backend) => {
     afterEach(() => setPlanningLimit(undefined));
 
     it('splits rows, columns and batches and gives the unsplit product exactly', async () => {
@@ -161,23 +172,27 @@ describeBackends(
       // 4 KiB: the unembedding [32, 300] (37.5 KiB) and the logits [12, 300] must both be split.
       setPlanningLimit(4096);
       const split = await model.runWithCache(tokens);
-      expect(await data(split.logits)).toEqual(await data(whole.logits));
-      for (const name of ['blocks.1.hook_mlp_out', 'blocks.0.attn.hook_z', 'ln_final.hook_scale']) {
-        expect(await data(split.cache.get(name))).toEqual(await data(whole.cache.get(name)));
+      const rounded = backend === 'wasm' && blasMatMulActive();
+      try {
+        expectSame(await data(split.logits), await data(whole.logits), rounded);
+        for (const name of ['blocks.1.hook_mlp_out', 'blocks.0.attn.hook_z', 'ln_final.hook_scale']) {
+          expectSame(await data(split.cache.get(name)), await data(whole.cache.get(name)), rounded);
+        }
+        const splitDla = split.cache.logitAttrs(
+          split.cache.getFullResidDecomposition({ posSlice: -1 }),
+          [3, 4],
+          {
+            posSlice: -1,
+          },
+        );
+        expectSame(Array.from(await splitDla.data()), Array.from(wantDla), rounded);
+      } finally {
+        for (const r of [whole, split]) {
+          r.logits.dispose();
+          r.cache.dispose();
+        }
+        model.dispose();
       }
-      const splitDla = split.cache.logitAttrs(
-        split.cache.getFullResidDecomposition({ posSlice: -1 }),
-        [3, 4],
-        {
-          posSlice: -1,
-        },
-      );
-      expect(Array.from(await splitDla.data())).toEqual(Array.from(wantDla));
-      for (const r of [whole, split]) {
-        r.logits.dispose();
-        r.cache.dispose();
-      }
-      model.dispose();
     });
   },
   WITH_WEBGPU,

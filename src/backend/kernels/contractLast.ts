@@ -10,8 +10,10 @@
  * Σₖ a[β, m, k] · b[β, n, k]. On a GPT-2-small shape this was about 3× faster than the batched
  * matMul, transposes included (12 heads at 64 positions: 4.5 vs 7.2 ms; 96 at 128: 41 vs 126 ms).
  * The convolution builds an XNNPACK operator per call (≈2 ms), so small products keep the matMul.
+ * Where wasm's matMul runs through a BLAS library (./blasMatMul.ts) the matMul is the faster form.
  */
 import * as tf from '@tensorflow/tfjs';
+import { blasMatMulActive } from './blasMatMul.js';
 import { fusedFormOn } from './webgpuProgram.js';
 
 /** Multiply-adds below which the batched matMul's loop beats the convolution's setup (measured). */
@@ -21,7 +23,8 @@ const MIN_CONV_WORK = 2 ** 21;
 export function contractLast(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
   const [batch, m, k] = a.shape;
   const n = b.shape[1];
-  if (!fusedFormOn('wasm') || batch * m * n * k < MIN_CONV_WORK) return tf.matMul(a, b, false, true);
+  if (!fusedFormOn('wasm') || blasMatMulActive() || batch * m * n * k < MIN_CONV_WORK)
+    return tf.matMul(a, b, false, true);
   return tf.tidy(() => {
     const image = tf.reshape<tf.Rank.R4>(tf.transpose(b, [1, 2, 0]), [n, 1, k, batch]);
     const filter = tf.reshape<tf.Rank.R4>(tf.transpose(a, [2, 0, 1]), [1, k, batch, m]);
