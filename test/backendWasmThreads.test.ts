@@ -6,6 +6,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { selectBackend } from '../src/backend/index.js';
+import { nativeBlasReport } from '../src/backend/nativeBlas.js';
 import { MAX_WASM_THREADS, wantedWasmThreads } from '../src/backend/wasmThreads.js';
 import { BackendError } from '../src/errors.js';
 
@@ -43,11 +44,15 @@ function report(run: Run): Report {
 
 const CORES = Math.min(availableParallelism(), MAX_WASM_THREADS);
 
+/** Where a BLAS library loads, wasm defaults to one thread (see src/backend/index.ts). */
+const NO_BLAS = { LAZYLENS_BLAS: 'off' };
+const BLAS = nativeBlasReport().library;
+
 describe('wasm threads', () => {
-  it('run on every core by default, give the single-thread results, and let the process exit', async () => {
+  it('run on every core by default without BLAS, give the single-thread results, and let the process exit', async () => {
     const [threaded, single] = await Promise.all([
-      runScript('wasmThreadsReport.ts', []),
-      runScript('wasmThreadsReport.ts', [], { LAZYLENS_WASM_THREADS: '1' }),
+      runScript('wasmThreadsReport.ts', [], NO_BLAS),
+      runScript('wasmThreadsReport.ts', [], { ...NO_BLAS, LAZYLENS_WASM_THREADS: '1' }),
     ]);
     const t = report(threaded);
     const s = report(single);
@@ -60,8 +65,26 @@ describe('wasm threads', () => {
     t.product.forEach((v, i) => expect(v).toBeCloseTo(s.product[i], 4));
   }, 120_000);
 
+  it.skipIf(BLAS === undefined)(
+    `run one thread by default where a BLAS library does the products (${BLAS ?? 'none here'})`,
+    async () => {
+      const [blas, own] = await Promise.all([
+        runScript('wasmThreadsReport.ts', []),
+        runScript('wasmThreadsReport.ts', [], NO_BLAS),
+      ]);
+      const b = report(blas);
+      expect(b).toMatchObject({ backend: 'wasm', threads: 1 });
+      expect(b.fallbackReason).toBeUndefined();
+      report(own).product.forEach((v, i) => expect(b.product[i]).toBeCloseTo(v, 3));
+      // Named, the count is kept.
+      const named = await runScript('wasmThreadsReport.ts', [], { LAZYLENS_WASM_THREADS: String(CORES) });
+      expect(report(named).threads).toBe(CORES);
+    },
+    120_000,
+  );
+
   it('fall back to the single-thread build with a one-line reason when workers cannot start', async () => {
-    const run = await runScript('wasmThreadsReport.ts', ['break-workers']);
+    const run = await runScript('wasmThreadsReport.ts', ['break-workers'], NO_BLAS);
     const r = report(run);
     if (CORES === 1) return; // nothing to fall back from on one core
     expect(r).toMatchObject({ backend: 'wasm', threads: 1 });
@@ -76,6 +99,7 @@ describe('wasm threads', () => {
     try {
       delete process.env.LAZYLENS_WASM_THREADS;
       expect(wantedWasmThreads()).toEqual({ threads: CORES, explicit: false });
+      expect(wantedWasmThreads(undefined, 1)).toEqual({ threads: 1, explicit: false });
       process.env.LAZYLENS_WASM_THREADS = '3';
       expect(wantedWasmThreads()).toEqual({ threads: 3, explicit: true });
       expect(wantedWasmThreads(2)).toEqual({ threads: 2, explicit: true });

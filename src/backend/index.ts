@@ -13,7 +13,7 @@ import * as tf from '@tensorflow/tfjs';
 import { deviceBindingLimit, planningLimit, setDeviceBindingLimit } from '../../graph/index.js';
 import { BackendError } from '../errors.js';
 import { blasMatMulActive, installBlasMatMul } from './kernels/blasMatMul.js';
-import { nativeBlasReport, type NativeBlasReport } from './nativeBlas.js';
+import { nativeBlasReport, nativeSgemm, type NativeBlasReport } from './nativeBlas.js';
 import { startWasm, wantedWasmThreads } from './wasmThreads.js';
 
 export { wasmThreading, type WasmThreading } from './wasmThreads.js';
@@ -66,7 +66,11 @@ const starters: Record<BackendName, Starter> = {
     setDeviceBindingLimit(adapter.limits.maxStorageBufferBindingSize);
   },
   async wasm() {
-    await startWasm(activate, wasmThreadsOption);
+    // BLAS runs the products on every core; wasm's own thread pool beside it only oversubscribes
+    // the cores (its workers and BLAS's spin in turn), so with BLAS wasm runs one thread unless
+    // told otherwise: a GPT-2-small runWithCache at 1×64 was ≈1.2× faster so (D-015).
+    const blas = nativeSgemm() !== undefined;
+    await startWasm(activate, wasmThreadsOption, blas ? 1 : undefined);
     installBlasMatMul();
   },
   async cpu() {

@@ -9,8 +9,9 @@
  * set, `worker_threads.Worker` is swapped for {@link PthreadWorker} and `os.cpus()` reports twice
  * the threads wanted while the module starts; all three are restored right after.
  *
- * The thread count comes from the `wasmThreads` option, else `LAZYLENS_WASM_THREADS`, else the
- * number of cores Node may use (at most 8: the glue starts 8 workers and XNNPACK is capped there).
+ * The thread count comes from the `wasmThreads` option, else `LAZYLENS_WASM_THREADS`, else one
+ * where a BLAS library does the matrix products (./index.ts says why), else the number of
+ * cores Node may use (at most 8: the glue starts 8 workers and XNNPACK is capped there).
  * One thread runs the single-thread SIMD build. If the threaded build cannot start, lazylens says
  * why in one line and runs the single-thread build.
  */
@@ -45,18 +46,22 @@ export function wasmThreading(): WasmThreading | undefined {
 }
 
 /**
- * The thread count asked for: `option`, else `LAZYLENS_WASM_THREADS`, else the cores Node may use
- * (capped at {@link MAX_WASM_THREADS}). `explicit` says whether the caller named a count.
+ * The thread count asked for: `option`, else `LAZYLENS_WASM_THREADS`, else `defaultThreads`, else
+ * the cores Node may use (capped at {@link MAX_WASM_THREADS}). `explicit` says whether the caller
+ * named a count.
  * @throws BackendError when the option or variable is not an integer in [1, 8].
  */
-export function wantedWasmThreads(option?: number): { threads: number; explicit: boolean } {
+export function wantedWasmThreads(
+  option?: number,
+  defaultThreads?: number,
+): { threads: number; explicit: boolean } {
   if (option !== undefined) return { threads: checkCount(option, 'the wasmThreads option'), explicit: true };
   const env = process.env.LAZYLENS_WASM_THREADS;
   if (env !== undefined && env !== '') {
     const n = /^\d+$/.test(env.trim()) ? Number(env) : Number.NaN;
     return { threads: checkCount(n, `LAZYLENS_WASM_THREADS='${env}'`, env), explicit: true };
   }
-  return { threads: Math.min(availableParallelism(), MAX_WASM_THREADS), explicit: false };
+  return { threads: defaultThreads ?? Math.min(availableParallelism(), MAX_WASM_THREADS), explicit: false };
 }
 
 function checkCount(n: number, source: string, given: unknown = n): number {
@@ -78,8 +83,9 @@ type WasmPackage = typeof WasmModule;
 export async function startWasm(
   activate: (name: string) => Promise<void>,
   option?: number,
+  defaultThreads?: number,
 ): Promise<WasmThreading> {
-  const { threads, explicit } = wantedWasmThreads(option);
+  const { threads, explicit } = wantedWasmThreads(option, defaultThreads);
   if (started) {
     const differs = explicit && threads !== started.threads && started.fallbackReason === undefined;
     if (differs) {

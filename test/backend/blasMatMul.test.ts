@@ -60,6 +60,14 @@ describe('planProduct: what the BLAS kernel takes', () => {
     expect(planProduct([0, 768], [768, 3072], false, false)).toBeUndefined();
     expect(planProduct([768], [768, 3072], false, false)).toBeUndefined();
   });
+
+  it('leaves to tfjs a plain product of a few rows (its kept packing wins), not a transposed one', () => {
+    expect(planProduct([4, 768], [768, 3072], false, false)).toBeUndefined();
+    expect(planProduct([1, 1, 768], [768, 3072], false, false)).toBeUndefined();
+    expect(planProduct([5, 768], [768, 3072], false, false)).toBeDefined();
+    expect(planProduct([1, 768], [3072, 768], false, true)).toBeDefined();
+    expect(planProduct([12, 1, 64], [12, 200, 64], false, true)).toBeDefined();
+  });
 });
 
 describe('choosing a BLAS library', () => {
@@ -82,7 +90,10 @@ describe('choosing a BLAS library', () => {
   });
 
   it.skipIf(skipReason !== null)(`the default finds a library (${report.library ?? skipReason})`, () => {
+    const before = process.env.OPENBLAS_THREAD_TIMEOUT;
     expect(loadNativeBlas('').report.library).toBe(report.library);
+    // OpenBLAS's spin setting is set for the load only, so child processes do not inherit it.
+    expect(process.env.OPENBLAS_THREAD_TIMEOUT).toBe(before);
   });
 });
 
@@ -110,6 +121,7 @@ describeBackends(
       [[3, 30, 200], [1, 200, 40], false, false],
       [[2, 1, 20, 30], [1, 3, 30, 40], false, false],
       [[5, 7], [7, 3], false, false],
+      [[3, 300], [300, 200], false, false],
     ];
     for (const [aShape, bShape, ta, tb] of cases) {
       it.skipIf(skipReason !== null)(
