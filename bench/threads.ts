@@ -1,16 +1,20 @@
 /**
- * The wasm backend's threaded build against its single-thread build, side by side in one run:
- * the same measurements in two child processes (a wasm module starts once per process), one with
- * LAZYLENS_WASM_THREADS=1 and one on every core. matMul at the shapes a GPT-2-small forward
- * multiplies, then forward tokens/s of the GPT-2-small-shaped random model; speed-up =
- * threaded / single. Written to bench/results/threads.json.
+ * The wasm backend's configurations side by side in one run: its own kernels on one thread and on
+ * every core, and (where the machine has a BLAS library) its products through BLAS with wasm on
+ * one thread and on every core. The same measurements run in one child process each (a wasm
+ * module starts once per process): matMul at the shapes a GPT-2-small forward multiplies, then
+ * forward tokens/s of the GPT-2-small-shaped random model; each against wasm on one thread.
+ * Written to bench/results/threads.json.
  *
  * Run: npx tsx bench/threads.ts [--repeats 3]   (or npm run bench -- threads)
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
-import { HookedTransformer, selectBackend } from '../src/index.js';
+import { availableParallelism } from 'node:os';
+import { nativeBlasReport } from '../src/backend/nativeBlas.js';
+import { MAX_WASM_THREADS } from '../src/backend/wasmThreads.js';
+import { backendInfo, HookedTransformer, selectBackend } from '../src/index.js';
 import { backendThreads, benchFlags, GPT2_SMALL, randomTokens, writeResult } from './common.js';
 
 const CHILD = 'LAZYLENS_BENCH_THREADS_CHILD';
@@ -68,39 +72,80 @@ async function child(repeats: number): Promise<void> {
     out.push({ what: `forward ${batch} × ${pos}`, ms, rate: (batch * pos) / (ms / 1000), unit: 'tokens/s' });
   }
   model.dispose();
-  console.log(JSON.stringify({ threads: backendThreads(), measures: out }));
+  console.log(
+    JSON.stringify({
+      threads: backendThreads(),
+      blas: (await backendInfo()).blas.library ?? null,
+      measures: out,
+    }),
+  );
 }
 
-function runChild(threads: string | undefined, repeats: number): { threads: number; measures: Measure[] } {
+interface ChildResult {
+  threads: number;
+  blas: string | null;
+  measures: Measure[];
+}
+
+/** Runs the child with `env` added to this process's (a value of undefined removes the variable). */
+function runChild(extra: Record<string, string | undefined>, repeats: number): ChildResult {
   const env: NodeJS.ProcessEnv = { ...process.env, [CHILD]: '1', LAZYLENS_BACKEND: 'wasm' };
-  if (threads) env.LAZYLENS_WASM_THREADS = threads;
-  else delete env.LAZYLENS_WASM_THREADS;
+  for (const [k, v] of Object.entries(extra)) {
+    if (v === undefined) delete env[k];
+    else env[k] = v;
+  }
   const out = execFileSync(
     process.execPath,
     ['--import', 'tsx', fileURLToPath(import.meta.url), '--repeats', String(repeats)],
     { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
   );
-  return JSON.parse(out.trim().split('\n').at(-1) ?? '') as { threads: number; measures: Measure[] };
+  return JSON.parse(out.trim().split('\n').at(-1) ?? '') as ChildResult;
 }
 
 export function main(): Promise<void> {
   const { repeats } = benchFlags();
-  const single = runChild('1', repeats);
-  const threaded = runChild(undefined, repeats);
-  console.log(
-    `\n### wasm: single-thread build vs threaded build on ${threaded.threads} threads (mean of ${repeats}–${3 * repeats} calls)\n`,
-  );
-  console.log('| measurement | single | threaded | unit | speed-up |');
-  console.log('|---|---|---|---|---|');
-  const rows = single.measures.map((s, i) => {
-    const t = threaded.measures[i];
-    const speedUp = t.rate / s.rate;
-    console.log(
-      `| ${s.what} | ${s.rate.toFixed(1)} | ${t.rate.toFixed(1)} | ${s.unit} | ${speedUp.toFixed(2)}× |`,
+  const cores = String(Math.min(availableParallelism(), MAX_WASM_THREADS));
+  // wasm's own kernels on one thread and on every core, then the products through BLAS (when the
+  // machine has a library) with wasm on one thread (the default then) and on every core.
+  const configs: { what: string; env: Record<string, string | undefined> }[] = [
+    { what: 'wasm, 1 thread', env: { LAZYLENS_BLAS: 'off', LAZYLENS_WASM_THREADS: '1' } },
+    { what: `wasm, ${cores} threads`, env: { LAZYLENS_BLAS: 'off', LAZYLENS_WASM_THREADS: cores } },
+  ];
+  const blas = nativeBlasReport().library;
+  if (blas) {
+    configs.push(
+      { what: `BLAS + wasm 1 thread`, env: { LAZYLENS_BLAS: undefined, LAZYLENS_WASM_THREADS: '1' } },
+      {
+        what: `BLAS + wasm ${cores} threads`,
+        env: { LAZYLENS_BLAS: undefined, LAZYLENS_WASM_THREADS: cores },
+      },
     );
-    return { what: s.what, unit: s.unit, single: s.rate, threaded: t.rate, speedUp };
+  }
+  const results = configs.map((c) => ({ ...c, result: runChild(c.env, repeats) }));
+  console.log(
+    `\n### wasm's kernels on 1 and ${cores} threads${blas ? `, and products through BLAS (${blas})` : ' (no BLAS library here)'}; ` +
+      `mean of ${repeats}–${3 * repeats} calls; (×): against wasm on 1 thread\n`,
+  );
+  console.log(`| measurement | ${results.map((r) => r.what).join(' | ')} | unit |`);
+  console.log(`|---|${results.map(() => '---|').join('')}---|`);
+  const base = results[0].result.measures;
+  const rows = base.map((m, i) => {
+    const rates = results.map((r) => r.result.measures[i].rate);
+    const cells = rates.map((rate, j) =>
+      j === 0 ? rate.toFixed(1) : `${rate.toFixed(1)} (${(rate / m.rate).toFixed(2)}×)`,
+    );
+    console.log(`| ${m.what} | ${cells.join(' | ')} | ${m.unit} |`);
+    return {
+      what: m.what,
+      unit: m.unit,
+      rates: Object.fromEntries(results.map((r, j) => [r.what, rates[j]])),
+    };
   });
-  writeResult('threads', { repeats, threads: threaded.threads, rows });
+  writeResult('threads', {
+    repeats,
+    configs: results.map((r) => ({ what: r.what, threads: r.result.threads, blas: r.result.blas })),
+    rows,
+  });
   return Promise.resolve();
 }
 
