@@ -96,6 +96,18 @@ export function torchThreadCounts(threads: number): number[] {
   return [...new Set([1, threads])];
 }
 
+/**
+ * Waits until `t` is computed by reading one of its elements: on an asynchronous backend (webgpu)
+ * a read waits for all work queued before it, on wasm the work is already done. Reading the whole
+ * tensor instead would time a copy into JavaScript that PyTorch's side of a comparison does not
+ * make (all 8 × 128 × 50,257 logits of a GPT-2-small batch: 177–335 ms on wasm).
+ */
+export async function settle(t: tf.Tensor): Promise<void> {
+  const one = tf.tidy(() => tf.gather(tf.reshape(t, [-1]), [0]));
+  await one.data();
+  one.dispose();
+}
+
 /** Whether /usr/bin/python3 can import torch. */
 export function hasTorch(): boolean {
   try {

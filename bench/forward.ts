@@ -5,7 +5,8 @@
  * torch, the same shapes run in PyTorch eager (bench/torch_forward.py), at one intra-op thread and
  * at as many as lazylens has: plain, with every activation captured by forward hooks, and greedy
  * generation; the ratios lazylens / PyTorch (at its faster setting, see torchThreadCounts) are
- * printed and everything is written to bench/results/forward-<backend>-<n>t.json.
+ * printed and everything is written to bench/results/forward-<backend>-<n>t.json. Each run waits
+ * for its logits by reading one of them (see settle), as PyTorch's side reads none.
  *
  * Run: npx tsx bench/forward.ts [--repeats 3] [--newTokens 64]   (or npm run bench -- forward;
  *   LAZYLENS_WASM_THREADS=1 for the single-thread build)
@@ -20,6 +21,7 @@ import {
   hasTorch,
   randomTokens,
   ratio,
+  settle,
   torchThreadCounts,
   runPython,
   writeResult,
@@ -67,14 +69,14 @@ export async function main(): Promise<void> {
     rows.push(
       await measure('lazylens forward', batch, pos, repeats, async () => {
         const logits = await model.forward(tokens);
-        await logits.data();
+        await settle(logits);
         logits.dispose();
       }),
     );
     rows.push(
       await measure('lazylens runWithCache', batch, pos, repeats, async () => {
         const { logits, cache } = await model.runWithCache(tokens);
-        await logits.data();
+        await settle(logits);
         logits.dispose();
         cache.dispose();
       }),

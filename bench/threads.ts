@@ -15,7 +15,7 @@ import { availableParallelism } from 'node:os';
 import { nativeBlasReport } from '../src/backend/nativeBlas.js';
 import { MAX_WASM_THREADS } from '../src/backend/wasmThreads.js';
 import { backendInfo, HookedTransformer, selectBackend } from '../src/index.js';
-import { backendThreads, benchFlags, GPT2_SMALL, randomTokens, writeResult } from './common.js';
+import { backendThreads, benchFlags, GPT2_SMALL, randomTokens, settle, writeResult } from './common.js';
 
 const CHILD = 'LAZYLENS_BENCH_THREADS_CHILD';
 
@@ -66,7 +66,7 @@ async function child(repeats: number): Promise<void> {
     const tokens = randomTokens(batch, pos, GPT2_SMALL.dVocab);
     const ms = await time(repeats, async () => {
       const logits = await model.forward(tokens);
-      await logits.data();
+      await settle(logits);
       logits.dispose();
     });
     out.push({ what: `forward ${batch} × ${pos}`, ms, rate: (batch * pos) / (ms / 1000), unit: 'tokens/s' });

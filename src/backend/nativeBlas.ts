@@ -84,10 +84,11 @@ export function nativeBlasReport(): NativeBlasReport {
 }
 
 /**
- * Loads a BLAS as `setting` (the value of `LAZYLENS_BLAS`) says; each call loads anew.
+ * Loads a BLAS as `setting` (the value of `LAZYLENS_BLAS`) says, trying `tried` in order when it
+ * names none; each call loads anew.
  * @throws BackendError when `setting` names a library that cannot be used.
  */
-export function loadNativeBlas(setting: string): LoadedBlas {
+export function loadNativeBlas(setting: string, tried: readonly string[] = candidates()): LoadedBlas {
   const env = setting.trim();
   if (env.toLowerCase() === 'off') return { report: { reason: 'turned off by LAZYLENS_BLAS=off' } };
   let koffi: KoffiLike;
@@ -98,7 +99,7 @@ export function loadNativeBlas(setting: string): LoadedBlas {
     return { report: { reason: `koffi (optional dependency) is not installed: ${firstLine(e)}` } };
   }
   const failures: string[] = [];
-  for (const library of env ? [env] : candidates()) {
+  for (const library of env ? [env] : tried) {
     try {
       return { sgemm: bind(koffi, library), report: { library } };
     } catch (e) {

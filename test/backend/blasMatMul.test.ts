@@ -77,6 +77,15 @@ describe('choosing a BLAS library', () => {
     expect(off.report.reason).toContain('LAZYLENS_BLAS=off');
   });
 
+  it('finding none is not an error: the report says what each candidate said', () => {
+    const none = loadNativeBlas('', ['/no/such/libopenblas.so.0', '/no/such/libopenblas.so']);
+    expect(none.sgemm).toBeUndefined();
+    expect(none.report.library).toBeUndefined();
+    expect(none.report.reason).toMatch(
+      /no BLAS library found \(\/no\/such\/libopenblas\.so\.0: .*; \/no\/such\/libopenblas\.so: /,
+    );
+  });
+
   it('a named library that does not load is an error naming it', () => {
     expect(() => loadNativeBlas('/no/such/libblas.so')).toThrow(BackendError);
     expect(() => loadNativeBlas('/no/such/libblas.so')).toThrow(
