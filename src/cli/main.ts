@@ -57,7 +57,7 @@ function buildProgram(io: Io): Command {
     .option('--json', 'print machine-readable JSON instead of tables')
     .option(
       '--verbose',
-      'print stack traces on errors, and the backend used (with why webgpu was passed over)',
+      'print stack traces on errors, and the backend used (its BLAS library, why webgpu was passed over)',
     )
     .addOption(
       new Option(
@@ -85,11 +85,15 @@ function buildProgram(io: Io): Command {
   return program;
 }
 
-/** One line on stderr: the backend that ran and, if the automatic choice passed webgpu over, why. */
+/**
+ * One line on stderr: the backend that ran, the BLAS library its products went through (if any)
+ * and, if the automatic choice passed webgpu over, why.
+ */
 async function reportBackend(io: Io): Promise<void> {
   const info = await backendInfo();
   const why = info.passedOver.find((l) => l.startsWith('webgpu:'));
-  io.err(`lazylens: backend ${info.backend}${why ? ` (passed over ${why})` : ''}\n`);
+  const blas = info.blas.library ? `, matrix products through ${info.blas.library}` : '';
+  io.err(`lazylens: backend ${info.backend}${blas}${why ? ` (passed over ${why})` : ''}\n`);
 }
 
 /** The first line of an error's message (the library's errors are one line already). */

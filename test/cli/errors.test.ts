@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { nativeBlasReport } from '../../src/backend/nativeBlas.js';
 import { describeBackends, WASM_ONLY } from '../helpers/backends.js';
 import { cli, FIXTURE, HAS_SHIPPED } from './helpers.js';
 
@@ -82,6 +83,16 @@ describeBackends(
       const r = await cli('dla', '--by', 'neurons');
       expect(r.code).toBe(2);
       expect(r.stderr).toMatch(/^lazylens: error: --by neurons given, but .* is attention-only[^\n]*\n$/);
+    });
+
+    it('--verbose on success names the backend and the BLAS library its products used', async () => {
+      const r = await cli('dla', ...M, '--verbose');
+      expect(r.code, r.stderr).toBe(0);
+      const blas = nativeBlasReport().library;
+      const line = r.stderr.split('\n').find((l) => l.startsWith('lazylens: backend'));
+      expect(line).toMatch(/^lazylens: backend wasm/);
+      if (blas) expect(line).toContain(`, matrix products through ${blas}`);
+      else expect(line).not.toContain('matrix products');
     });
 
     it('--verbose adds the stack trace after the one-line message', async () => {
