@@ -4,7 +4,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { wasmThreading } from '../src/index.js';
@@ -85,15 +85,15 @@ export function backendThreads(): number {
 }
 
 /**
- * PyTorch intra-op thread counts each comparison measures: 1 and `threads`. Debian's torch calls
+ * PyTorch intra-op thread counts each comparison measures: 1 and the cores. Debian's torch calls
  * a threaded OpenBLAS, which runs matrix products on every core whatever `set_num_threads` says;
  * more than one intra-op thread adds OpenMP threads beside OpenBLAS's, and on this project's
  * 2-core machine the two oversubscribe it (forward with hooks, GPT-2-small shape: 255–306 tok/s
  * at 1×64 with one intra-op thread, 119–140 with two). The benches report both and compare
  * lazylens with the faster, so the reference is PyTorch at its best, not at its default.
  */
-export function torchThreadCounts(threads: number): number[] {
-  return [...new Set([1, threads])];
+export function torchThreadCounts(): number[] {
+  return [...new Set([1, availableParallelism()])];
 }
 
 /**

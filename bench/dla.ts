@@ -5,7 +5,7 @@
  * stream: streamCaches with only the needed activations → lastTokenDla → JSON Lines) on a
  * GPT-2-small-shaped random model; PyTorch runs the same job on the same prompts and shapes the
  * way one would write it there (bench/torch_dla.py: hooks only on the needed activations, last
- * position only), at one intra-op thread and at as many as lazylens has, compared at the faster
+ * position only), at one intra-op thread and at one per core, compared at the faster
  * (see torchThreadCounts). Both time the whole job, files included, model built before.
  * Written to bench/results/dla-<backend>-<n>t.json.
  *
@@ -79,7 +79,7 @@ export async function main(): Promise<void> {
     if (lines !== prompts) throw new Error(`streamDla wrote ${lines} lines for ${prompts} prompts`);
     // PyTorch at each thread setting (see torchThreadCounts); the faster is the reference.
     const torchRuns = hasTorch()
-      ? torchThreadCounts(threads).map((t) => ({
+      ? torchThreadCounts().map((t) => ({
           threads: t,
           result: runPython<JobResult>('torch_dla.py', [
             input,
@@ -95,7 +95,7 @@ export async function main(): Promise<void> {
     console.log(
       `\n### streaming last-token per-head DLA, ${prompts} prompts of 32–64 tokens, batch ${BATCH_SIZE}, ` +
         `GPT-2-small shape; backend ${backend} on ${threads} thread(s)` +
-        `${torchRuns ? `, PyTorch at ${torchThreadCounts(threads).join(' and ')} intra-op thread(s) (OpenBLAS on every core)` : ''}\n`,
+        `${torchRuns ? `, PyTorch at ${torchThreadCounts().join(' and ')} intra-op thread(s) (OpenBLAS on every core)` : ''}\n`,
     );
     console.log('| job | components | seconds | prompts/s | tokens/s |');
     console.log('|---|---|---|---|---|');

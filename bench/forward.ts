@@ -3,7 +3,7 @@
  * d_model 768, 12 heads, d_mlp 3072, vocab 50257) on the current backend (wasm by default, on as
  * many threads as it runs): tokens/s and the peak bytes tfjs held. When /usr/bin/python3 has
  * torch, the same shapes run in PyTorch eager (bench/torch_forward.py), at one intra-op thread and
- * at as many as lazylens has: plain, with every activation captured by forward hooks, and greedy
+ * at one per core: plain, with every activation captured by forward hooks, and greedy
  * generation; the ratios lazylens / PyTorch (at its faster setting, see torchThreadCounts) are
  * printed and everything is written to bench/results/forward-<backend>-<n>t.json. Each run waits
  * for its logits by reading one of them (see settle), as PyTorch's side reads none.
@@ -98,7 +98,7 @@ export async function main(): Promise<void> {
   model.dispose();
 
   const torchRuns = hasTorch()
-    ? torchThreadCounts(threads).map((t) => ({
+    ? torchThreadCounts().map((t) => ({
         threads: t,
         rows: runPython<Row[]>('torch_forward.py', [
           '--repeats',
@@ -115,7 +115,7 @@ export async function main(): Promise<void> {
   );
   console.log(
     `\n### GPT-2-small shape, backend ${backend} on ${threads} thread(s)` +
-      `${torchRuns ? `, PyTorch eager at ${torchThreadCounts(threads).join(' and ')} intra-op thread(s) (OpenBLAS on every core)` : ''}; ` +
+      `${torchRuns ? `, PyTorch eager at ${torchThreadCounts().join(' and ')} intra-op thread(s) (OpenBLAS on every core)` : ''}; ` +
       `mean of ${repeats} runs; generate: ${newTokens} new tokens after 64\n`,
   );
   console.log('| run | batch × pos | tokens/s | peak MiB |');
