@@ -106,6 +106,9 @@ function parseName(name: string, source: string): BackendName {
  */
 export async function selectBackend(options: BackendOptions = {}): Promise<BackendName> {
   wantedWasmThreads(options.wasmThreads); // a bad count is an error even if wasm is not picked
+  // So is a library LAZYLENS_BLAS names that cannot be used: left to wasm's start, an automatic
+  // choice would pass over wasm for the 30× slower cpu backend and only list why.
+  if ((process.env.LAZYLENS_BLAS ?? '').trim() !== '') nativeSgemm();
   const env = process.env.LAZYLENS_BACKEND;
   const asked = options.backend
     ? parseName(options.backend, 'the backend option')

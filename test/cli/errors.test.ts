@@ -117,6 +117,17 @@ describe('bin/lazylens.js (spawned)', () => {
     for (const cmd of ['run', 'dla', 'lens', 'attention', 'explain', 'demo']) expect(r.stdout).toContain(cmd);
   });
 
+  it('a LAZYLENS_BLAS library that cannot load: exit 1 naming it, not a silent fall back to cpu', () => {
+    const r = spawnSync(process.execPath, ['bin/lazylens.js', 'demo'], {
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: { ...process.env, LAZYLENS_BLAS: '/no/such/libblas.so' },
+    });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^lazylens: error: LAZYLENS_BLAS='\/no\/such\/libblas.so' could not be used/);
+    expect(r.stdout).toBe('');
+  });
+
   it('a bad flag: exit 2 and one line on stderr', () => {
     const r = spawnSync(process.execPath, ['bin/lazylens.js', 'dla', '--by', 'foo'], {
       encoding: 'utf8',
