@@ -97,6 +97,18 @@ export function torchThreadCounts(): number[] {
 }
 
 /**
+ * Runs a PyTorch script at each of {@link torchThreadCounts}, `args(threads)` giving its
+ * arguments; undefined where /usr/bin/python3 has no torch.
+ */
+export function runTorchAtEachThreadCount<T>(
+  script: string,
+  args: (threads: number) => (string | number)[],
+): { threads: number; result: T }[] | undefined {
+  if (!hasTorch()) return undefined;
+  return torchThreadCounts().map((threads) => ({ threads, result: runPython<T>(script, args(threads)) }));
+}
+
+/**
  * Waits until `t` is computed by reading one of its elements: on an asynchronous backend (webgpu)
  * a read waits for all work queued before it, on wasm the work is already done. Reading the whole
  * tensor instead would time a copy into JavaScript that PyTorch's side of a comparison does not

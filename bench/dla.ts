@@ -20,10 +20,9 @@ import {
   backendThreads,
   benchFlags,
   GPT2_SMALL,
-  hasTorch,
   lcg,
   ratio,
-  runPython,
+  runTorchAtEachThreadCount,
   torchThreadCounts,
   writeResult,
 } from './common.js';
@@ -78,19 +77,14 @@ export async function main(): Promise<void> {
     const lines = readFileSync(`${dir}/lazylens.jsonl`, 'utf8').trim().split('\n').length;
     if (lines !== prompts) throw new Error(`streamDla wrote ${lines} lines for ${prompts} prompts`);
     // PyTorch at each thread setting (see torchThreadCounts); the faster is the reference.
-    const torchRuns = hasTorch()
-      ? torchThreadCounts().map((t) => ({
-          threads: t,
-          result: runPython<JobResult>('torch_dla.py', [
-            input,
-            `${dir}/torch.jsonl`,
-            '--threads',
-            t,
-            '--batch-size',
-            BATCH_SIZE,
-          ]),
-        }))
-      : undefined;
+    const torchRuns = runTorchAtEachThreadCount<JobResult>('torch_dla.py', (t) => [
+      input,
+      `${dir}/torch.jsonl`,
+      '--threads',
+      t,
+      '--batch-size',
+      BATCH_SIZE,
+    ]);
     const torch = torchRuns?.reduce((a, b) => (b.result.seconds < a.result.seconds ? b : a)).result;
     console.log(
       `\n### streaming last-token per-head DLA, ${prompts} prompts of 32–64 tokens, batch ${BATCH_SIZE}, ` +

@@ -18,12 +18,11 @@ import {
   backendThreads,
   benchFlags,
   GPT2_SMALL,
-  hasTorch,
   randomTokens,
   ratio,
   settle,
+  runTorchAtEachThreadCount,
   torchThreadCounts,
-  runPython,
   writeResult,
 } from './common.js';
 
@@ -97,21 +96,16 @@ export async function main(): Promise<void> {
   });
   model.dispose();
 
-  const torchRuns = hasTorch()
-    ? torchThreadCounts().map((t) => ({
-        threads: t,
-        rows: runPython<Row[]>('torch_forward.py', [
-          '--repeats',
-          repeats,
-          '--threads',
-          t,
-          '--new-tokens',
-          newTokens,
-        ]),
-      }))
-    : undefined;
+  const torchRuns = runTorchAtEachThreadCount<Row[]>('torch_forward.py', (t) => [
+    '--repeats',
+    repeats,
+    '--threads',
+    t,
+    '--new-tokens',
+    newTokens,
+  ]);
   const torch = torchRuns?.flatMap((run) =>
-    run.rows.map((r) => ({ ...r, what: `${r.what}, ${run.threads} intra-op thread(s)` })),
+    run.result.map((r) => ({ ...r, what: `${r.what}, ${run.threads} intra-op thread(s)` })),
   );
   console.log(
     `\n### GPT-2-small shape, backend ${backend} on ${threads} thread(s)` +
@@ -129,7 +123,7 @@ export async function main(): Promise<void> {
   // PyTorch's figure is its faster thread setting's (see torchThreadCounts).
   const best = (what: string, batch: number, pos: number): number | undefined => {
     const found = (torchRuns ?? [])
-      .map((run) => find(run.rows, what, batch, pos))
+      .map((run) => find(run.result, what, batch, pos))
       .filter((v): v is number => v !== undefined);
     return found.length ? Math.max(...found) : undefined;
   };

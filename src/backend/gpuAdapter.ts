@@ -6,6 +6,7 @@
  * `navigator.gpu` repeats the request options that found an adapter here (a compatibility-mode
  * adapter is only returned to a request that names that feature level).
  */
+import { firstLine } from '../util/firstLine.js';
 
 /** The subset of WebGPU's adapter limits lazylens reports and plans with. */
 export interface GpuLimits {
@@ -186,10 +187,6 @@ async function findInBrowser(gpu: Gpu): Promise<Found> {
   if (!hit) throw new Error('navigator.gpu returned no adapter');
   const level = hit.options.featureLevel === 'compatibility' ? 'compatibility' : 'core';
   return { report: report(hit.adapter, level, 'browser') };
-}
-
-function firstLine(e: unknown): string {
-  return (e instanceof Error ? e.message : String(e)).split('\n')[0];
 }
 
 let hardware: Promise<Found> | undefined;

@@ -12,6 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { deviceBindingLimit, planningLimit, setDeviceBindingLimit } from '../../graph/index.js';
 import { BackendError } from '../errors.js';
+import { firstLine } from '../util/firstLine.js';
 import { blasMatMulActive, installBlasMatMul } from './kernels/blasMatMul.js';
 import { nativeBlasReport, nativeSgemm, type NativeBlasReport } from './nativeBlas.js';
 import { startWasm, wantedWasmThreads } from './wasmThreads.js';
@@ -49,7 +50,7 @@ const starters: Record<BackendName, Starter> = {
         await activate('tensorflow');
         return;
       } catch (e) {
-        errors.push(`${pkg}: ${message(e)}`);
+        errors.push(`${pkg}: ${firstLine(e)}`);
       }
     }
     throw new Error(errors.join('; '));
@@ -88,11 +89,6 @@ async function activate(name: string): Promise<void> {
   await tf.ready();
 }
 
-function message(e: unknown): string {
-  const text = e instanceof Error ? e.message : String(e);
-  return text.split('\n')[0];
-}
-
 function parseName(name: string, source: string): BackendName {
   if ((BACKEND_NAMES as readonly string[]).includes(name)) return name as BackendName;
   throw new BackendError(
@@ -126,7 +122,7 @@ export async function selectBackend(options: BackendOptions = {}): Promise<Backe
       passedOver = failures.slice();
       return name;
     } catch (e) {
-      failures.push(`${name}: ${message(e)}`);
+      failures.push(`${name}: ${firstLine(e)}`);
     }
   }
   const what = asked ? `backend '${asked}' was asked for but could not start` : 'no backend could start';

@@ -15,6 +15,7 @@
  */
 import { createRequire } from 'node:module';
 import { BackendError } from '../errors.js';
+import { firstLine } from '../util/firstLine.js';
 
 /** CBLAS's row-major order and transpose flags. */
 const ROW_MAJOR = 101;
@@ -73,14 +74,16 @@ let loaded: LoadedBlas | undefined;
  * @throws BackendError when `LAZYLENS_BLAS` names a library that cannot load or has no `cblas_sgemm`.
  */
 export function nativeSgemm(): Sgemm | undefined {
-  loaded ??= loadNativeBlas(process.env.LAZYLENS_BLAS ?? '');
-  return loaded.sgemm;
+  return loadedBlas().sgemm;
 }
 
 /** What {@link nativeSgemm} found (loading it if that has not happened yet). */
 export function nativeBlasReport(): NativeBlasReport {
-  nativeSgemm();
-  return loaded!.report;
+  return loadedBlas().report;
+}
+
+function loadedBlas(): LoadedBlas {
+  return (loaded ??= loadNativeBlas(process.env.LAZYLENS_BLAS ?? ''));
 }
 
 /**
@@ -154,8 +157,4 @@ function bind(koffi: KoffiLike, library: string): Sgemm {
       c,
       ldc,
     );
-}
-
-function firstLine(e: unknown): string {
-  return (e instanceof Error ? e.message : String(e)).split('\n')[0];
 }

@@ -21,6 +21,7 @@ import { dirname } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type * as WasmModule from '@tensorflow/tfjs-backend-wasm';
 import { BackendError } from '../errors.js';
+import { firstLine } from '../util/firstLine.js';
 import { PthreadWorker, setPthreadDistDir, watchPthreadStartup } from './pthreadWorker.js';
 import { withoutEmscriptenErrorHandlers } from './quietWasmErrors.js';
 
@@ -167,8 +168,4 @@ async function startThreaded(
     workerThreads.Worker = Worker;
     os.cpus = cpus;
   }
-}
-
-function firstLine(e: unknown): string {
-  return (e instanceof Error ? e.message : String(e)).split('\n')[0];
 }

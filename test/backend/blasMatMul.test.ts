@@ -4,35 +4,19 @@
 // run there; where no library loads they are skipped with the reason.
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  blasMatMulActive,
-  installBlasMatMul,
-  planProduct,
-  uninstallBlasMatMul,
-} from '../../src/backend/kernels/blasMatMul.js';
+import { blasMatMulActive, installBlasMatMul, planProduct } from '../../src/backend/kernels/blasMatMul.js';
 import { contractLast } from '../../src/backend/kernels/contractLast.js';
 import { loadNativeBlas, nativeBlasReport } from '../../src/backend/nativeBlas.js';
 import { BackendError } from '../../src/errors.js';
+import { maxRelDiff, withTfjsMatMul } from '../helpers/blas.js';
 import { describeBackends, WASM_ONLY } from '../helpers/backends.js';
 
 const report = nativeBlasReport();
 const skipReason = report.library ? null : report.reason;
 
-/** `f` with tfjs's own BatchMatMul kernel on wasm, the BLAS one put back afterwards. */
-function withOwnKernel<T>(f: () => T): T {
-  uninstallBlasMatMul();
-  try {
-    return f();
-  } finally {
-    installBlasMatMul();
-  }
-}
-
+/** Largest relative difference between two tensors' values (see maxRelDiff). */
 async function relativeDiff(x: tf.Tensor, y: tf.Tensor): Promise<number> {
-  const [a, b] = [await x.data(), await y.data()];
-  let worst = 0;
-  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]) / (1 + Math.abs(b[i])));
-  return worst;
+  return maxRelDiff(await x.data(), await y.data());
 }
 
 describe('planProduct: what the BLAS kernel takes', () => {
@@ -140,7 +124,7 @@ describeBackends(
           const a = tf.randomNormal(aShape, 0, 1, 'float32', 1);
           const b = tf.randomNormal(bShape, 0, 1, 'float32', 2);
           const blas = tf.matMul(a, b, ta, tb);
-          const own = withOwnKernel(() => tf.matMul(a, b, ta, tb));
+          const own = withTfjsMatMul(() => tf.matMul(a, b, ta, tb));
           expect(blas.shape).toEqual(own.shape);
           expect(await relativeDiff(blas, own)).toBeLessThan(1e-4);
           tf.dispose([a, b, blas, own]);
@@ -155,7 +139,7 @@ describeBackends(
       const b = tf.randomNormal([4, 56, 40], 0, 1, 'float32', 4);
       const f = (x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.square(tf.matMul(x, y, false, true)));
       const blas = tf.tidy(() => tf.grads(f)([a, b]));
-      const own = withOwnKernel(() => tf.tidy(() => tf.grads(f)([a, b])));
+      const own = withTfjsMatMul(() => tf.tidy(() => tf.grads(f)([a, b])));
       for (let i = 0; i < 2; i++) expect(await relativeDiff(blas[i], own[i])).toBeLessThan(1e-4);
       tf.dispose([a, b, ...blas, ...own]);
     });
@@ -177,7 +161,7 @@ describeBackends(
         const a = tf.randomNormal([256, 512], 0, 1, 'float32', 7);
         const b = tf.randomNormal([512, 8192], 0, 1, 'float32', 8);
         const blas = tf.matMul(a, b);
-        const own = withOwnKernel(() => tf.matMul(a, b));
+        const own = withTfjsMatMul(() => tf.matMul(a, b));
         expect(await relativeDiff(blas, own)).toBeLessThan(1e-4);
         tf.dispose([a, b, blas, own]);
       },

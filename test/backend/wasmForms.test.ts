@@ -4,11 +4,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { expect, it } from 'vitest';
 import { activationComposition, setFusedKernels } from '../../src/backend/kernels/index.js';
-import {
-  blasMatMulActive,
-  installBlasMatMul,
-  uninstallBlasMatMul,
-} from '../../src/backend/kernels/blasMatMul.js';
 import { contractLast } from '../../src/backend/kernels/contractLast.js';
 import { HookedTransformer } from '../../src/index.js';
 import { runForward } from '../../src/model/forward.js';
@@ -18,6 +13,7 @@ import {
   type ProjectionWeights,
 } from '../../src/model/projectionWeights.js';
 import { describeBackends } from '../helpers/backends.js';
+import { withTfjsMatMul } from '../helpers/blas.js';
 import { maxAbsDiff } from '../helpers/golden.js';
 
 function randn(shape: number[], seed: number): tf.Tensor {
@@ -40,22 +36,9 @@ function reference(a: tf.Tensor3D, b: tf.Tensor3D): Float32Array {
   return out;
 }
 
-/**
- * Runs `f` with tfjs's own matMul kernel on wasm: with a BLAS library loaded, contractLast takes
- * the matMul (see blasMatMul.test.ts), and the convolution form is what runs without one.
- */
-function withoutBlas<T>(f: () => T): T {
-  const was = blasMatMulActive();
-  uninstallBlasMatMul();
-  try {
-    return f();
-  } finally {
-    if (was) installBlasMatMul();
-  }
-}
-
 describeBackends('forms of the forward', (backend) => {
-  // The first two are large enough for the convolution on wasm, the last is not.
+  // The first two are large enough for the convolution on wasm, the last is not. They run on tfjs's
+  // own matMul kernel: with a BLAS library in place contractLast takes the matMul instead.
   const shapes: [number, number, number, number][] = [
     [12, 64, 64, 64],
     [6, 40, 128, 72],
@@ -65,7 +48,7 @@ describeBackends('forms of the forward', (backend) => {
     it(`contractLast [${B}, ${M}, ${K}] · [${B}, ${N}, ${K}]ᵀ equals the loops`, () => {
       const a = randn([B, M, K], 1) as tf.Tensor3D;
       const b = randn([B, N, K], 2) as tf.Tensor3D;
-      const out = withoutBlas(() => contractLast(a, b));
+      const out = withTfjsMatMul(() => contractLast(a, b));
       expect(out.shape).toEqual([B, M, N]);
       const want = reference(a, b);
       const got = out.dataSync();
@@ -80,7 +63,7 @@ describeBackends('forms of the forward', (backend) => {
     const a = randn([12, 64, 64], 3) as tf.Tensor3D;
     const b = randn([12, 64, 64], 4) as tf.Tensor3D;
     return (async () => {
-      const plain = await tf.profile(() => withoutBlas(() => contractLast(a, b)));
+      const plain = await tf.profile(() => withTfjsMatMul(() => contractLast(a, b)));
       const names = plain.kernels.map((k) => k.name);
       expect(names.includes('DepthwiseConv2dNative')).toBe(backend === 'wasm');
       tf.dispose(plain.result);

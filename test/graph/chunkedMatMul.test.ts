@@ -17,6 +17,7 @@ import {
 import { blasMatMulActive } from '../../src/backend/kernels/blasMatMul.js';
 import { HookedTransformer } from '../../src/index.js';
 import { describeBackends, WITH_WEBGPU } from '../helpers/backends.js';
+import { maxRelDiff } from '../helpers/blas.js';
 
 const data = async (t: tf.Tensor): Promise<number[]> => Array.from(await t.data());
 
@@ -24,8 +25,7 @@ const data = async (t: tf.Tensor): Promise<number[]> => Array.from(await t.data(
 function expectSame(actual: number[], expected: number[], rounded: boolean): void {
   if (!rounded) return void expect(actual).toEqual(expected);
   expect(actual.length).toBe(expected.length);
-  const worst = Math.max(0, ...actual.map((a, i) => Math.abs(a - expected[i]) / (1 + Math.abs(expected[i]))));
-  expect(worst).toBeLessThan(1e-5);
+  expect(maxRelDiff(actual, expected)).toBeLessThan(1e-5);
 }
 
 /** Values whose products are exact in float32, so any summation order gives the same bits. */
