@@ -1,8 +1,9 @@
-"""PyTorch side of bench/forward.ts: a GPT-2-small-shaped random model in eager mode, with every
-TransformerLens-style activation captured by forward hooks on identity modules, and greedy
-generation that re-runs the whole forward per new token (as lazylens's generate, which has no
-key/value cache). Prints one JSON line of rows {what, batch, pos, tokPerSec, peakMiB}.
-Written for this project; run: /usr/bin/python3 bench/torch_forward.py --threads 2"""
+"""PyTorch side of bench/forward.ts: a GPT-2-small-shaped random model (biases included, as GPT-2
+and TransformerLens have them) in eager mode, with every TransformerLens-style activation
+captured by forward hooks on identity modules, and greedy generation that re-runs the whole
+forward per new token (no key/value cache). Prints one JSON line of rows
+{what, batch, pos, tokPerSec, peakMiB}.
+Written for this project; run: /usr/bin/python3 bench/torch_forward.py --threads 1"""
 import argparse
 import json
 import math
@@ -40,6 +41,10 @@ class Block(nn.Module):
         self.W_O = nn.Parameter(torch.randn(H, DH, D) * 0.02)
         self.W_in = nn.Parameter(torch.randn(D, M) * 0.02)
         self.W_out = nn.Parameter(torch.randn(M, D) * 0.02)
+        # GPT-2's biases, added after each product as TransformerLens adds them (zero, as TL's init).
+        self.b_Q, self.b_K, self.b_V = (nn.Parameter(torch.zeros(H, DH)) for _ in range(3))
+        self.b_O = nn.Parameter(torch.zeros(D))
+        self.b_in, self.b_out = nn.Parameter(torch.zeros(M)), nn.Parameter(torch.zeros(D))
         names = ["resid_pre", "q", "k", "v", "attn_scores", "pattern", "z", "attn_out", "resid_mid",
                  "pre", "post", "mlp_out", "resid_post"]
         self.hooks = nn.ModuleDict({n: Hook() for n in names})
@@ -48,20 +53,20 @@ class Block(nn.Module):
         h = self.hooks
         x = h["resid_pre"](x)
         a = self.ln1(x)
-        q = h["q"](torch.einsum("bpd,hdk->bphk", a, self.W_Q))
-        k = h["k"](torch.einsum("bpd,hdk->bphk", a, self.W_K))
-        v = h["v"](torch.einsum("bpd,hdk->bphk", a, self.W_V))
+        q = h["q"](torch.einsum("bpd,hdk->bphk", a, self.W_Q) + self.b_Q)
+        k = h["k"](torch.einsum("bpd,hdk->bphk", a, self.W_K) + self.b_K)
+        v = h["v"](torch.einsum("bpd,hdk->bphk", a, self.W_V) + self.b_V)
         s = torch.einsum("bqhk,bphk->bhqp", q, k) / math.sqrt(DH)
         p = s.shape[-1]
         mask = torch.ones(p, p, dtype=torch.bool).tril()
         s = h["attn_scores"](s.masked_fill(~mask, float("-inf")))
         pat = h["pattern"](s.softmax(-1))
         z = h["z"](torch.einsum("bhqp,bphk->bqhk", pat, v))
-        attn_out = h["attn_out"](torch.einsum("bqhk,hkd->bqd", z, self.W_O))
+        attn_out = h["attn_out"](torch.einsum("bqhk,hkd->bqd", z, self.W_O) + self.b_O)
         mid = h["resid_mid"](x + attn_out)
-        pre = h["pre"](self.ln2(mid) @ self.W_in)
+        pre = h["pre"](self.ln2(mid) @ self.W_in + self.b_in)
         post = h["post"](torch.nn.functional.gelu(pre, approximate="tanh"))
-        out = h["mlp_out"](post @ self.W_out)
+        out = h["mlp_out"](post @ self.W_out + self.b_out)
         return h["resid_post"](mid + out)
 
 

@@ -15,6 +15,7 @@ import {
   contractLast,
   biasActivation,
   gatedActivation,
+  someQueryBlind,
   type AttentionSpec,
 } from '../backend/kernels/index.js';
 import { applyRotary, rotaryTables, rotaryTablesAt, type RotaryTables } from './rotary.js';
@@ -74,6 +75,7 @@ function positionIds(pos: number, padMask: tf.Tensor | undefined): tf.Tensor {
 /** What every block of one forward pass shares: the padding mask and, for rotary models, the rotation tables. */
 interface PassContext {
   padMask: tf.Tensor | undefined;
+  maskRows: readonly (readonly number[])[] | undefined;
   rotary: RotaryTables | undefined;
   observes: (name: string) => boolean;
   past: PastKeyValues | undefined;
@@ -84,15 +86,25 @@ interface PassContext {
 function attentionSpec(
   cfg: HookedTransformerConfig,
   layer: number,
-  padMask: tf.Tensor | undefined,
+  ctx: PassContext,
+  qLen: number,
+  kLen: number,
 ): AttentionSpec {
   const local = cfg.attnTypes?.[layer] === 'local' && cfg.windowSize !== null;
+  const window = local ? (cfg.windowSize ?? undefined) : undefined;
+  const { padMask, maskRows } = ctx;
+  // Known only from host rows covering every key; without them the guard stays on.
+  const blindQueries =
+    padMask && maskRows?.every((r) => r.length === kLen)
+      ? someQueryBlind(maskRows, qLen, kLen, window)
+      : undefined;
   return {
     scale: cfg.useAttnScale ? cfg.attnScale : 1,
     softCap: cfg.attnScoresSoftCap,
     alibiSlopes: cfg.positionalEmbeddingType === 'alibi' ? alibiSlopes(cfg.nHeads) : undefined,
-    window: local ? (cfg.windowSize ?? undefined) : undefined,
+    window,
     padMask,
+    blindQueries,
   };
 }
 
@@ -119,7 +131,8 @@ function attention(
   if (ctx.past) ({ keys: k, values: v } = ctx.past.extend(layer, k, v));
   // Grouped keys and values stay [b, p, g, dh] (TL's hook shapes); attention indexes the group.
   // Scores and pattern are formed only when observed; otherwise webgpu runs one fused kernel.
-  const spec = attentionSpec(cfg, layer, ctx.padMask);
+  const [, kLen] = k.shape; // cached positions and these
+  const spec = attentionSpec(cfg, layer, ctx, pos, kLen);
   const z = emit(
     `${p}.hook_z`,
     ctx.observes(`${p}.hook_attn_scores`) || ctx.observes(`${p}.hook_pattern`)
@@ -276,8 +289,8 @@ export function runForward(
       : positionIds(pos, padMask);
     let posEmbed = tf.gather(param(params, 'pos_embed.W_pos'), ids);
     // The same rows for every sequence, broadcast to the hook's [batch, pos, d] by adding zeros:
-    // wasm runs that in XNNPACK (0.5 ms at 8×128×768) where broadcastTo's Tile, or gathering at
-    // [batch, pos] ids, copies element by element (107 and 63 ms).
+    // wasm runs that in XNNPACK (0.5 ms at 8×128×768) where broadcastTo's Tile copies element by
+    // element (107 ms).
     if (posEmbed.rank === 2) posEmbed = tf.add(tf.expandDims(posEmbed, 0), tf.zeros([batch, 1, 1]));
     // Padding positions contribute no positional embedding (TransformerLens zeroes them).
     const ownMask =
@@ -288,6 +301,7 @@ export function runForward(
   const stop = options.stopAtLayer ?? cfg.nLayers;
   const ctx: PassContext = {
     padMask,
+    maskRows: options.maskRows,
     observes: options.observes ?? (() => true),
     past,
     projections: options.projections,

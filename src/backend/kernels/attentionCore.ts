@@ -35,6 +35,12 @@ export interface AttentionSpec {
   readonly window?: number;
   /** [batch, kLen]: 1 for a real token, 0 for padding (never attended to). */
   readonly padMask?: tf.Tensor;
+  /**
+   * With `padMask`: whether some query sees no real key at all (see {@link someQueryBlind}).
+   * Only such a query needs the guard that keeps its all-masked row from becoming NaN; unknown
+   * (undefined) counts as yes.
+   */
+  readonly blindQueries?: boolean;
 }
 
 /** Optional hook points inside the composition; each returns the tensor to carry on with. */
@@ -73,6 +79,30 @@ function shapes(
     );
   }
   return { h, g, qLen, kLen };
+}
+
+/**
+ * Whether, in any row of the host mask `rows` [batch][kLen], a query sees no real key: every key
+ * its causal (and window) mask lets it see is padding, as the padding queries before a
+ * left-padded prompt. Right padding leaves none: every query sees its row's first token.
+ */
+export function someQueryBlind(
+  rows: readonly (readonly number[])[],
+  qLen: number,
+  kLen: number,
+  window: number | undefined,
+): boolean {
+  const offset = kLen - qLen;
+  const seenBefore = new Int32Array(kLen + 1); // real keys among the first i of the row
+  for (const row of rows) {
+    for (let ki = 0; ki < kLen; ki++) seenBefore[ki + 1] = seenBefore[ki] + (row[ki] > 0 ? 1 : 0);
+    for (let qi = 0; qi < qLen; qi++) {
+      const at = qi + offset;
+      const first = window === undefined ? 0 : Math.max(0, at - window + 1);
+      if (seenBefore[at + 1] === seenBefore[first]) return true;
+    }
+  }
+  return false;
 }
 
 /** Which keys each query sees before padding, [q·k] row-major: causal, within the window. */
@@ -144,7 +174,7 @@ export function attentionCoreComposition(
   scores = tf.add(scores, additiveMask(spec, seen, h, qLen, kLen));
   if (hooks.scores) scores = hooks.scores(scores);
   let pattern: tf.Tensor;
-  if (spec.padMask) {
+  if (spec.padMask && spec.blindQueries !== false) {
     // A query whose keys are all padding gets an all-zero row instead of NaN, as TL: the clamp
     // keeps its softmax finite and the row's factor zeroes it (other rows are unchanged, since a
     // clamped masked score still contributes exactly 0).

@@ -9,6 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { nativeSgemm, type Sgemm } from '../nativeBlas.js';
+import { byteOffset, heapBytes, wasmBackendOf, WasmKernelSwap } from './wasmHeap.js';
 
 /** Multiply-adds below which the foreign call's overhead is not worth it (a few microseconds). */
 const MIN_BLAS_WORK = 4096;
@@ -22,23 +23,19 @@ const MIN_BLAS_WORK = 4096;
  */
 const MAX_PREPACKED_ROWS = 4;
 
-/** The parts of tfjs-backend-wasm's backend object this kernel uses. */
-interface WasmBackendLike {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  getMemoryOffset(dataId: tf.DataId): number;
-  wasm: { HEAPU8: Uint8Array };
-}
-
 interface MatMulAttrs {
   transposeA: boolean;
   transposeB: boolean;
 }
 
-let wasmOwn: tf.KernelConfig | undefined;
+const swap = new WasmKernelSwap(tf.BatchMatMul, (own) => {
+  const sgemm = nativeSgemm();
+  return sgemm && ((args) => blasBatchMatMul(args, sgemm, own));
+});
 
 /** Whether `BatchMatMul` on wasm runs through BLAS now. */
 export function blasMatMulActive(): boolean {
-  return wasmOwn !== undefined;
+  return swap.active;
 }
 
 /**
@@ -47,22 +44,12 @@ export function blasMatMulActive(): boolean {
  * @throws BackendError when `LAZYLENS_BLAS` names a library that cannot be used.
  */
 export function installBlasMatMul(): boolean {
-  if (wasmOwn) return true;
-  const sgemm = nativeSgemm();
-  const own = tf.getKernel(tf.BatchMatMul, 'wasm');
-  if (!sgemm || !own) return false;
-  tf.unregisterKernel(tf.BatchMatMul, 'wasm');
-  tf.registerKernel({ ...own, kernelFunc: (args) => blasBatchMatMul(args, sgemm, own) });
-  wasmOwn = own;
-  return true;
+  return swap.install();
 }
 
 /** Puts tfjs's own kernel back (for tests that compare the two). */
 export function uninstallBlasMatMul(): void {
-  if (!wasmOwn) return;
-  tf.unregisterKernel(tf.BatchMatMul, 'wasm');
-  tf.registerKernel(wasmOwn);
-  wasmOwn = undefined;
+  swap.uninstall();
 }
 
 function blasBatchMatMul(
@@ -74,12 +61,10 @@ function blasBatchMatMul(
   const { transposeA, transposeB } = args.attrs as unknown as MatMulAttrs;
   const plan = planProduct(a.shape, b.shape, transposeA, transposeB);
   if (a.dtype !== 'float32' || b.dtype !== 'float32' || !plan) return own.kernelFunc(args);
-  const backend = args.backend as unknown as WasmBackendLike;
+  const backend = wasmBackendOf(args);
   const out = backend.makeOutput(plan.outShape, 'float32');
-  // Read the heap after allocating: a grown heap is a new buffer.
-  const heap = backend.wasm.HEAPU8.buffer;
-  const view = (info: tf.TensorInfo, size: number) =>
-    new Float32Array(heap, backend.getMemoryOffset(info.dataId), size);
+  const heap = heapBytes(backend).buffer; // after the allocation: a grown heap is a new buffer
+  const view = (info: tf.TensorInfo, size: number) => new Float32Array(heap, byteOffset(backend, info), size);
   const { m, n, k, batchA, batchB } = plan;
   const aAll = view(a, batchA * m * k);
   const bAll = view(b, batchB * k * n);

@@ -2,6 +2,7 @@
 export {
   attentionCore,
   attentionCoreComposition,
+  someQueryBlind,
   type AttentionHooks,
   type AttentionSpec,
 } from './attentionCore.js';

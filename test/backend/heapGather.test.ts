@@ -1,0 +1,111 @@
+// wasm's gather as slice copies within the heap (src/backend/kernels/heapGather.ts) against the
+// cpu backend and tfjs's own wasm kernel: every axis and batchDims form the model and the graph
+// use, the dtypes wasm holds, short slices copied element by element, and tfjs's own errors.
+// tfjs-backend-wasm 4.22's own kernel is wrong with batchDims > 0 (it reads the wrong rows, or
+// out of bounds) and gives an empty input a flattened shape, so there only the cpu backend is
+// the reference.
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { heapGatherActive, installHeapGather, uninstallHeapGather } from '../../src/backend/kernels/heapGather.js';
+import { selectBackend } from '../../src/backend/index.js';
+
+/** `f` on tfjs's own wasm gather kernel, the heap one put back afterwards. */
+function withTfjsGather<T>(f: () => T): T {
+  uninstallHeapGather();
+  try {
+    return f();
+  } finally {
+    installHeapGather();
+  }
+}
+
+/** `x`'s values and shape computed on the cpu backend from the same inputs. */
+async function onCpu(
+  f: (x: tf.Tensor, i: tf.Tensor) => tf.Tensor,
+  x: tf.Tensor,
+  i: tf.Tensor,
+): Promise<{ shape: number[]; values: number[] }> {
+  const [xv, iv] = [await x.data(), await i.data()];
+  await tf.setBackend('cpu');
+  try {
+    const [xc, ic] = [tf.tensor(xv, x.shape, x.dtype), tf.tensor(iv, i.shape, i.dtype)];
+    const y = f(xc, ic);
+    const out = { shape: y.shape, values: Array.from(await y.data()) };
+    tf.dispose([xc, ic, y]);
+    return out;
+  } finally {
+    await tf.setBackend('wasm');
+  }
+}
+
+describe('gather on wasm as heap slice copies', () => {
+  beforeAll(async () => {
+    await selectBackend({ backend: 'wasm' });
+  });
+
+  it('is in place once wasm has started', () => {
+    expect(heapGatherActive()).toBe(true);
+  });
+
+  // [x shape, dtype, indices, indices shape, axis, batchDims]
+  const cases: [number[], tf.DataType, number[], number[], number, number][] = [
+    [[50, 96], 'float32', [3, 0, 49, 3], [4], 0, 0], // embedding rows
+    [[50, 96], 'float32', [3, 0, 49, 3, 7, 7], [2, 3], 0, 0], // [batch, pos] token ids
+    [[4, 9, 33], 'float32', [8, 0, 5], [3], 1, 0], // positions of every row
+    [[4, 9, 3, 5], 'float32', [8, 1], [2], 1, 0], // positions of [b, p, h, dh]
+    [[6, 7], 'float32', [6, 0, 2], [3], 1, 0], // columns: one element per slice
+    [[6, 7], 'float32', [1, 5, 0, 6, 2, 2], [6, 1], 1, 1], // one column per row (batchDims)
+    [[3, 5, 4], 'float32', [4, 0, 1, 1, 2, 3], [3, 2], 1, 1],
+    [[20], 'int32', [19, 0, 4], [3], 0, 0],
+    [[5, 40], 'int32', [4, 4, 1], [3], 0, 0],
+    [[5, 3], 'bool', [2, 0, 1], [3], 1, 0],
+    [[5, 40], 'bool', [4, 1], [2], 0, 0],
+    [[5, 40], 'float32', [], [0], 0, 0], // no indices
+    [[0, 40], 'float32', [], [0], 0, 0], // an empty input
+  ];
+  for (const [shape, dtype, ids, idShape, axis, batchDims] of cases) {
+    it(`[${shape.join(', ')}] ${dtype} at [${ids.join(', ')}] (shape [${idShape.join(', ')}]), axis ${axis}, batchDims ${batchDims}`, async () => {
+      const before = tf.memory().numTensors;
+      const size = shape.reduce((a, b) => a * b, 1);
+      const values = Array.from({ length: size }, (_, i) => (dtype === 'bool' ? (i * 7) % 3 === 0 : i * 1.25 - 3));
+      const x = tf.tensor(values as number[], shape, dtype);
+      const i = tf.tensor(ids, idShape, 'int32');
+      const gather = (a: tf.Tensor, b: tf.Tensor) => tf.gather(a, b, axis, batchDims);
+      const heap = gather(x, i);
+      const cpu = await onCpu(gather, x, i);
+      expect(heap.dtype).toBe(dtype);
+      expect(heap.shape).toEqual(cpu.shape);
+      expect(Array.from(await heap.data())).toEqual(cpu.values);
+      if (batchDims === 0 && size > 0) {
+        const own = withTfjsGather(() => gather(x, i));
+        expect(heap.shape).toEqual(own.shape);
+        expect(Array.from(await heap.data())).toEqual(Array.from(await own.data()));
+        own.dispose();
+      }
+      tf.dispose([x, i, heap]);
+      expect(tf.memory().numTensors).toBe(before);
+    });
+  }
+
+  it('copies NaN and infinities bit for bit', async () => {
+    const bits = new Int32Array([0x7fc00001, 0x7f800000, -0x800000, 0x3f800000]);
+    const x = tf.tensor(new Float32Array(bits.buffer), [4, 1]);
+    const i = tf.tensor1d([3, 0, 1, 2], 'int32');
+    const y = tf.gather(x, i);
+    const out = new Int32Array((await y.data<'float32'>()).buffer.slice(0));
+    expect(Array.from(out)).toEqual([0x3f800000, 0x7fc00001, 0x7f800000, -0x800000]);
+    tf.dispose([x, i, y]);
+  });
+
+  it('an index outside the axis is tfjs’s error, and nothing is left behind', () => {
+    const before = tf.memory().numTensors;
+    const x = tf.zeros([4, 8]);
+    for (const bad of [4, -1]) {
+      const i = tf.tensor1d([0, bad], 'int32');
+      expect(() => tf.gather(x, i)).toThrow(`GatherV2: the index value ${bad} is not in [0, 3]`);
+      i.dispose();
+    }
+    x.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
