@@ -8,14 +8,15 @@
  * faster backend was passed over is kept, one line each, in {@link backendInfo}. `LAZYLENS_BACKEND`
  * or the `backend` option name one backend; if it cannot start, that is an error naming why.
  * On wasm, matrix products run through the machine's BLAS where one loads (./nativeBlas.ts), and
- * gathers copy whole rows (./kernels/heapGather.ts).
+ * gathers and slices copy only what they keep (./kernels/heapGather.ts, ./kernels/heapSlice.ts).
  */
 import * as tf from '@tensorflow/tfjs';
 import { deviceBindingLimit, planningLimit, setDeviceBindingLimit } from '../../graph/index.js';
 import { BackendError } from '../errors.js';
 import { firstLine } from '../util/firstLine.js';
 import { blasMatMulActive, installBlasMatMul } from './kernels/blasMatMul.js';
-import { installHeapGather } from './kernels/heapGather.js';
+import { heapGatherKernel } from './kernels/heapGather.js';
+import { heapSliceKernel } from './kernels/heapSlice.js';
 import { nativeBlasReport, nativeSgemm, type NativeBlasReport } from './nativeBlas.js';
 import { startWasm, wantedWasmThreads } from './wasmThreads.js';
 
@@ -75,7 +76,8 @@ const starters: Record<BackendName, Starter> = {
     const blas = nativeSgemm() !== undefined;
     await startWasm(activate, wasmThreadsOption, blas ? 1 : undefined);
     installBlasMatMul();
-    installHeapGather();
+    heapGatherKernel.install();
+    heapSliceKernel.install();
   },
   async cpu() {
     await activate('cpu');

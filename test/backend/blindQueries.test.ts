@@ -6,8 +6,28 @@ import { attentionCoreComposition, someQueryBlind } from '../../src/backend/kern
 import { describeBackends } from '../helpers/backends.js';
 
 it('right padding leaves no query blind; left padding does', () => {
-  expect(someQueryBlind([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]], 5, 5, undefined)).toBe(false);
-  expect(someQueryBlind([[0, 0, 1, 1, 1], [1, 1, 1, 1, 1]], 5, 5, undefined)).toBe(true);
+  expect(
+    someQueryBlind(
+      [
+        [1, 1, 1, 0, 0],
+        [1, 1, 1, 1, 1],
+      ],
+      5,
+      5,
+      undefined,
+    ),
+  ).toBe(false);
+  expect(
+    someQueryBlind(
+      [
+        [0, 0, 1, 1, 1],
+        [1, 1, 1, 1, 1],
+      ],
+      5,
+      5,
+      undefined,
+    ),
+  ).toBe(true);
   expect(someQueryBlind([[1, 1, 1, 1, 1]], 5, 5, undefined)).toBe(false);
 });
 
@@ -40,7 +60,13 @@ describeBackends('padded attention without the blind-query guard', () => {
     const run = (blindQueries: boolean | undefined): tf.Tensor[] =>
       tf.tidy(() => {
         let pattern: tf.Tensor | undefined;
-        const z = attentionCoreComposition(q, k, v, { ...spec, blindQueries }, { pattern: (t) => (pattern = t) });
+        const z = attentionCoreComposition(
+          q,
+          k,
+          v,
+          { ...spec, blindQueries },
+          { pattern: (t) => (pattern = t) },
+        );
         return [z, pattern ?? tf.zeros([0])];
       });
     const guarded = run(undefined);

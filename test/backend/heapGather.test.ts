@@ -6,37 +6,10 @@
 // the reference.
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { heapGatherActive, installHeapGather, uninstallHeapGather } from '../../src/backend/kernels/heapGather.js';
+import { heapGatherKernel } from '../../src/backend/kernels/heapGather.js';
 import { selectBackend } from '../../src/backend/index.js';
-
-/** `f` on tfjs's own wasm gather kernel, the heap one put back afterwards. */
-function withTfjsGather<T>(f: () => T): T {
-  uninstallHeapGather();
-  try {
-    return f();
-  } finally {
-    installHeapGather();
-  }
-}
-
-/** `x`'s values and shape computed on the cpu backend from the same inputs. */
-async function onCpu(
-  f: (x: tf.Tensor, i: tf.Tensor) => tf.Tensor,
-  x: tf.Tensor,
-  i: tf.Tensor,
-): Promise<{ shape: number[]; values: number[] }> {
-  const [xv, iv] = [await x.data(), await i.data()];
-  await tf.setBackend('cpu');
-  try {
-    const [xc, ic] = [tf.tensor(xv, x.shape, x.dtype), tf.tensor(iv, i.shape, i.dtype)];
-    const y = f(xc, ic);
-    const out = { shape: y.shape, values: Array.from(await y.data()) };
-    tf.dispose([xc, ic, y]);
-    return out;
-  } finally {
-    await tf.setBackend('wasm');
-  }
-}
+import { onCpu } from '../helpers/onCpu.js';
+import { withTfjsKernel } from '../helpers/wasmKernels.js';
 
 describe('gather on wasm as heap slice copies', () => {
   beforeAll(async () => {
@@ -44,7 +17,7 @@ describe('gather on wasm as heap slice copies', () => {
   });
 
   it('is in place once wasm has started', () => {
-    expect(heapGatherActive()).toBe(true);
+    expect(heapGatherKernel.active).toBe(true);
   });
 
   // [x shape, dtype, indices, indices shape, axis, batchDims]
@@ -67,7 +40,9 @@ describe('gather on wasm as heap slice copies', () => {
     it(`[${shape.join(', ')}] ${dtype} at [${ids.join(', ')}] (shape [${idShape.join(', ')}]), axis ${axis}, batchDims ${batchDims}`, async () => {
       const before = tf.memory().numTensors;
       const size = shape.reduce((a, b) => a * b, 1);
-      const values = Array.from({ length: size }, (_, i) => (dtype === 'bool' ? (i * 7) % 3 === 0 : i * 1.25 - 3));
+      const values = Array.from({ length: size }, (_, i) =>
+        dtype === 'bool' ? (i * 7) % 3 === 0 : i * 1.25 - 3,
+      );
       const x = tf.tensor(values as number[], shape, dtype);
       const i = tf.tensor(ids, idShape, 'int32');
       const gather = (a: tf.Tensor, b: tf.Tensor) => tf.gather(a, b, axis, batchDims);
@@ -77,7 +52,7 @@ describe('gather on wasm as heap slice copies', () => {
       expect(heap.shape).toEqual(cpu.shape);
       expect(Array.from(await heap.data())).toEqual(cpu.values);
       if (batchDims === 0 && size > 0) {
-        const own = withTfjsGather(() => gather(x, i));
+        const own = withTfjsKernel(heapGatherKernel, () => gather(x, i));
         expect(heap.shape).toEqual(own.shape);
         expect(Array.from(await heap.data())).toEqual(Array.from(await own.data()));
         own.dispose();

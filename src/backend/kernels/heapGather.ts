@@ -5,37 +5,23 @@
  * on this project's 2-core test machine: 25–30 ms to embed 8×64 tokens from GPT-2's [50257, 768]
  * table, and as much again for the positional rows. A gather moves `sliceSize` contiguous
  * elements per index (a row of 768 for an embedding), so this kernel copies each slice with one
- * `copyWithin` on the heap's bytes, and copies one element at a time only when slices are short.
+ * `copyWithin` on the heap's bytes (one element at a time only when slices are short).
  */
 import * as tf from '@tensorflow/tfjs';
-import { byteOffset, heapBytes, wasmBackendOf, WasmKernelSwap } from './wasmHeap.js';
-
-/** Slices of at least this many bytes are copied with `copyWithin`; shorter ones element by element. */
-const BLOCK_COPY_BYTES = 32;
+import { byteOffset, heapBytes, runCopier, wasmBackendOf, WasmKernelSwap } from './wasmHeap.js';
 
 interface GatherAttrs {
   axis: number;
   batchDims: number;
 }
 
-const swap = new WasmKernelSwap(tf.GatherV2, (own) => (args) => heapGather(args, own));
+/** wasm's `GatherV2` as slice copies: installed when wasm starts (../index.ts). */
+export const heapGatherKernel = new WasmKernelSwap(tf.GatherV2, (own) => (args) => heapGather(args, own));
 
-/** Whether `GatherV2` on wasm runs as slice copies now. */
-export function heapGatherActive(): boolean {
-  return swap.active;
-}
-
-/** Puts the slice-copying kernel in place of wasm's `GatherV2` (once per process). */
-export function installHeapGather(): void {
-  swap.install();
-}
-
-/** Puts tfjs's own kernel back (for tests that compare the two). */
-export function uninstallHeapGather(): void {
-  swap.uninstall();
-}
-
-function heapGather(args: Parameters<tf.KernelFunc>[0], own: tf.KernelConfig): tf.TensorInfo | tf.TensorInfo[] {
+function heapGather(
+  args: Parameters<tf.KernelFunc>[0],
+  own: tf.KernelConfig,
+): tf.TensorInfo | tf.TensorInfo[] {
   const { x, indices } = args.inputs as { x: tf.TensorInfo; indices: tf.TensorInfo };
   const { axis, batchDims } = args.attrs as unknown as GatherAttrs;
   const bytes = x.dtype === 'string' ? 0 : tf.util.bytesPerElement(x.dtype);
@@ -52,12 +38,7 @@ function heapGather(args: Parameters<tf.KernelFunc>[0], own: tf.KernelConfig): t
       () => `GatherV2: the index value ${index} is not in [0, ${axisDim - 1}]`,
     );
   }
-  const info = tf.backend_util.segment_util.collectGatherOpShapeInfo(
-    x,
-    indices,
-    at,
-    batchDims,
-  );
+  const info = tf.backend_util.segment_util.collectGatherOpShapeInfo(x, indices, at, batchDims);
   const out = backend.makeOutput(info.outputShape, x.dtype);
   if (tf.util.sizeFromShape(info.outputShape) === 0 || tf.util.sizeFromShape(x.shape) === 0) return out;
   const heap = heapBytes(backend); // after the allocation: a grown heap is a new buffer
@@ -66,10 +47,7 @@ function heapGather(args: Parameters<tf.KernelFunc>[0], own: tf.KernelConfig): t
   const src = byteOffset(backend, x);
   const dst = byteOffset(backend, out);
   const sliceBytes = sliceSize * bytes;
-  const copySlice =
-    sliceBytes >= BLOCK_COPY_BYTES
-      ? (from: number, to: number) => heap.copyWithin(dst + to, src + from, src + from + sliceBytes)
-      : elementCopier(heap, bytes, src, dst, sliceSize);
+  const copySlice = runCopier(heap, bytes, src, dst, sliceSize);
   let to = 0;
   for (let b = 0; b < batchSize; b++) {
     for (let o = 0; o < outerSize; o++) {
@@ -81,21 +59,4 @@ function heapGather(args: Parameters<tf.KernelFunc>[0], own: tf.KernelConfig): t
     }
   }
   return out;
-}
-
-/** Copies a short slice element by element, through a view of the element's width (bit-exact). */
-function elementCopier(
-  heap: Uint8Array,
-  bytes: 4 | 1,
-  src: number,
-  dst: number,
-  sliceSize: number,
-): (from: number, to: number) => void {
-  const view = bytes === 4 ? new Int32Array(heap.buffer) : heap;
-  const shift = bytes === 4 ? 2 : 0;
-  return (from, to) => {
-    const s = (src + from) >> shift;
-    const d = (dst + to) >> shift;
-    for (let e = 0; e < sliceSize; e++) view[d + e] = view[s + e];
-  };
 }

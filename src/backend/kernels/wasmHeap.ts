@@ -25,6 +25,33 @@ export function heapBytes(backend: WasmBackendLike): Uint8Array {
   return backend.wasm.HEAPU8;
 }
 
+/** Runs of at least this many bytes are copied with `copyWithin`; shorter ones element by element. */
+const BLOCK_COPY_BYTES = 32;
+
+/**
+ * A copier of runs of `elements` elements of `bytes` bytes each, from the tensor at byte `src` to
+ * the one at `dst` (offsets within each given in bytes). Element by element it copies through a
+ * view of the element's width, so floats are moved bit for bit (NaN payloads included).
+ */
+export function runCopier(
+  heap: Uint8Array,
+  bytes: 4 | 1,
+  src: number,
+  dst: number,
+  elements: number,
+): (from: number, to: number) => void {
+  const runBytes = elements * bytes;
+  if (runBytes >= BLOCK_COPY_BYTES)
+    return (from, to) => heap.copyWithin(dst + to, src + from, src + from + runBytes);
+  const view = bytes === 4 ? new Int32Array(heap.buffer) : heap;
+  const shift = bytes === 4 ? 2 : 0;
+  return (from, to) => {
+    const s = (src + from) >> shift;
+    const d = (dst + to) >> shift;
+    for (let e = 0; e < elements; e++) view[d + e] = view[s + e];
+  };
+}
+
 /** Byte offset of `info`'s data in the heap. */
 export function byteOffset(backend: WasmBackendLike, info: tf.TensorInfo): number {
   return backend.getMemoryOffset(info.dataId);
