@@ -7,6 +7,7 @@ import { parseArgs } from './common.js';
 
 const ALL = [
   'threads',
+  'copies',
   'forward',
   'demand',
   'dla',
