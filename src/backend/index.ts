@@ -8,7 +8,8 @@
  * faster backend was passed over is kept, one line each, in {@link backendInfo}. `LAZYLENS_BACKEND`
  * or the `backend` option name one backend; if it cannot start, that is an error naming why.
  * On wasm, matrix products run through the machine's BLAS where one loads (./nativeBlas.ts), and
- * gathers and slices copy only what they keep (./kernels/heapGather.ts, ./kernels/heapSlice.ts).
+ * gathers, slices and tiles copy whole runs within the heap (./kernels/heapGather.ts, heapSlice.ts,
+ * heapTile.ts).
  */
 import * as tf from '@tensorflow/tfjs';
 import { deviceBindingLimit, planningLimit, setDeviceBindingLimit } from '../../graph/index.js';
@@ -17,6 +18,7 @@ import { firstLine } from '../util/firstLine.js';
 import { blasMatMulActive, installBlasMatMul } from './kernels/blasMatMul.js';
 import { heapGatherKernel } from './kernels/heapGather.js';
 import { heapSliceKernel } from './kernels/heapSlice.js';
+import { heapTileKernel } from './kernels/heapTile.js';
 import { nativeBlasReport, nativeSgemm, type NativeBlasReport } from './nativeBlas.js';
 import { startWasm, wantedWasmThreads } from './wasmThreads.js';
 
@@ -78,6 +80,7 @@ const starters: Record<BackendName, Starter> = {
     installBlasMatMul();
     heapGatherKernel.install();
     heapSliceKernel.install();
+    heapTileKernel.install();
   },
   async cpu() {
     await activate('cpu');

@@ -22,7 +22,7 @@ const ROW_MAJOR = 101;
 const NO_TRANS = 111;
 const TRANS = 112;
 
-/** Row-major `C = A · B` (either operand transposed), on typed-array views the library reads in place. */
+/** Row-major `C = alpha · A · B` (either operand transposed; alpha 1 unless given), on typed-array views the library reads in place. */
 export type Sgemm = (
   transA: boolean,
   transB: boolean,
@@ -35,6 +35,7 @@ export type Sgemm = (
   ldb: number,
   c: Float32Array,
   ldc: number,
+  alpha?: number,
 ) => void;
 
 /** Which matrix-product library the wasm backend uses. */
@@ -140,7 +141,7 @@ function bind(koffi: KoffiLike, library: string): Sgemm {
   const raw = loadLibrary(koffi, library).func(
     'void cblas_sgemm(int, int, int, int, int, int, float, const float *, int, const float *, int, float, float *, int)',
   );
-  return (transA, transB, m, n, k, a, lda, b, ldb, c, ldc) =>
+  return (transA, transB, m, n, k, a, lda, b, ldb, c, ldc, alpha = 1) =>
     void raw(
       ROW_MAJOR,
       transA ? TRANS : NO_TRANS,
@@ -148,7 +149,7 @@ function bind(koffi: KoffiLike, library: string): Sgemm {
       m,
       n,
       k,
-      1,
+      alpha,
       a,
       lda,
       b,

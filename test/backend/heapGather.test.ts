@@ -8,8 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { heapGatherKernel } from '../../src/backend/kernels/heapGather.js';
 import { selectBackend } from '../../src/backend/index.js';
-import { onCpu } from '../helpers/onCpu.js';
-import { withTfjsKernel } from '../helpers/wasmKernels.js';
+import { expectLikeCpuAndTfjs, testTensor } from '../helpers/wasmKernels.js';
 
 describe('gather on wasm as heap slice copies', () => {
   beforeAll(async () => {
@@ -38,27 +37,11 @@ describe('gather on wasm as heap slice copies', () => {
   ];
   for (const [shape, dtype, ids, idShape, axis, batchDims] of cases) {
     it(`[${shape.join(', ')}] ${dtype} at [${ids.join(', ')}] (shape [${idShape.join(', ')}]), axis ${axis}, batchDims ${batchDims}`, async () => {
-      const before = tf.memory().numTensors;
-      const size = shape.reduce((a, b) => a * b, 1);
-      const values = Array.from({ length: size }, (_, i) =>
-        dtype === 'bool' ? (i * 7) % 3 === 0 : i * 1.25 - 3,
-      );
-      const x = tf.tensor(values as number[], shape, dtype);
+      const x = testTensor(shape, dtype);
       const i = tf.tensor(ids, idShape, 'int32');
       const gather = (a: tf.Tensor, b: tf.Tensor) => tf.gather(a, b, axis, batchDims);
-      const heap = gather(x, i);
-      const cpu = await onCpu(gather, x, i);
-      expect(heap.dtype).toBe(dtype);
-      expect(heap.shape).toEqual(cpu.shape);
-      expect(Array.from(await heap.data())).toEqual(cpu.values);
-      if (batchDims === 0 && size > 0) {
-        const own = withTfjsKernel(heapGatherKernel, () => gather(x, i));
-        expect(heap.shape).toEqual(own.shape);
-        expect(Array.from(await heap.data())).toEqual(Array.from(await own.data()));
-        own.dispose();
-      }
-      tf.dispose([x, i, heap]);
-      expect(tf.memory().numTensors).toBe(before);
+      await expectLikeCpuAndTfjs(heapGatherKernel, gather, [x, i], batchDims === 0 && x.size > 0);
+      tf.dispose([x, i]);
     });
   }
 

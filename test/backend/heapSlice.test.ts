@@ -5,8 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { heapSliceKernel } from '../../src/backend/kernels/heapSlice.js';
 import { selectBackend } from '../../src/backend/index.js';
-import { onCpu } from '../helpers/onCpu.js';
-import { withTfjsKernel } from '../helpers/wasmKernels.js';
+import { expectLikeCpuAndTfjs, testTensor } from '../helpers/wasmKernels.js';
 
 describe('slice on wasm as heap run copies', () => {
   beforeAll(async () => {
@@ -36,23 +35,9 @@ describe('slice on wasm as heap run copies', () => {
   ];
   for (const [shape, dtype, begin, size] of cases) {
     it(`[${shape.join(', ')}] ${dtype} from [${begin.join(', ')}], size [${size.join(', ')}]`, async () => {
-      const before = tf.memory().numTensors;
-      const n = shape.reduce((a, b) => a * b, 1);
-      const values = Array.from({ length: n }, (_, i) =>
-        dtype === 'bool' ? (i * 7) % 3 === 0 : i * 1.5 - 40,
-      );
-      const x = tf.tensor(values as number[], shape, dtype);
-      const slice = (t: tf.Tensor) => tf.slice(t, begin, size);
-      const heap = slice(x);
-      const own = withTfjsKernel(heapSliceKernel, () => slice(x));
-      const cpu = await onCpu(slice, x);
-      expect(heap.dtype).toBe(dtype);
-      expect(heap.shape).toEqual(cpu.shape);
-      expect(heap.shape).toEqual(own.shape);
-      expect(Array.from(await heap.data())).toEqual(cpu.values);
-      expect(Array.from(await heap.data())).toEqual(Array.from(await own.data()));
-      tf.dispose([x, heap, own]);
-      expect(tf.memory().numTensors).toBe(before);
+      const x = testTensor(shape, dtype);
+      await expectLikeCpuAndTfjs(heapSliceKernel, (t) => tf.slice(t, begin, size), [x]);
+      x.dispose();
     });
   }
 

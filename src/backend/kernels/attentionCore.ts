@@ -12,6 +12,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { InvalidArgumentError } from '../../errors.js';
+import { blasAttentionOn, headMix, headScores } from './blasAttention.js';
 import { contractLast } from './contractLast.js';
 import {
   f32,
@@ -163,11 +164,18 @@ export function attentionCoreComposition(
   const { h, g, qLen, kLen } = shapes(q, k, v);
   const [b, , , dh] = q.shape;
   const r = h / g;
-  // [b, q, h, dh] → [b, h, q, dh] → [b, g, r·q, dh]: a group's r heads are consecutive.
-  const qg = tf.reshape<tf.Rank.R3>(tf.transpose(q, [0, 2, 1, 3]), [b * g, r * qLen, dh]);
-  const kg = tf.reshape<tf.Rank.R3>(tf.transpose(k, [0, 2, 1, 3]), [b * g, kLen, dh]);
-  let scores = tf.reshape(contractLast(qg, kg), [b, h, qLen, kLen]);
-  if (spec.scale !== 1) scores = tf.div(scores, spec.scale);
+  // Where BLAS reads the heads in place (./blasAttention.ts), the scale is the product's factor.
+  const strided = blasAttentionOn();
+  let scores: tf.Tensor;
+  if (strided) {
+    scores = headScores(q, k, 1 / spec.scale);
+  } else {
+    // [b, q, h, dh] → [b, h, q, dh] → [b, g, r·q, dh]: a group's r heads are consecutive.
+    const qg = tf.reshape<tf.Rank.R3>(tf.transpose(q, [0, 2, 1, 3]), [b * g, r * qLen, dh]);
+    const kg = tf.reshape<tf.Rank.R3>(tf.transpose(k, [0, 2, 1, 3]), [b * g, kLen, dh]);
+    scores = tf.reshape(contractLast(qg, kg), [b, h, qLen, kLen]);
+    if (spec.scale !== 1) scores = tf.div(scores, spec.scale);
+  }
   // Gemma 2 caps the scores before the mask, so hook_attn_scores sees capped scores.
   if (spec.softCap > 0) scores = tf.mul(tf.tanh(tf.div(scores, spec.softCap)), spec.softCap);
   const seen = causalSeen(spec, qLen, kLen);
@@ -187,6 +195,7 @@ export function attentionCoreComposition(
     pattern = tf.softmax(scores);
   }
   if (hooks.pattern) pattern = hooks.pattern(pattern);
+  if (strided) return headMix(pattern, v);
   const pg = tf.reshape<tf.Rank.R3>(pattern, [b * g, r * qLen, kLen]);
   const vg = tf.reshape<tf.Rank.R3>(tf.transpose(v, [0, 2, 3, 1]), [b * g, dh, kLen]);
   const z = tf.reshape(contractLast(pg, vg), [b, h, qLen, dh]);

@@ -118,8 +118,9 @@ export function registerWebGpuKernel(
 let enabled = typeof process === 'undefined' || process.env.LAZYLENS_FUSED_KERNELS !== '0';
 
 /**
- * Turns lazylens's backend-specific forms on or off: the fused WebGPU kernels and wasm's
- * convolution form of attention's products (`contractLast`). On by default;
+ * Turns lazylens's backend-specific forms on or off: the fused WebGPU kernels, wasm's
+ * convolution form of attention's products (`contractLast`) and their strided BLAS form
+ * (`blasAttention.ts`). On by default;
  * `LAZYLENS_FUSED_KERNELS=0` starts with them off. Off, every backend runs the plain tfjs
  * composition: for comparisons and dispatch counts.
  * @param on whether the backend-specific forms run.
@@ -134,6 +135,11 @@ export function setFusedKernels(on: boolean): void {
  */
 export function useFusedKernel(): boolean {
   return fusedFormOn('webgpu');
+}
+
+/** Whether the backend-specific forms are on (see {@link setFusedKernels}). */
+export function fusedKernelsEnabled(): boolean {
+  return enabled;
 }
 
 /**
