@@ -1,8 +1,9 @@
 /**
- * The copies wasm makes for gathers and slices, tfjs's kernels against lazylens's heap kernels
- * (src/backend/kernels/heapGather.ts, heapSlice.ts), on the shapes a GPT-2-small forward and its
- * analyses meet: the token embedding of an 8×64 batch, each row's last position of an 8×59
- * residual, and rows or a column of the [768, 50257] unembedding. Each op runs with tfjs's kernel,
+ * The copies wasm makes for gathers, slices and tiles, tfjs's kernels against lazylens's heap
+ * kernels (src/backend/kernels/heapGather.ts, heapSlice.ts, heapTile.ts), on the shapes a
+ * GPT-2-small forward and its analyses meet: the token embedding of an 8×64 batch, each row's last
+ * position of an 8×59 residual, rows or a column of the [768, 50257] unembedding, a bias broadcast
+ * over a batch's last positions, positional rows broadcast over a batch. Each op runs with tfjs's kernel,
  * then lazylens's, in turn (mean of `--repeats` × 5 calls after one warm-up); milliseconds and the
  * ratio are printed and written to bench/results/copies-<backend>-<n>t.json.
  *
@@ -13,6 +14,7 @@ import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../src/index.js';
 import { heapGatherKernel } from '../src/backend/kernels/heapGather.js';
 import { heapSliceKernel } from '../src/backend/kernels/heapSlice.js';
+import { heapTileKernel } from '../src/backend/kernels/heapTile.js';
 import type { WasmKernelSwap } from '../src/backend/kernels/wasmHeap.js';
 import { backendThreads, benchFlags, GPT2_SMALL, lcg, writeResult } from './common.js';
 
@@ -34,6 +36,8 @@ export async function main(): Promise<void> {
   const W_E = tf.randomNormal([dVocab, dModel]);
   const W_U = tf.randomNormal([dModel, dVocab]);
   const resid = tf.randomNormal([8, 59, dModel]);
+  const bias = tf.randomNormal([1, 1, 1, dModel]);
+  const posRows = tf.randomNormal([1, 128, dModel]);
   const ids = tf.tensor2d(
     Array.from({ length: 8 }, () => Array.from({ length: 64 }, () => next(dVocab))),
     undefined,
@@ -49,9 +53,11 @@ export async function main(): Promise<void> {
     ],
     ['slice: 10 rows of W_U [768, 50257]', heapSliceKernel, () => tf.slice(W_U, [100, 0], [10, dVocab])],
     ['slice: a column of W_U [768, 50257]', heapSliceKernel, () => tf.slice(W_U, [0, 7], [dModel, 1])],
+    ['tile: a bias [768] to [1, 8, 7, 768]', heapTileKernel, () => tf.tile(bias, [1, 8, 7, 1])],
+    ['tile: 128 positional rows to a batch of 8', heapTileKernel, () => tf.tile(posRows, [8, 1, 1])],
   ];
   console.log(
-    `\n### gathers and slices on wasm (${backendThreads()} thread(s)), mean of ${repeats * CALLS} calls\n`,
+    `\n### gathers, slices and tiles on wasm (${backendThreads()} thread(s)), mean of ${repeats * CALLS} calls\n`,
   );
   console.log("| op | tfjs's kernel ms | lazylens's heap kernel ms | ratio |");
   console.log('|---|---|---|---|');
@@ -72,7 +78,7 @@ export async function main(): Promise<void> {
       );
     }
   } finally {
-    tf.dispose([W_E, W_U, resid, ids, lastPositions]);
+    tf.dispose([W_E, W_U, resid, bias, posRows, ids, lastPositions]);
   }
   writeResult(`copies-wasm-${backendThreads()}t`, { repeats, calls: CALLS, rows });
 }
