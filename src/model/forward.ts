@@ -75,11 +75,28 @@ function positionIds(pos: number, padMask: tf.Tensor | undefined): tf.Tensor {
 /** What every block of one forward pass shares: the padding mask and, for rotary models, the rotation tables. */
 interface PassContext {
   padMask: tf.Tensor | undefined;
-  maskRows: readonly (readonly number[])[] | undefined;
+  /** Whether some query sees no real key, per window (the same for every layer of a pass). */
+  blindQueries: (window: number | undefined, qLen: number, kLen: number) => boolean | undefined;
   rotary: RotaryTables | undefined;
   observes: (name: string) => boolean;
   past: PastKeyValues | undefined;
   projections: ProjectionWeights | undefined;
+}
+
+/**
+ * Whether some query of the pass sees no real key, for a window: known only from host mask rows
+ * covering every key (else undefined, and attention keeps its guard); worked out once per window.
+ */
+function blindQueriesOf(rows: readonly (readonly number[])[] | undefined): PassContext['blindQueries'] {
+  const known = new Map<number | undefined, boolean | undefined>();
+  return (window, qLen, kLen) => {
+    if (!known.has(window))
+      known.set(
+        window,
+        rows?.every((r) => r.length === kLen) ? someQueryBlind(rows, qLen, kLen, window) : undefined,
+      );
+    return known.get(window);
+  };
 }
 
 /** How layer `layer` scales, caps, biases and masks its attention scores. */
@@ -92,12 +109,8 @@ function attentionSpec(
 ): AttentionSpec {
   const local = cfg.attnTypes?.[layer] === 'local' && cfg.windowSize !== null;
   const window = local ? (cfg.windowSize ?? undefined) : undefined;
-  const { padMask, maskRows } = ctx;
-  // Known only from host rows covering every key; without them the guard stays on.
-  const blindQueries =
-    padMask && maskRows?.every((r) => r.length === kLen)
-      ? someQueryBlind(maskRows, qLen, kLen, window)
-      : undefined;
+  const padMask = ctx.padMask;
+  const blindQueries = padMask && ctx.blindQueries(window, qLen, kLen);
   return {
     scale: cfg.useAttnScale ? cfg.attnScale : 1,
     softCap: cfg.attnScoresSoftCap,
@@ -301,7 +314,7 @@ export function runForward(
   const stop = options.stopAtLayer ?? cfg.nLayers;
   const ctx: PassContext = {
     padMask,
-    maskRows: options.maskRows,
+    blindQueries: blindQueriesOf(options.maskRows),
     observes: options.observes ?? (() => true),
     past,
     projections: options.projections,

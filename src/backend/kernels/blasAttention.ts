@@ -106,6 +106,11 @@ function viewFrom(
   return new Float32Array(heap, byteOffset(backend, info) + offset * 4);
 }
 
+/** Calls `f` for each batch row and query head, with the key group the head reads. */
+function forEachHead(b: number, h: number, g: number, f: (bi: number, hi: number, gi: number) => void): void {
+  for (let bi = 0; bi < b; bi++) for (let hi = 0; hi < h; hi++) f(bi, hi, Math.floor((hi * g) / h));
+}
+
 function headScoresKernel(args: Parameters<tf.KernelFunc>[0], sgemm: Sgemm): tf.TensorInfo {
   const { q, k } = args.inputs as { q: tf.TensorInfo; k: tf.TensorInfo };
   const { alpha } = args.attrs as unknown as { alpha: number };
@@ -114,25 +119,22 @@ function headScoresKernel(args: Parameters<tf.KernelFunc>[0], sgemm: Sgemm): tf.
   const backend = wasmBackendOf(args);
   const out = backend.makeOutput([b, h, qLen, kLen], 'float32');
   const heap = heapBytes(backend).buffer; // after the allocation: a grown heap is a new buffer
-  for (let bi = 0; bi < b; bi++) {
-    for (let hi = 0; hi < h; hi++) {
-      const gi = Math.floor((hi * g) / h);
-      sgemm(
-        false,
-        true,
-        qLen,
-        kLen,
-        dh,
-        viewFrom(heap, backend, q, (bi * qLen * h + hi) * dh),
-        h * dh,
-        viewFrom(heap, backend, k, (bi * kLen * g + gi) * dh),
-        g * dh,
-        viewFrom(heap, backend, out, (bi * h + hi) * qLen * kLen),
-        kLen,
-        alpha,
-      );
-    }
-  }
+  forEachHead(b, h, g, (bi, hi, gi) =>
+    sgemm(
+      false,
+      true,
+      qLen,
+      kLen,
+      dh,
+      viewFrom(heap, backend, q, (bi * qLen * h + hi) * dh),
+      h * dh,
+      viewFrom(heap, backend, k, (bi * kLen * g + gi) * dh),
+      g * dh,
+      viewFrom(heap, backend, out, (bi * h + hi) * qLen * kLen),
+      kLen,
+      alpha,
+    ),
+  );
   return out;
 }
 
@@ -143,23 +145,20 @@ function headMixKernel(args: Parameters<tf.KernelFunc>[0], sgemm: Sgemm): tf.Ten
   const backend = wasmBackendOf(args);
   const out = backend.makeOutput([b, qLen, h, dh], 'float32');
   const heap = heapBytes(backend).buffer;
-  for (let bi = 0; bi < b; bi++) {
-    for (let hi = 0; hi < h; hi++) {
-      const gi = Math.floor((hi * g) / h);
-      sgemm(
-        false,
-        false,
-        qLen,
-        dh,
-        kLen,
-        viewFrom(heap, backend, pattern, (bi * h + hi) * qLen * kLen),
-        kLen,
-        viewFrom(heap, backend, v, (bi * kLen * g + gi) * dh),
-        g * dh,
-        viewFrom(heap, backend, out, (bi * qLen * h + hi) * dh),
-        h * dh,
-      );
-    }
-  }
+  forEachHead(b, h, g, (bi, hi, gi) =>
+    sgemm(
+      false,
+      false,
+      qLen,
+      dh,
+      kLen,
+      viewFrom(heap, backend, pattern, (bi * h + hi) * qLen * kLen),
+      kLen,
+      viewFrom(heap, backend, v, (bi * kLen * g + gi) * dh),
+      g * dh,
+      viewFrom(heap, backend, out, (bi * qLen * h + hi) * dh),
+      h * dh,
+    ),
+  );
   return out;
 }

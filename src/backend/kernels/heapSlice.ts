@@ -8,7 +8,7 @@
  * whole join the run, so a slice of whole rows is a single copy.
  */
 import * as tf from '@tensorflow/tfjs';
-import { byteOffset, heapBytes, runCopier, wasmBackendOf, WasmKernelSwap } from './wasmHeap.js';
+import { byteOffset, forEachIndex, heapBytes, runCopier, wasmBackendOf, WasmKernelSwap } from './wasmHeap.js';
 
 interface SliceAttrs {
   begin: number | number[];
@@ -46,18 +46,9 @@ function heapSlice(
   const copyRun = runCopier(heap, bytes, src, dst, runElements);
   let first = 0; // elements before the slice's first one
   for (let d = 0; d < shape.length; d++) first += start[d] * strides[d];
-  // An odometer over the dimensions before `inner`, each within its extent.
-  const index = new Array<number>(Math.max(inner, 0)).fill(0);
-  const runs = count / runElements;
-  let from = first;
-  for (let r = 0, to = 0; r < runs; r++, to += runBytes) {
-    copyRun(from * bytes, to);
-    for (let d = inner - 1; d >= 0; d--) {
-      from += strides[d];
-      if (++index[d] < extent[d]) break;
-      from -= extent[d] * strides[d];
-      index[d] = 0;
-    }
-  }
+  // One run per index over the dimensions before `inner`, each within its extent.
+  forEachIndex(extent.slice(0, Math.max(inner, 0)), strides, (offset, n) =>
+    copyRun((first + offset) * bytes, n * runBytes),
+  );
   return out;
 }

@@ -9,7 +9,7 @@
  * copies, so every byte is written by a `copyWithin` of at least a row.
  */
 import * as tf from '@tensorflow/tfjs';
-import { byteOffset, heapBytes, runCopier, wasmBackendOf, WasmKernelSwap } from './wasmHeap.js';
+import { byteOffset, forEachIndex, heapBytes, runCopier, wasmBackendOf, WasmKernelSwap } from './wasmHeap.js';
 
 /** wasm's `Tile` as block copies: installed when wasm starts (../index.ts). */
 export const heapTileKernel = new WasmKernelSwap(tf.Tile, (own) => (args) => heapTile(args, own));
@@ -47,27 +47,4 @@ function heapTile(args: Parameters<tf.KernelFunc>[0], own: tf.KernelConfig): tf.
     });
   }
   return out;
-}
-
-/**
- * Calls `f` for every index over `extent` (leading dimensions), with its element offset under
- * `strides` and its ordinal.
- */
-function forEachIndex(
-  extent: number[],
-  strides: number[],
-  f: (offset: number, ordinal: number) => void,
-): void {
-  const count = tf.util.sizeFromShape(extent);
-  const index = new Array<number>(extent.length).fill(0);
-  let offset = 0;
-  for (let n = 0; n < count; n++) {
-    f(offset, n);
-    for (let d = extent.length - 1; d >= 0; d--) {
-      offset += strides[d];
-      if (++index[d] < extent[d]) break;
-      offset -= extent[d] * strides[d];
-      index[d] = 0;
-    }
-  }
 }

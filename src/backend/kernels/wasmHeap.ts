@@ -52,6 +52,29 @@ export function runCopier(
   };
 }
 
+/**
+ * Calls `f` for every index over `extent` (leading dimensions), with its element offset under
+ * `strides` and its ordinal.
+ */
+export function forEachIndex(
+  extent: number[],
+  strides: number[],
+  f: (offset: number, ordinal: number) => void,
+): void {
+  const count = tf.util.sizeFromShape(extent);
+  const index = new Array<number>(extent.length).fill(0);
+  let offset = 0;
+  for (let n = 0; n < count; n++) {
+    f(offset, n);
+    for (let d = extent.length - 1; d >= 0; d--) {
+      offset += strides[d];
+      if (++index[d] < extent[d]) break;
+      offset -= extent[d] * strides[d];
+      index[d] = 0;
+    }
+  }
+}
+
 /** Byte offset of `info`'s data in the heap. */
 export function byteOffset(backend: WasmBackendLike, info: tf.TensorInfo): number {
   return backend.getMemoryOffset(info.dataId);
