@@ -19,6 +19,7 @@ import { blasMatMulActive, installBlasMatMul } from './kernels/blasMatMul.js';
 import { heapGatherKernel } from './kernels/heapGather.js';
 import { heapSliceKernel } from './kernels/heapSlice.js';
 import { heapTileKernel } from './kernels/heapTile.js';
+import { simdKernelsActive } from './kernels/simdKernels.js';
 import { nativeBlasReport, nativeSgemm, type NativeBlasReport } from './nativeBlas.js';
 import { startWasm, wantedWasmThreads } from './wasmThreads.js';
 
@@ -175,6 +176,11 @@ export interface BackendInfo {
    * `LAZYLENS_BLAS`), or why there is none.
    */
   readonly blas: NativeBlasReport;
+  /**
+   * Whether the MLP's activation (the tanh GELUs and SiLU) and the norms run as lazylens's own
+   * SIMD kernels on the wasm heap (wasm only, with fused forms on; see `setFusedKernels`).
+   */
+  readonly simdKernels: boolean;
 }
 
 /**
@@ -200,6 +206,7 @@ export async function backendInfo(): Promise<BackendInfo> {
     maxBindingBytes: deviceBindingLimit(),
     planningBindingBytes: planningLimit(),
     blas: blasInfo(backend),
+    simdKernels: simdKernelsActive(),
   };
 }
 

@@ -93,7 +93,8 @@ async function reportBackend(io: Io): Promise<void> {
   const info = await backendInfo();
   const why = info.passedOver.find((l) => l.startsWith('webgpu:'));
   const blas = info.blas.library ? `, matrix products through ${info.blas.library}` : '';
-  io.err(`lazylens: backend ${info.backend}${blas}${why ? ` (passed over ${why})` : ''}\n`);
+  const simd = info.simdKernels ? ', activations and norms in SIMD kernels' : '';
+  io.err(`lazylens: backend ${info.backend}${blas}${simd}${why ? ` (passed over ${why})` : ''}\n`);
 }
 
 /** The first line of an error's message (the library's errors are one line already). */

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { chunkedMatMul } from '../../graph/index.js';
 import type { HookedTransformerConfig } from '../core/config.js';
 import type { StateDict } from '../core/stateDict.js';
-import { normalizeCore } from '../backend/kernels/index.js';
+import { centres, normalizeCore, simdNormalize, type NormKind } from '../backend/kernels/index.js';
 import { flattenHeads } from './projectionWeights.js';
 
 /** Reports an activation at hook point `name`; returns the activation downstream code must use. */
@@ -37,24 +37,35 @@ export function normalize(
   observes: (name: string) => boolean = () => true,
 ): tf.Tensor {
   if (kind === null) return x;
+  const w = kind === 'LN' || kind === 'RMS' ? param(params, `${prefix}.w`) : undefined;
+  const b = kind === 'LN' ? param(params, `${prefix}.b`) : undefined;
   if (!observes(`${prefix}.hook_scale`) && !observes(`${prefix}.hook_normalized`)) {
-    // Neither hook is looked at: one fused kernel on webgpu, the same ops as below elsewhere.
-    const w = kind === 'LN' || kind === 'RMS' ? param(params, `${prefix}.w`) : undefined;
-    const b = kind === 'LN' ? param(params, `${prefix}.b`) : undefined;
+    // Neither hook is looked at: one fused kernel on webgpu and wasm, the same ops as below elsewhere.
     return normalizeCore(x, { kind, eps: cfg.eps, w, b });
   }
-  const centred = kind === 'LN' || kind === 'LNPre' ? tf.sub(x, tf.mean(x, -1, true)) : x;
-  let scale = tf.sqrt(tf.add(tf.mean(tf.square(centred), -1, true), cfg.eps));
-  scale = emit(`${prefix}.hook_scale`, scale);
-  const normed = tf.div(centred, scale);
+  // On wasm one SIMD kernel gives the scale and x / scale (less the mean). A hook that replaced
+  // the scale, or the identity a gradient pass records its gradient through, gets
+  // (x / scale) · (scale / its scale): the same values when they are equal (scale / scale is
+  // exactly 1), the same gradient as the plain ops' (x / scale). LN's affine follows as tfjs ops.
+  const fused = simdNormalize(x, centres(kind), cfg.eps);
+  const centred = fused ? undefined : centredOf(x, kind);
+  const scale = emit(
+    `${prefix}.hook_scale`,
+    fused ? fused[0] : tf.sqrt(tf.add(tf.mean(tf.square(centred as tf.Tensor), -1, true), cfg.eps)),
+  );
+  let normed: tf.Tensor;
+  if (!fused) normed = tf.div(centred as tf.Tensor, scale);
+  else normed = scale === fused[0] ? fused[1] : tf.mul(fused[1], tf.div(fused[0], scale));
+  if (kind === 'LN') normed = tf.add(tf.mul(normed, w as tf.Tensor), b as tf.Tensor);
   // TransformerLens hooks LayerNorm after its affine (x·w + b) but RMSNorm before its weight
   // (x / scale), then multiplies by w: a hook on an RMS model's hook_normalized sees x / scale.
-  if (kind === 'RMS') return tf.mul(emit(`${prefix}.hook_normalized`, normed), param(params, `${prefix}.w`));
-  if (kind === 'LN') {
-    const affine = tf.add(tf.mul(normed, param(params, `${prefix}.w`)), param(params, `${prefix}.b`));
-    return emit(`${prefix}.hook_normalized`, affine);
-  }
-  return emit(`${prefix}.hook_normalized`, normed);
+  const seen = emit(`${prefix}.hook_normalized`, normed);
+  return kind === 'RMS' ? tf.mul(seen, w as tf.Tensor) : seen;
+}
+
+/** x less its mean over the last axis for the centring kinds, x itself for the RMS kinds. */
+function centredOf(x: tf.Tensor, kind: NormKind): tf.Tensor {
+  return centres(kind) ? tf.sub(x, tf.mean(x, -1, true)) : x;
 }
 
 /** `cap · tanh(x / cap)`: Gemma 2's soft capping of attention scores and logits. */

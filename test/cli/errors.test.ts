@@ -85,7 +85,7 @@ describeBackends(
       expect(r.stderr).toMatch(/^lazylens: error: --by neurons given, but .* is attention-only[^\n]*\n$/);
     });
 
-    it('--verbose on success names the backend and the BLAS library its products used', async () => {
+    it('--verbose on success names the backend, the BLAS library its products used and the SIMD kernels', async () => {
       const r = await cli('dla', ...M, '--verbose');
       expect(r.code, r.stderr).toBe(0);
       const blas = nativeBlasReport().library;
@@ -93,6 +93,7 @@ describeBackends(
       expect(line).toMatch(/^lazylens: backend wasm/);
       if (blas) expect(line).toContain(`, matrix products through ${blas}`);
       else expect(line).not.toContain('matrix products');
+      expect(line).toContain(', activations and norms in SIMD kernels');
     });
 
     it('--verbose adds the stack trace after the one-line message', async () => {

@@ -1,12 +1,14 @@
 /**
  * The MLP's nonlinearity with what surrounds it: `act(x + b)` (the bias of the input projection,
  * when nothing observes `hook_pre`, which holds x + b) and the gated form `act(gate) · up + b`.
- * tfjs runs each as up to nine kernels (the tanh GELU alone is seven); on webgpu it is one WGSL
- * kernel, elsewhere the plain tfjs composition it is checked against.
+ * tfjs runs each as up to nine kernels (the tanh GELU alone is six); on webgpu it is one WGSL
+ * kernel, on wasm one SIMD kernel (simdKernels.ts) for the GELUs of GPT-2 and SiLU, elsewhere the
+ * plain tfjs composition both are checked against.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ActFn } from '../../core/config.js';
 import { InvalidArgumentError } from '../../errors.js';
+import { simdActivation } from './simdKernels.js';
 import {
   f32,
   registerWebGpuKernel,
@@ -137,10 +139,12 @@ function checkBias(x: tf.Tensor, bias: tf.Tensor | undefined): void {
 
 /**
  * `act(x + bias)` (or `act(x)` without a bias): one fused kernel on webgpu (see
- * {@link useFusedKernel}), the composition elsewhere.
+ * {@link useFusedKernel}) and, for the activations it has, on wasm; the composition elsewhere.
  */
 export function biasActivation(x: tf.Tensor, fn: ActFn | null, bias?: tf.Tensor): tf.Tensor {
   checkBias(x, bias);
+  const simd = simdActivation(x, fn, bias);
+  if (simd) return simd;
   if (!useFusedKernel() || !fusable(fn)) return activationComposition(bias ? tf.add(x, bias) : x, fn);
   registerBiasActivationKernel();
   const inputs: tf.NamedTensorMap = bias ? { x, bias } : { x };
@@ -148,7 +152,8 @@ export function biasActivation(x: tf.Tensor, fn: ActFn | null, bias?: tf.Tensor)
 }
 
 /**
- * The gated MLP's `act(gate) · up + bias`: one fused kernel on webgpu, the composition elsewhere.
+ * The gated MLP's `act(gate) · up + bias`: one fused kernel on webgpu and (for SiLU and the tanh
+ * GELUs) on wasm, the composition elsewhere.
  */
 export function gatedActivation(
   gate: tf.Tensor,
@@ -162,6 +167,8 @@ export function gatedActivation(
       `Gated MLP given gate [${gate.shape.join(', ')}] and up [${up.shape.join(', ')}]; expected equal shapes.`,
     );
   }
+  const simd = simdActivation(gate, fn, bias, up);
+  if (simd) return simd;
   if (!useFusedKernel() || !fusable(fn)) return tf.add(tf.mul(activationComposition(gate, fn), up), bias);
   registerBiasActivationKernel();
   return tf.engine().runKernel<tf.Tensor>(KERNEL, { x: gate, up, bias }, { fn });

@@ -7,7 +7,14 @@ export {
   type AttentionSpec,
 } from './attentionCore.js';
 export { contractLast } from './contractLast.js';
-export { normalizeCore, normalizeComposition, type NormKind, type NormSpec } from './normalizeCore.js';
+export {
+  centres,
+  normalizeCore,
+  normalizeComposition,
+  type NormKind,
+  type NormSpec,
+} from './normalizeCore.js';
+export { simdActivation, simdNormalize } from './simdKernels.js';
 export {
   activationComposition,
   biasActivation,

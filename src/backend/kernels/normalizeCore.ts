@@ -1,11 +1,13 @@
 /**
  * Layer norm and RMS norm over the last axis, with their affine weights: on webgpu one WGSL
  * kernel (one workgroup per row: a reduction for the mean, one for the squared deviations, then
- * the scaled, weighted row), elsewhere the plain tfjs composition it is checked against. For use
+ * the scaled, weighted row), on wasm one SIMD kernel (simdKernels.ts), elsewhere the plain tfjs
+ * composition both are checked against. For use
  * when nothing observes the norm's `hook_scale` or `hook_normalized`.
  */
 import * as tf from '@tensorflow/tfjs';
 import { InvalidArgumentError } from '../../errors.js';
+import { simdNormalize } from './simdKernels.js';
 import {
   registerWebGpuKernel,
   required,
@@ -25,6 +27,11 @@ export interface NormSpec {
   readonly b?: tf.Tensor;
 }
 
+/** Whether a norm of `kind` subtracts the mean first (LN and LNPre; the RMS kinds do not). */
+export function centres(kind: NormKind): boolean {
+  return kind === 'LN' || kind === 'LNPre';
+}
+
 function check(x: tf.Tensor, spec: NormSpec): void {
   const d = x.shape[x.rank - 1];
   const want: readonly string[] = { LN: ['w', 'b'], RMS: ['w'], LNPre: [], RMSPre: [] }[spec.kind];
@@ -42,7 +49,7 @@ function check(x: tf.Tensor, spec: NormSpec): void {
 /** The norm as tfjs ops, the same sequence the forward's hooked norm runs. */
 export function normalizeComposition(x: tf.Tensor, spec: NormSpec): tf.Tensor {
   check(x, spec);
-  const centred = spec.kind === 'LN' || spec.kind === 'LNPre' ? tf.sub(x, tf.mean(x, -1, true)) : x;
+  const centred = centres(spec.kind) ? tf.sub(x, tf.mean(x, -1, true)) : x;
   const scale = tf.sqrt(tf.add(tf.mean(tf.square(centred), -1, true), spec.eps));
   const normed = tf.div(centred, scale);
   if (spec.kind === 'RMS') return tf.mul(normed, spec.w as tf.Tensor);
@@ -153,12 +160,17 @@ function registerNormalizeKernel(): void {
 }
 
 /**
- * The norm of `x` over its last axis: one fused kernel on webgpu (see {@link useFusedKernel}),
- * {@link normalizeComposition} elsewhere.
+ * The norm of `x` over its last axis: one fused kernel on webgpu (see {@link useFusedKernel}) and
+ * on wasm (simdKernels.ts), {@link normalizeComposition} elsewhere.
  */
 export function normalizeCore(x: tf.Tensor, spec: NormSpec): tf.Tensor {
-  if (!useFusedKernel()) return normalizeComposition(x, spec);
   check(x, spec);
+  const simd = simdNormalize(x, centres(spec.kind), spec.eps, spec.w, spec.b);
+  if (simd) {
+    simd[0].dispose(); // the scale: nothing observes it here
+    return simd[1];
+  }
+  if (!useFusedKernel()) return normalizeComposition(x, spec);
   registerNormalizeKernel();
   const inputs: tf.NamedTensorMap = { x };
   if (spec.w) inputs.w = spec.w;
