@@ -8,6 +8,7 @@ import { parseArgs } from './common.js';
 const ALL = [
   'threads',
   'copies',
+  'elementwise',
   'forward',
   'demand',
   'dla',

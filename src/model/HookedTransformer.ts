@@ -67,6 +67,17 @@ function checkGradOptions(options: RunWithCacheOptions): void {
       `runWithCache: logits '${String(options.logits)}' given with inclBwd: true; expected 'all' (or no logits option): the metric is a function of the full logits.`,
     );
   }
+  const final = options.finalBlockAtLastToken;
+  if (final !== undefined && typeof final !== 'boolean') {
+    throw new InvalidArgumentError(
+      `runWithCache: finalBlockAtLastToken given as ${typeof final}; expected a boolean.`,
+    );
+  }
+  if (final && options.logits !== 'last' && options.logits !== 'none') {
+    throw new InvalidArgumentError(
+      `runWithCache: finalBlockAtLastToken given with logits '${String(options.logits ?? 'all')}'; expected logits 'last' or 'none' (the logits at other positions would need the whole final block).`,
+    );
+  }
   if (options.metric !== undefined && !options.inclBwd) {
     throw new InvalidArgumentError(
       'runWithCache: metric given without inclBwd: true; expected both (metric is what the backward pass differentiates).',

@@ -44,6 +44,15 @@ export interface ForwardOptions {
   /** Each row's last real token, for `logits: 'last'` (default: the last column). */
   lastPositions?: readonly number[];
   /**
+   * Each row's one position read from the final block on (its last real token), where the caller
+   * reads nothing else there and its hooks only look: the final block's queries attend, and its
+   * MLP and everything after run, at those positions alone (keys and values still at every
+   * position). Its hook points are given [batch, pos, ...] holding each row's value at every
+   * position. Used only where {@link finalRowsApply} says the result is exact; needs `logits`
+   * 'last' or 'none'.
+   */
+  finalRows?: readonly number[];
+  /**
    * Keys and values of earlier positions (a key/value cache): `tokens` are then the positions
    * after them only, and `attentionMask`, when given, covers the cached positions and these.
    */
@@ -81,6 +90,8 @@ interface PassContext {
   observes: (name: string) => boolean;
   past: PastKeyValues | undefined;
   projections: ProjectionWeights | undefined;
+  /** In the final block with {@link ForwardOptions.finalRows}: each row's one query position. */
+  rows?: readonly number[];
 }
 
 /**
@@ -131,7 +142,7 @@ function attention(
   emit: Emit,
 ): tf.Tensor {
   const p = `blocks.${layer}.attn`;
-  const [batch, pos] = resid.shape;
+  const [batch] = resid.shape;
   const project = (name: string, bias: string): tf.Tensor =>
     headProjection(x, param(params, name), param(params, bias), ctx.projections?.get(name));
   let q = emit(`${p}.hook_q`, project(`${p}.W_Q`, `${p}.b_Q`));
@@ -142,6 +153,10 @@ function attention(
     k = emit(`${p}.hook_rot_k`, applyRotary(k, cfg, ctx.rotary));
   }
   if (ctx.past) ({ keys: k, values: v } = ctx.past.extend(layer, k, v));
+  // One query a row, at its last real token: as the last of the key positions it sees every real
+  // key of its row (none comes after it), exactly the keys it sees where it stands.
+  if (ctx.rows) q = atLastPositions(q, ctx.rows);
+  const pos = q.shape[1] as number;
   // Grouped keys and values stay [b, p, g, dh] (TL's hook shapes); attention indexes the group.
   // Scores and pattern are formed only when observed; otherwise webgpu runs one fused kernel.
   const [, kLen] = k.shape; // cached positions and these
@@ -230,17 +245,19 @@ function block(
     `${p}.hook_attn_out`,
     post(attention(attnIn, residPre, cfg, params, layer, ctx, emit), 'ln1_post'),
   );
-  if (cfg.attnOnly) return emit(`${p}.hook_resid_post`, tf.add(residPre, attnOut));
+  // With rows, everything after attention runs at each row's one position.
+  const base = ctx.rows ? atLastPositions(residPre, ctx.rows) : residPre;
+  if (cfg.attnOnly) return emit(`${p}.hook_resid_post`, tf.add(base, attnOut));
   if (cfg.parallelAttnMlp) {
     // GPT-J / NeoX: the MLP reads resid_pre; there is no resid_mid.
-    const mlpIn = normalize(residPre, cfg, params, `${p}.ln2`, emit, undefined, ctx.observes);
+    const mlpIn = normalize(base, cfg, params, `${p}.ln2`, emit, undefined, ctx.observes);
     const mlpOut = emit(
       `${p}.hook_mlp_out`,
       post(mlp(mlpIn, cfg, params, layer, emit, ctx.observes), 'ln2_post'),
     );
-    return emit(`${p}.hook_resid_post`, tf.add(tf.add(residPre, attnOut), mlpOut));
+    return emit(`${p}.hook_resid_post`, tf.add(tf.add(base, attnOut), mlpOut));
   }
-  const residMid = emit(`${p}.hook_resid_mid`, tf.add(residPre, attnOut));
+  const residMid = emit(`${p}.hook_resid_mid`, tf.add(base, attnOut));
   const mlpIn = normalize(residMid, cfg, params, `${p}.ln2`, emit, undefined, ctx.observes);
   const mlpOut = emit(
     `${p}.hook_mlp_out`,
@@ -325,14 +342,55 @@ export function runForward(
           ? rotaryTablesAt(cfg, past.positions)
           : rotaryTables(cfg, batch, pos, hostMask(padMask, options.maskRows)),
   };
+  const finalRows = finalRowsApply(cfg, options) ? options.finalRows : undefined;
+  const spread = finalRows && spreadingEmit(emit, pos);
   for (let l = 0; l < stop; l++) {
     const input = resid;
+    const [blockCtx, blockEmit] =
+      finalRows && spread && l === cfg.nLayers - 1 ? [{ ...ctx, rows: finalRows }, spread] : [ctx, emit];
     // One tidy per block: its intermediates are freed as soon as the block is done, so a forward
     // holds one block's temporaries at a time (cached activations are kept by the cache's hook).
-    resid = tf.tidy(() => block(input, cfg, params, l, ctx, emit));
+    resid = tf.tidy(() => block(input, cfg, params, l, blockCtx, blockEmit));
   }
   if (options.stopAtLayer !== undefined) return resid;
-  return unembed(resid, cfg, params, emit, ctx.observes, options);
+  return unembed(resid, cfg, params, spread ?? emit, ctx.observes, options, finalRows !== undefined);
+}
+
+/**
+ * Whether {@link ForwardOptions.finalRows} gives the same values at those rows as the whole block:
+ * every block runs, with no key/value cache, and the final block's attention does not depend on
+ * where its query stands beyond which keys it sees (no ALiBi, whose scores shift with the query's
+ * position, and no local window).
+ */
+export function finalRowsApply(cfg: HookedTransformerConfig, options: ForwardOptions): boolean {
+  const last = cfg.nLayers - 1;
+  return (
+    options.finalRows !== undefined &&
+    options.stopAtLayer === undefined &&
+    options.past === undefined &&
+    (options.logits === 'last' || options.logits === 'none') &&
+    cfg.positionalEmbeddingType !== 'alibi' &&
+    !(cfg.attnTypes?.[last] === 'local' && cfg.windowSize !== null)
+  );
+}
+
+/**
+ * `emit` for the final block under `finalRows`: an activation computed at one position a row
+ * ([b, 1, ...], or [b, h, 1, k] for scores and patterns) is given to the hooks broadcast to all
+ * `pos` positions. The hooks there only look (the caller's promise): one that replaced the
+ * activation would be a bug.
+ */
+function spreadingEmit(emit: Emit, pos: number): Emit {
+  return (name, x) => {
+    const axis = name.endsWith('.hook_attn_scores') || name.endsWith('.hook_pattern') ? 2 : 1;
+    if (pos === 1 || x.shape[axis] !== 1) return emit(name, x);
+    const full = tf.broadcastTo(
+      x,
+      x.shape.map((n, i) => (i === axis ? pos : n)),
+    );
+    if (emit(name, full) !== full) throw new Error(`internal: a hook replaced ${name} under finalRows`);
+    return x;
+  };
 }
 
 /** ln_final and the unembedding at the positions `options.logits` asks for. */
@@ -343,6 +401,7 @@ function unembed(
   emit: Emit,
   observes: (name: string) => boolean,
   options: ForwardOptions,
+  atRowsAlready = false,
 ): tf.Tensor {
   const want = options.logits ?? 'all';
   const lnSeen = observesFinalLn(observes);
@@ -350,7 +409,8 @@ function unembed(
     return lnSeen ? normalize(resid, cfg, params, 'ln_final', emit, undefined, observes) : resid;
   const [batch, pos] = resid.shape;
   const rows = options.lastPositions ?? Array.from({ length: batch }, () => pos - 1);
-  const last = (x: tf.Tensor): tf.Tensor => (want === 'last' ? atLastPositions(x, rows) : x);
+  const last = (x: tf.Tensor): tf.Tensor =>
+    want === 'last' && !atRowsAlready ? atLastPositions(x, rows) : x;
   // The norm acts per position, so it can run after the gather, unless its hooks must see every position.
   const normed = lnSeen
     ? last(normalize(resid, cfg, params, 'ln_final', emit, undefined, observes))

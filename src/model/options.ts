@@ -70,6 +70,17 @@ export interface RunWithCacheOptions extends ForwardOutputOptions {
    * with `stopAtLayer`) that returns a tensor of shape `[]`. Default: the mean next-token loss.
    */
   metric?: (output: tf.Tensor) => tf.Tensor;
+  /**
+   * lazylens's own, for analyses of each row's last real token (needs `logits: 'last'` or
+   * `'none'`): from the final block on, only those positions are computed. Its queries attend, and
+   * its MLP, `ln_final` and the logits run, at each row's last real token alone; its keys and
+   * values, and every earlier block, at every position. The final block's and `ln_final`'s cached
+   * activations are exact at those positions and hold each row's last-token value at every other
+   * position: read them at the last tokens only. Everything runs in full instead (the cache then
+   * exact everywhere) where that would change a value: with ALiBi or a local window in the final
+   * block, or a hook of the model's own on the final block or `ln_final`.
+   */
+  finalBlockAtLastToken?: boolean;
 }
 
 /** Options of {@link HookedTransformer.runWithHooks}. */
@@ -189,6 +200,7 @@ export const RUN_WITH_CACHE_KEYS = {
   posSlice: true,
   inclBwd: true,
   metric: true,
+  finalBlockAtLastToken: true,
 } as const satisfies OptionKeys<RunWithCacheOptions>;
 
 /** The keys `runWithHooks` accepts. */

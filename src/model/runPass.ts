@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { HookedTransformerConfig } from '../core/config.js';
+import { blockHookNames } from '../core/hookPoints.js';
 import type { ModelTokenizer } from '../core/ModelTokenizer.js';
 import { prepareTokens, type ModelInput } from '../core/prepareTokens.js';
 import type { StateDict } from '../core/stateDict.js';
@@ -47,7 +48,7 @@ export type { CompiledHooks } from './hooks.js';
 export async function runPass(
   m: PassModel,
   input: ModelInput,
-  options: RunOptions & { logits?: LogitsWanted },
+  options: RunOptions & { logits?: LogitsWanted; lastTokenFinal?: boolean },
   hooks: CompiledHooks,
   inspect: (tokens: tf.Tensor, attentionMask: tf.Tensor | undefined) => void = () => undefined,
 ): Promise<tf.Tensor | undefined> {
@@ -72,6 +73,7 @@ export async function runPass(
         observes,
         logits: want,
         lastPositions: prepared.lastPositions,
+        finalRows: options.lastTokenFinal ? prepared.lastPositions : undefined,
         projections: m.projections,
       });
       // With no logits wanted the residual is the tidy's to free.
@@ -191,11 +193,20 @@ export async function runCaching(
     if (!keep(name)) return;
     store.set(name, cachedCopy(a, name, options));
   };
+  // The model's own hooks may change what they see: with one on the final block or ln_final,
+  // those run in full.
+  const finalPoints = [
+    ...blockHookNames(m.cfg, m.cfg.nLayers - 1),
+    'ln_final.hook_scale',
+    'ln_final.hook_normalized',
+  ];
+  const lastTokenFinal =
+    options.finalBlockAtLastToken === true && !before.some(([match]) => finalPoints.some(match));
   try {
     const logits = await runPass(
       m,
       input,
-      { ...options, logits: want },
+      { ...options, logits: want, lastTokenFinal },
       [...before, [keep, capture]],
       (tokens, mask) => {
         if (options.removeBatchDim && tokens.shape[0] !== 1) {

@@ -34,7 +34,12 @@ export interface StreamModel {
   /** Runs a padded batch and caches its activations, as {@link HookedTransformer.runWithCache}. */
   runWithCache(
     input: number[][],
-    options: { namesFilter?: NameMatcher; attentionMask?: number[][]; logits?: 'all' | 'last' },
+    options: {
+      namesFilter?: NameMatcher;
+      attentionMask?: number[][];
+      logits?: 'all' | 'last';
+      finalBlockAtLastToken?: boolean;
+    },
   ): Promise<{
     /** [batch, pos, d_vocab_out], or [batch, 1, d_vocab_out] with `logits: 'last'`. */
     logits: tf.Tensor;
@@ -97,6 +102,13 @@ export interface StreamCachesOptions {
    * read, and skips the unembedding everywhere else.
    */
   logits?: 'all' | 'last';
+  /**
+   * With `logits: 'last'`, for analyses of each prompt's last real token: the final block's
+   * attention outputs, MLP and everything after are computed at the last tokens only (as
+   * `runWithCache`'s `finalBlockAtLastToken`). The cache is exact there; the final block's and
+   * `ln_final`'s activations at other positions hold the row's last-token value. Default false.
+   */
+  finalBlockAtLastToken?: boolean;
   /**
    * Where shorter prompts are padded. Default 'right' (as TransformerLens). With 'left' the model
    * gets the attention mask, so the first real token has position 0; with 'right' it needs none

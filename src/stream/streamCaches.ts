@@ -21,6 +21,7 @@ export const STREAM_CACHES_KEYS = {
   prependBos: true,
   truncate: true,
   logits: true,
+  finalBlockAtLastToken: true,
 } as const satisfies OptionKeys<StreamCachesOptions>;
 
 // Read here, asynchronously, so operators needing a row's prediction never read the logits themselves.
@@ -71,6 +72,7 @@ async function runBatch<P>(
     namesFilter: options.namesFilter,
     attentionMask: side === 'left' || last ? padded.mask : undefined,
     ...(last ? { logits: 'last' as const } : {}),
+    ...(options.finalBlockAtLastToken ? { finalBlockAtLastToken: true } : {}),
   });
   lease.track(logits);
   lease.track(cache);
@@ -159,6 +161,13 @@ export function streamCaches<P extends PromptInput>(
   if (logits !== 'all' && logits !== 'last')
     throw new InvalidArgumentError(
       `logits ${typeof logits === 'string' ? `'${logits}'` : `a ${typeof logits}`} given; expected 'all' or 'last'.`,
+    );
+  const final: unknown = options.finalBlockAtLastToken;
+  if (final !== undefined && typeof final !== 'boolean')
+    throw new InvalidArgumentError(`finalBlockAtLastToken given as ${typeof final}; expected a boolean.`);
+  if (final && logits !== 'last')
+    throw new InvalidArgumentError(
+      `finalBlockAtLastToken given with logits '${logits}'; expected logits 'last' (the other positions' logits need the whole final block).`,
     );
   return leasedBatches<P, PreparedPrompt<P>, CacheBatch<P>>(prompts, options, {
     prepare: (p) => preparePrompt(model, p, { prependBos: options.prependBos, truncate: options.truncate }),

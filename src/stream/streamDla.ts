@@ -169,11 +169,14 @@ export async function streamDla(
   };
   try {
     const mean = await lastValueFrom(
-      // The answers and predictions are read at each prompt's last token only.
+      // The answers, predictions and attributions are read at each prompt's last token only, so
+      // the final block runs there alone.
       streamCaches(model, readJsonl(jsonlPath), {
         namesFilter: (name: string) => needs.test(name),
         logits: 'last',
         ...streamOptions,
+        finalBlockAtLastToken:
+          streamOptions.finalBlockAtLastToken ?? (streamOptions.logits ?? 'last') === 'last',
       }).pipe(
         // Writing inside the batch's hold: a slow disk holds the producer back too.
         useBatch(async (b: CacheBatch<PromptRecord>): Promise<BatchDla> => {

@@ -14,7 +14,7 @@ export {
   type NormKind,
   type NormSpec,
 } from './normalizeCore.js';
-export { simdActivation, simdNormalize } from './simdKernels.js';
+export { simdActivation, simdKernelsActive, simdNormalize } from './simdKernels.js';
 export {
   activationComposition,
   biasActivation,

@@ -1,0 +1,97 @@
+/**
+ * The forward's elementwise work on wasm: tfjs's compositions (the tanh GELU is six kernels, a
+ * layer norm nine) against lazylens's SIMD kernels (src/backend/kernels/simdKernels.ts), on the
+ * shapes of one streaming batch of the DLA job (8 prompts, 472 real tokens, GPT-2-small widths).
+ * For each op the two run in turn, `--repeats` rounds of 5 calls each after one warm-up call each,
+ * so drifts in the machine's speed fall on both; mean milliseconds and the ratio are printed and
+ * written to bench/results/elementwise-<backend>-<n>t.json.
+ *
+ * Run: npx tsx bench/elementwise.ts [--repeats 3]   (or npm run bench -- elementwise)
+ */
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs';
+import { selectBackend } from '../src/index.js';
+import {
+  biasActivation,
+  gatedActivation,
+  normalizeCore,
+  setFusedKernels,
+  simdKernelsActive,
+} from '../src/backend/kernels/index.js';
+import { backendThreads, benchFlags, GPT2_SMALL, writeResult } from './common.js';
+
+const CALLS = 5;
+const ROWS = 472;
+
+/** Milliseconds of CALLS calls of `f`, its intermediates freed after each. */
+function callsMs(f: () => tf.Tensor): number {
+  const t0 = performance.now();
+  for (let i = 0; i < CALLS; i++) tf.tidy(f).dispose();
+  return (performance.now() - t0) / CALLS;
+}
+
+/** Mean milliseconds of `f` with the fused forms off (tfjs's ops) and on, alternating rounds. */
+function bothWays(f: () => tf.Tensor, repeats: number): { tfjsMs: number; simdMs: number } {
+  let [tfjsMs, simdMs] = [0, 0];
+  try {
+    for (const on of [false, true]) {
+      setFusedKernels(on);
+      tf.tidy(f).dispose(); // warm-up
+    }
+    for (let r = 0; r < repeats; r++) {
+      setFusedKernels(false);
+      tfjsMs += callsMs(f);
+      setFusedKernels(true);
+      simdMs += callsMs(f);
+    }
+  } finally {
+    setFusedKernels(true);
+  }
+  return { tfjsMs: tfjsMs / repeats, simdMs: simdMs / repeats };
+}
+
+export async function main(): Promise<void> {
+  const { repeats } = benchFlags();
+  await selectBackend({ backend: 'wasm' });
+  if (!simdKernelsActive()) throw new Error("bench/elementwise: lazylens's SIMD kernels do not run here");
+  const { dModel, dMlp } = GPT2_SMALL as { dModel: number; dMlp: number };
+  const hidden = tf.randomNormal([ROWS, dMlp], 0, 2);
+  const up = tf.randomNormal([ROWS, dMlp]);
+  const bIn = tf.randomNormal([dMlp]);
+  const resid = tf.randomNormal([ROWS, dModel], 0, 3);
+  const w = tf.randomNormal([dModel]);
+  const b = tf.randomNormal([dModel]);
+  const ops: [string, () => tf.Tensor][] = [
+    [`tanh GELU of x + b_in, [${ROWS}, ${dMlp}]`, () => biasActivation(hidden, 'gelu_new', bIn)],
+    [`gated SiLU(gate) · up + b, [${ROWS}, ${dMlp}]`, () => gatedActivation(hidden, up, 'silu', bIn)],
+    [
+      `LayerNorm with w and b, [${ROWS}, ${dModel}]`,
+      () => normalizeCore(resid, { kind: 'LN', eps: 1e-5, w, b }),
+    ],
+    [
+      `folded LayerNorm (LNPre), [${ROWS}, ${dModel}]`,
+      () => normalizeCore(resid, { kind: 'LNPre', eps: 1e-5 }),
+    ],
+    [`RMSNorm with w, [${ROWS}, ${dModel}]`, () => normalizeCore(resid, { kind: 'RMS', eps: 1e-5, w })],
+  ];
+  console.log(
+    `\n### elementwise ops on wasm (${backendThreads()} thread(s)), mean of ${repeats} rounds of ${CALLS} calls each way\n`,
+  );
+  console.log("| op | tfjs's ops ms | lazylens's SIMD kernel ms | ratio |");
+  console.log('|---|---|---|---|');
+  const rows: { op: string; tfjsMs: number; simdMs: number }[] = [];
+  try {
+    for (const [op, f] of ops) {
+      const { tfjsMs, simdMs } = bothWays(f, repeats);
+      rows.push({ op, tfjsMs, simdMs });
+      console.log(
+        `| ${op} | ${tfjsMs.toFixed(2)} | ${simdMs.toFixed(2)} | ${(tfjsMs / simdMs).toFixed(1)}× |`,
+      );
+    }
+  } finally {
+    tf.dispose([hidden, up, bIn, resid, w, b]);
+  }
+  writeResult(`elementwise-wasm-${backendThreads()}t`, { repeats, calls: CALLS, rows });
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) await main();
