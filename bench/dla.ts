@@ -6,8 +6,10 @@
  * GPT-2-small-shaped random model; PyTorch runs the same job on the same prompts and shapes the
  * way one would write it there (bench/torch_dla.py: hooks only on the needed activations, last
  * position only), at one intra-op thread and at one per core, compared at the faster
- * (see torchThreadCounts). Both time the whole job, files included, model built before.
- * Written to bench/results/dla-<backend>-<n>t.json.
+ * (see torchThreadCounts). Both time the whole job, files included, model built before. The
+ * prompts are run in ROUNDS parts, each by lazylens and then by PyTorch, and each side's parts are
+ * summed: this machine's speed drifts over minutes (it is shared), and interleaving puts the
+ * drift on both sides. Written to bench/results/dla-<backend>-<n>t.json.
  *
  * Run: npx tsx bench/dla.ts [--prompts 1000]   (or npm run bench -- dla --prompts 100)
  */
@@ -36,18 +38,37 @@ interface JobResult {
   components: number;
 }
 
-/** `n` JSON lines `{"prompt": [ids…], "answer": id}`, prompts of 32–64 tokens; their token count. */
-function writePrompts(path: string, n: number, vocab: number): number {
+/** The job is run in this many parts, alternating lazylens and PyTorch. */
+const ROUNDS = 4;
+
+/**
+ * `n` JSON lines `{"prompt": [ids…], "answer": id}`, prompts of 32–64 tokens, split into `parts`
+ * files of whole batches (the last may be shorter); the files and the token count.
+ */
+function writePrompts(
+  dir: string,
+  n: number,
+  vocab: number,
+  parts: number,
+): { files: string[]; tokens: number } {
   const next = lcg(2026);
   let tokens = 0;
-  let text = '';
+  const lines: string[] = [];
   for (let i = 0; i < n; i++) {
     const len = 32 + next(33);
     tokens += len;
-    text += `${JSON.stringify({ prompt: Array.from({ length: len }, () => next(vocab)), answer: next(vocab) })}\n`;
+    lines.push(
+      `${JSON.stringify({ prompt: Array.from({ length: len }, () => next(vocab)), answer: next(vocab) })}\n`,
+    );
   }
-  writeFileSync(path, text);
-  return tokens;
+  const per = Math.ceil(n / parts / BATCH_SIZE) * BATCH_SIZE;
+  const files: string[] = [];
+  for (let start = 0; start < n; start += per) {
+    const file = `${dir}/prompts-${files.length}.jsonl`;
+    writeFileSync(file, lines.slice(start, start + per).join(''));
+    files.push(file);
+  }
+  return { files, tokens };
 }
 
 export async function main(): Promise<void> {
@@ -58,36 +79,52 @@ export async function main(): Promise<void> {
   const threads = backendThreads();
   const dir = mkdtempSync(`${tmpdir()}/lazylens-bench-dla-`);
   try {
-    const input = `${dir}/prompts.jsonl`;
-    const tokens = writePrompts(input, prompts, GPT2_SMALL.dVocab);
+    const { files, tokens } = writePrompts(dir, prompts, GPT2_SMALL.dVocab, ROUNDS);
     const model = HookedTransformer.fromConfig(GPT2_SMALL, { seed: 0 });
-    const t0 = performance.now();
-    const table = await streamDla(model, input, `${dir}/lazylens.jsonl`, {
-      components: 'heads',
-      batchSize: BATCH_SIZE,
-      topK: 5,
-    });
-    const ours: JobResult = {
-      seconds: (performance.now() - t0) / 1000,
-      prompts: table.prompts,
-      tokens,
-      components: table.labels.length,
-    };
+    const ours: JobResult = { seconds: 0, prompts: 0, tokens, components: 0 };
+    let torchRuns: { threads: number; result: JobResult }[] | undefined;
+    for (const [round, input] of files.entries()) {
+      const t0 = performance.now();
+      const table = await streamDla(model, input, `${dir}/lazylens-${round}.jsonl`, {
+        components: 'heads',
+        batchSize: BATCH_SIZE,
+        topK: 5,
+      });
+      ours.seconds += (performance.now() - t0) / 1000;
+      ours.prompts += table.prompts;
+      ours.components = table.labels.length;
+      const runs = runTorchAtEachThreadCount<JobResult>('torch_dla.py', (t) => [
+        input,
+        `${dir}/torch-${round}.jsonl`,
+        '--threads',
+        t,
+        '--batch-size',
+        BATCH_SIZE,
+      ]);
+      torchRuns = runs?.map((run, i) => {
+        const sum = torchRuns?.[i]?.result;
+        const r = run.result;
+        return {
+          threads: run.threads,
+          result: sum
+            ? {
+                ...r,
+                seconds: sum.seconds + r.seconds,
+                prompts: sum.prompts + r.prompts,
+                tokens: sum.tokens + r.tokens,
+              }
+            : r,
+        };
+      });
+    }
     model.dispose();
-    const lines = readFileSync(`${dir}/lazylens.jsonl`, 'utf8').trim().split('\n').length;
+    const lines = files
+      .map((_, round) => readFileSync(`${dir}/lazylens-${round}.jsonl`, 'utf8').trim().split('\n').length)
+      .reduce((a, b) => a + b, 0);
     if (lines !== prompts) throw new Error(`streamDla wrote ${lines} lines for ${prompts} prompts`);
-    // PyTorch at each thread setting (see torchThreadCounts); the faster is the reference.
-    const torchRuns = runTorchAtEachThreadCount<JobResult>('torch_dla.py', (t) => [
-      input,
-      `${dir}/torch.jsonl`,
-      '--threads',
-      t,
-      '--batch-size',
-      BATCH_SIZE,
-    ]);
     const torch = torchRuns?.reduce((a, b) => (b.result.seconds < a.result.seconds ? b : a)).result;
     console.log(
-      `\n### streaming last-token per-head DLA, ${prompts} prompts of 32–64 tokens, batch ${BATCH_SIZE}, ` +
+      `\n### streaming last-token per-head DLA, ${prompts} prompts of 32–64 tokens, batch ${BATCH_SIZE}, in ${files.length} parts alternating lazylens and PyTorch, ` +
         `GPT-2-small shape; backend ${backend} on ${threads} thread(s)` +
         `${torchRuns ? `, PyTorch at ${torchThreadCounts().join(' and ')} intra-op thread(s) (OpenBLAS on every core)` : ''}\n`,
     );
