@@ -63,7 +63,10 @@ export async function main(): Promise<void> {
   const b = tf.randomNormal([dModel]);
   const ops: [string, () => tf.Tensor][] = [
     [`tanh GELU of x + b_in, [${ROWS}, ${dMlp}]`, () => biasActivation(hidden, 'gelu_new', bIn)],
-    [`gated SiLU(gate) · up + b, [${ROWS}, ${dMlp}]`, () => gatedActivation(hidden, up, 'silu', bIn)],
+    [
+      `gated tanh GELU(gate) · up + b, [${ROWS}, ${dMlp}]`,
+      () => gatedActivation(hidden, up, 'gelu_new', bIn),
+    ],
     [
       `LayerNorm with w and b, [${ROWS}, ${dModel}]`,
       () => normalizeCore(resid, { kind: 'LN', eps: 1e-5, w, b }),

@@ -19,7 +19,7 @@ import { blasMatMulActive, installBlasMatMul } from './kernels/blasMatMul.js';
 import { heapGatherKernel } from './kernels/heapGather.js';
 import { heapSliceKernel } from './kernels/heapSlice.js';
 import { heapTileKernel } from './kernels/heapTile.js';
-import { simdKernelsActive } from './kernels/simdKernels.js';
+import { prepareSimdKernels, simdKernelsActive } from './kernels/simdKernels.js';
 import { nativeBlasReport, nativeSgemm, type NativeBlasReport } from './nativeBlas.js';
 import { startWasm, wantedWasmThreads } from './wasmThreads.js';
 
@@ -82,6 +82,7 @@ const starters: Record<BackendName, Starter> = {
     heapGatherKernel.install();
     heapSliceKernel.install();
     heapTileKernel.install();
+    await prepareSimdKernels();
   },
   async cpu() {
     await activate('cpu');
@@ -177,7 +178,7 @@ export interface BackendInfo {
    */
   readonly blas: NativeBlasReport;
   /**
-   * Whether the MLP's activation (the tanh GELUs and SiLU) and the norms run as lazylens's own
+   * Whether the MLP's activation (the tanh GELUs) and the norms run as lazylens's own
    * SIMD kernels on the wasm heap (wasm only, with fused forms on; see `setFusedKernels`).
    */
   readonly simdKernels: boolean;

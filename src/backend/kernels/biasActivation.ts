@@ -2,7 +2,7 @@
  * The MLP's nonlinearity with what surrounds it: `act(x + b)` (the bias of the input projection,
  * when nothing observes `hook_pre`, which holds x + b) and the gated form `act(gate) · up + b`.
  * tfjs runs each as up to nine kernels (the tanh GELU alone is six); on webgpu it is one WGSL
- * kernel, on wasm one SIMD kernel (simdKernels.ts) for the GELUs of GPT-2 and SiLU, elsewhere the
+ * kernel, on wasm one SIMD kernel (simdKernels.ts) for GPT-2's tanh GELUs, elsewhere the
  * plain tfjs composition both are checked against.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -152,8 +152,8 @@ export function biasActivation(x: tf.Tensor, fn: ActFn | null, bias?: tf.Tensor)
 }
 
 /**
- * The gated MLP's `act(gate) · up + bias`: one fused kernel on webgpu and (for SiLU and the tanh
- * GELUs) on wasm, the composition elsewhere.
+ * The gated MLP's `act(gate) · up + bias`: one fused kernel on webgpu and (for the tanh GELUs) on
+ * wasm, the composition elsewhere.
  */
 export function gatedActivation(
   gate: tf.Tensor,

@@ -1,13 +1,14 @@
 /**
- * lazylens's own SIMD kernels for the wasm backend: the MLP's activation (with its bias, or gated)
+ * lazylens's own SIMD kernels for the wasm backend: the MLP's tanh GELU (with its bias, or gated)
  * and the norms, each one pass over tfjs's heap where tfjs runs six to nine kernels.
  *
  * The kernels are a small WebAssembly module (simd/lazylens.wat, compiled by
  * scripts/build-wasm.ts) that imports tfjs-backend-wasm's own memory, so it reads its inputs and
- * writes its outputs where tfjs keeps them: nothing is copied in or out. The module is under
- * 4 KiB, so it is compiled synchronously on first use (browsers allow that for small modules on
- * the main thread). Where it cannot be instantiated (a runtime without SIMD, a backend object
- * not shaped as tfjs 4.22's), the callers run their tfjs compositions instead.
+ * writes its outputs where tfjs keeps them: nothing is copied in or out. It is instantiated
+ * asynchronously when wasm starts ({@link prepareSimdKernels}; browsers refuse to compile a module
+ * over 4 KiB synchronously on the main thread), else synchronously on first use where the runtime
+ * allows it (Node). Where it cannot be instantiated (a runtime without SIMD, a backend object not
+ * shaped as tfjs 4.22's), the callers run their tfjs compositions instead.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ActFn } from '../../core/config.js';
@@ -17,15 +18,7 @@ import { fusedKernelsEnabled } from './webgpuProgram.js';
 
 /** The module's exports (every pointer a byte offset in tfjs's heap; 0 for an absent input). */
 interface SimdExports {
-  activation(
-    kind: number,
-    x: number,
-    bias: number,
-    up: number,
-    rows: number,
-    cols: number,
-    out: number,
-  ): void;
+  gelu(x: number, bias: number, up: number, rows: number, cols: number, out: number): void;
   normalize(
     x: number,
     rows: number,
@@ -39,8 +32,12 @@ interface SimdExports {
   ): void;
 }
 
-/** The activations the module computes, by its `kind` argument. */
-const ACTIVATION_KIND: Partial<Record<NonNullable<ActFn>, number>> = { gelu_new: 0, gelu_fast: 0, silu: 1 };
+/**
+ * The activations the module computes: GPT-2's tanh GELU (gelu_fast is the same function). SiLU
+ * stays with tfjs's ops: its sigmoid kernel is fast enough that the module's loop was no faster
+ * than tfjs's three kernels (bench/elementwise.ts: 8.2 against 7.6 ms for a gated [472, 3072]).
+ */
+const TANH_GELUS: readonly (ActFn | null)[] = ['gelu_new', 'gelu_fast'];
 
 /** The emscripten module object inside tfjs-backend-wasm's backend: where its memory is. */
 interface EmscriptenModule {
@@ -55,20 +52,41 @@ function decode(base64: string): Uint8Array<ArrayBuffer> {
   return Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
 }
 
-function instantiate(memory: WebAssembly.Memory): SimdExports | null {
+function binaryFor(memory: WebAssembly.Memory): Uint8Array<ArrayBuffer> {
   const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+  return decode(shared ? KERNELS_SHARED_MEMORY : KERNELS_PLAIN_MEMORY);
+}
+
+function instantiate(memory: WebAssembly.Memory): SimdExports | null {
   try {
-    const module = new WebAssembly.Module(decode(shared ? KERNELS_SHARED_MEMORY : KERNELS_PLAIN_MEMORY));
+    const module = new WebAssembly.Module(binaryFor(memory));
     return new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as SimdExports;
   } catch {
-    return null; // no SIMD here: the compositions run
+    return null; // no SIMD here, or no synchronous compiling: the compositions run
+  }
+}
+
+function memoryOf(backend: WasmBackendLike): WebAssembly.Memory | undefined {
+  const emscripten = backend.wasm as unknown as EmscriptenModule;
+  const memory = emscripten.asm?.memory ?? emscripten.wasmMemory;
+  return memory instanceof WebAssembly.Memory ? memory : undefined;
+}
+
+/** Instantiates the kernels for the running wasm backend's memory, asynchronously (see above). */
+export async function prepareSimdKernels(): Promise<void> {
+  const memory = memoryOf(tf.backend() as unknown as WasmBackendLike);
+  if (!memory || instances.has(memory)) return;
+  try {
+    const { instance } = await WebAssembly.instantiate(binaryFor(memory), { env: { memory } });
+    instances.set(memory, instance.exports as unknown as SimdExports);
+  } catch {
+    instances.set(memory, null); // no SIMD here: the compositions run
   }
 }
 
 function kernelsFor(backend: WasmBackendLike): SimdExports | null {
-  const emscripten = backend.wasm as unknown as EmscriptenModule;
-  const memory = emscripten.asm?.memory ?? emscripten.wasmMemory;
-  if (!(memory instanceof WebAssembly.Memory)) return null;
+  const memory = memoryOf(backend);
+  if (!memory) return null;
   let kernels = instances.get(memory);
   if (kernels === undefined) {
     kernels = instantiate(memory);
@@ -108,8 +126,7 @@ function activationKernel(args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
   const cols = input.shape[input.shape.length - 1] ?? 1;
   const rows = cols === 0 ? 0 : tf.util.sizeFromShape(input.shape) / cols;
   const kernels = kernelsFor(backend) as SimdExports;
-  kernels.activation(
-    (args.attrs as { kind: number }).kind,
+  kernels.gelu(
     byteOffset(backend, input),
     at(backend, bias),
     at(backend, up),
@@ -160,9 +177,8 @@ export function simdActivation(
   bias?: tf.Tensor,
   up?: tf.Tensor,
 ): tf.Tensor | undefined {
-  const kind = fn === null ? undefined : ACTIVATION_KIND[fn];
-  if (kind === undefined || !float32(x, bias, up) || !currentKernels()) return undefined;
-  return run(ACTIVATION, { x, bias, up }, { kind }) as tf.Tensor;
+  if (!TANH_GELUS.includes(fn) || !float32(x, bias, up) || !currentKernels()) return undefined;
+  return run(ACTIVATION, { x, bias, up }, {}) as tf.Tensor;
 }
 
 /** x [..., d] summed over every axis but the last: a bias's gradient. */
@@ -171,14 +187,14 @@ function sumRows(x: tf.Tensor): tf.Tensor {
   return tf.sum(tf.reshape(x, [-1, d]), 0);
 }
 
-/** The activation and its derivative at v, as tfjs ops (kind as the module's). */
-function activationAndSlope(kind: number, v: tf.Tensor): [act: tf.Tensor, slope: tf.Tensor] {
-  // kind 0: v·sigmoid(z), z = v·(A + B·v²), so act′ = s + v·s·(1 − s)·(A + 3B·v²); kind 1: z = v.
+/** The tanh GELU and its derivative at v, as tfjs ops. */
+function geluAndSlope(v: tf.Tensor): [act: tf.Tensor, slope: tf.Tensor] {
+  // v·sigmoid(z), z = v·(A + B·v²), so gelu′ = s + v·s·(1 − s)·(A + 3B·v²).
   const A = 2 * Math.sqrt(2 / Math.PI);
   const B = A * 0.044715;
   const v2 = tf.square(v);
-  const z = kind === 0 ? tf.mul(v, tf.add(A, tf.mul(B, v2))) : v;
-  const dz = kind === 0 ? tf.add(A, tf.mul(3 * B, v2)) : tf.onesLike(v);
+  const z = tf.mul(v, tf.add(A, tf.mul(B, v2)));
+  const dz = tf.add(A, tf.mul(3 * B, v2));
   const s = tf.sigmoid(z);
   const slope = tf.add(s, tf.mul(tf.mul(tf.mul(v, s), tf.sub(1, s)), dz));
   return [tf.mul(v, s), slope];
@@ -194,19 +210,18 @@ type NamedGrad = (
   attrs: tf.NamedAttrMap,
 ) => GradMap;
 
-const activationGrad: NamedGrad = (dy, { x: input, bias, up }, attrs) => {
+const activationGrad: NamedGrad = (dy, { x: input, bias, up }) => {
   const x = input as tf.Tensor;
-  const { kind } = attrs as unknown as { kind: number };
   const g = dy as tf.Tensor;
   if (up) {
     // y = act(x)·up + bias
-    const [act, slope] = activationAndSlope(kind, x);
+    const [act, slope] = geluAndSlope(x);
     const grads: GradMap = { x: () => tf.mul(tf.mul(g, up), slope), up: () => tf.mul(g, act) };
     if (bias) grads.bias = () => sumRows(g);
     return grads;
   }
   // y = act(x + bias)
-  const dv = (): tf.Tensor => tf.mul(g, activationAndSlope(kind, bias ? tf.add(x, bias) : x)[1]);
+  const dv = (): tf.Tensor => tf.mul(g, geluAndSlope(bias ? tf.add(x, bias) : x)[1]);
   const grads: GradMap = { x: dv };
   if (bias) grads.bias = () => sumRows(dv());
   return grads;
