@@ -34,8 +34,9 @@ interface SimdExports {
 
 /**
  * The activations the module computes: GPT-2's tanh GELU (gelu_fast is the same function). SiLU
- * stays with tfjs's ops: its sigmoid kernel is fast enough that the module's loop was no faster
- * than tfjs's three kernels (bench/elementwise.ts: 8.2 against 7.6 ms for a gated [472, 3072]).
+ * stays with tfjs's ops: its sigmoid kernel is fast enough that a first, one-vector form of the
+ * module's loop was no faster than tfjs's three kernels (bench/elementwise.ts then: 8.2 against
+ * 7.6 ms for a gated [472, 3072]).
  */
 const TANH_GELUS: readonly (ActFn | null)[] = ['gelu_new', 'gelu_fast'];
 

@@ -13,7 +13,8 @@
   ;; floats, repeated on every row) and $up (rows × cols) are 0 when absent. gelu is GPT-2's tanh
   ;; GELU, as v·sigmoid(2u) with 2u = v·(2√(2/π) + 2√(2/π)·0.044715·v²) (0.5·(1 + tanh u) is
   ;; sigmoid(2u)), multiplied in the order lazylens's tfjs composition uses. (SiLU, v·sigmoid(v),
-  ;; is left to tfjs: its sigmoid is fast enough that this loop did not beat its three kernels.)
+  ;; is left to tfjs: its sigmoid is fast enough that a first, one-vector form of this loop did
+  ;; not beat its three kernels.)
   ;; The loop computes two vectors at a time, each step written out twice (A and B): the two
   ;; independent chains ran 1.4–1.7× faster than one a step. The arithmetic is inline (V8 does not
   ;; inline wasm calls here; a call per vector made it three times slower): only a row's last
@@ -24,7 +25,7 @@
   ;; whose low mantissa bits then hold n, so 2^n's bits come from the same sum), exp(r) by a
   ;; degree-7 series in minimax form (Cephes's expf coefficients; 1 + r + r²·P(r), P evaluated in
   ;; pairs, Estrin's way, which shortens the chain of dependent steps: the loop is bound by that
-  ;; chain, and this ran it 1.3–1.6× faster than Horner's nesting), times 2^n. n >= -126, so the
+  ;; chain, and this ran it 1.2–1.6× faster than Horner's nesting), times 2^n. n >= -126, so the
   ;; biased exponent n + 127 is at least 1. Below e^-87 e is taken as 0 (1 + e is 1 in float32 from
   ;; e^-17 on). NaN stays NaN: every comparison that selects is false for it.
   (func (export "gelu")
