@@ -6,7 +6,8 @@
  * at one per core: plain, with every activation captured by forward hooks, and greedy
  * generation; the ratios lazylens / PyTorch (at its faster setting, see torchThreadCounts) are
  * printed and everything is written to bench/results/forward-<backend>-<n>t.json. Each run waits
- * for its logits by reading one of them (see settle), as PyTorch's side reads none.
+ * for its logits by reading one of them (see settle), as PyTorch's side reads none. The two sides
+ * alternate in ROUNDS rounds, and each figure is the mean over the rounds.
  *
  * Run: npx tsx bench/forward.ts [--repeats 3] [--newTokens 64]   (or npm run bench -- forward;
  *   LAZYLENS_WASM_THREADS=1 for the single-thread build)
@@ -25,6 +26,12 @@ import {
   torchThreadCounts,
   writeResult,
 } from './common.js';
+
+/**
+ * Rounds, each lazylens's runs and then PyTorch's, averaged: this machine's speed drifts over
+ * minutes (it is shared), and alternating puts the drift on both sides.
+ */
+const ROUNDS = 2;
 
 const SHAPES: [number, number][] = [
   [1, 64],
@@ -55,13 +62,8 @@ async function measure(
   return { what, batch, pos, tokPerSec: (batch * pos) / seconds, peakMiB: profile.peakBytes / 2 ** 20 };
 }
 
-export async function main(): Promise<void> {
-  const { repeats, newTokens } = benchFlags();
-  const backend: BackendName = await selectBackend({
-    backend: (process.env.LAZYLENS_BACKEND as BackendName | undefined) ?? 'wasm',
-  });
-  const threads = backendThreads();
-  const model = HookedTransformer.fromConfig(GPT2_SMALL, { seed: 0 });
+/** lazylens's rows of one round: forward and runWithCache per shape, then generate. */
+async function lazylensRows(model: HookedTransformer, repeats: number, newTokens: number): Promise<Row[]> {
   const rows: Row[] = [];
   for (const [batch, pos] of SHAPES) {
     const tokens = randomTokens(batch, pos, GPT2_SMALL.dVocab);
@@ -96,23 +98,51 @@ export async function main(): Promise<void> {
     tokPerSec: newTokens / genSeconds,
     peakMiB: null,
   });
-  model.dispose();
+  return rows;
+}
 
-  const torchRuns = runTorchAtEachThreadCount<Row[]>('torch_forward.py', (t) => [
-    '--repeats',
-    repeats,
-    '--threads',
-    t,
-    '--new-tokens',
-    newTokens,
-  ]);
+/** Rows measured in several rounds, each row's tokens/s their mean (peak memory: the last round's). */
+function meanRows(rounds: Row[][]): Row[] {
+  return rounds[0].map((first, i) => ({
+    ...first,
+    tokPerSec: rounds.reduce((sum, round) => sum + round[i].tokPerSec, 0) / rounds.length,
+    peakMiB: rounds[rounds.length - 1][i].peakMiB,
+  }));
+}
+
+export async function main(): Promise<void> {
+  const { repeats, newTokens } = benchFlags();
+  const backend: BackendName = await selectBackend({
+    backend: (process.env.LAZYLENS_BACKEND as BackendName | undefined) ?? 'wasm',
+  });
+  const threads = backendThreads();
+  const model = HookedTransformer.fromConfig(GPT2_SMALL, { seed: 0 });
+  const ours: Row[][] = [];
+  const theirs: { threads: number; result: Row[] }[][] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    ours.push(await lazylensRows(model, repeats, newTokens));
+    const runs = runTorchAtEachThreadCount<Row[]>('torch_forward.py', (t) => [
+      '--repeats',
+      repeats,
+      '--threads',
+      t,
+      '--new-tokens',
+      newTokens,
+    ]);
+    if (runs) theirs.push(runs);
+  }
+  model.dispose();
+  const rows = meanRows(ours);
+  const torchRuns = theirs.length
+    ? theirs[0].map((run, i) => ({ threads: run.threads, result: meanRows(theirs.map((r) => r[i].result)) }))
+    : undefined;
   const torch = torchRuns?.flatMap((run) =>
     run.result.map((r) => ({ ...r, what: `${r.what}, ${run.threads} intra-op thread(s)` })),
   );
   console.log(
     `\n### GPT-2-small shape, backend ${backend} on ${threads} thread(s)` +
       `${torchRuns ? `, PyTorch eager at ${torchThreadCounts().join(' and ')} intra-op thread(s) (OpenBLAS on every core)` : ''}; ` +
-      `mean of ${repeats} runs; generate: ${newTokens} new tokens after 64\n`,
+      `mean of ${repeats} runs in each of ${ROUNDS} rounds alternating the two; generate: ${newTokens} new tokens after 64\n`,
   );
   console.log('| run | batch × pos | tokens/s | peak MiB |');
   console.log('|---|---|---|---|');
