@@ -195,13 +195,7 @@ export async function runCaching(
   };
   // The model's own hooks may change what they see: with one on the final block or ln_final,
   // those run in full.
-  const finalPoints = [
-    ...blockHookNames(m.cfg, m.cfg.nLayers - 1),
-    'ln_final.hook_scale',
-    'ln_final.hook_normalized',
-  ];
-  const lastTokenFinal =
-    options.finalBlockAtLastToken === true && !before.some(([match]) => finalPoints.some(match));
+  const lastTokenFinal = options.finalBlockAtLastToken === true && !hooksOnFinalBlock(m.cfg, before);
   try {
     const logits = await runPass(
       m,
@@ -244,6 +238,13 @@ export function cachedCopy(
     return options.removeBatchDim ? sliced.squeeze([0]) : sliced;
   });
   return tf.keep(stored);
+}
+
+/** Whether any of `hooks` watches a point of the final block or `ln_final`. */
+function hooksOnFinalBlock(cfg: HookedTransformerConfig, hooks: CompiledHooks): boolean {
+  if (hooks.length === 0) return false;
+  const points = [...blockHookNames(cfg, cfg.nLayers - 1), 'ln_final.hook_scale', 'ln_final.hook_normalized'];
+  return hooks.some(([match]) => points.some(match));
 }
 
 export function normalizeStopAtLayer(

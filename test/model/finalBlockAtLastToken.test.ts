@@ -12,23 +12,10 @@ import { HookedTransformer, InvalidArgumentError } from '../../src/index.js';
 import { FAMILIES, familyFolder } from '../helpers/familyGolden.js';
 import { GPT2_TINY } from '../helpers/golden.js';
 import { describeBackends, TEST_BACKENDS } from '../helpers/backends.js';
+import { LEFT_PADDED, RIGHT_PADDED } from '../helpers/paddedBatches.js';
 
-const TOKENS = [
-  [4, 8, 15, 16, 23, 42, 7],
-  [5, 9, 17, 3, 0, 0, 0],
-];
-const RIGHT = [
-  [1, 1, 1, 1, 1, 1, 1],
-  [1, 1, 1, 1, 0, 0, 0],
-];
-const LEFT_TOKENS = [
-  [0, 0, 0, 5, 9, 17, 3],
-  [4, 8, 15, 16, 23, 42, 7],
-];
-const LEFT = [
-  [0, 0, 0, 1, 1, 1, 1],
-  [1, 1, 1, 1, 1, 1, 1],
-];
+const { ids: TOKENS, mask: RIGHT } = RIGHT_PADDED;
+const { ids: LEFT_TOKENS, mask: LEFT } = LEFT_PADDED;
 
 /** Values of `t` [b, pos, ...] (or [b, h, pos, k] on `axis` 2) at each row's position `rows[b]`. */
 async function atRows(t: tf.Tensor, rows: number[], axis: number): Promise<number[][]> {

@@ -11,19 +11,13 @@ import { HookedTransformer } from '../../src/index.js';
 import { describeBackends, WASM_AND_WEBGPU } from '../helpers/backends.js';
 import { FAMILIES, familyFolder } from '../helpers/familyGolden.js';
 import { maxAbsDiff } from '../helpers/golden.js';
+import { LEFT_PADDED } from '../helpers/paddedBatches.js';
 
 // Relative to the logits' largest magnitude (about 11 here): about 20 float32 ulps. The fused norms
 // sum a row in four lanes, not in tfjs's order, so last bits differ (they are the nearer to a
 // float64 norm), and that difference passes through every block.
 const TOL_RELATIVE = 2e-6;
-const IDS = [
-  [0, 0, 0, 5, 9, 17, 3],
-  [4, 8, 15, 16, 23, 42, 7],
-];
-const MASK = [
-  [0, 0, 0, 1, 1, 1, 1],
-  [1, 1, 1, 1, 1, 1, 1],
-];
+const { ids: IDS, mask: MASK } = LEFT_PADDED;
 
 describeBackends(
   'the fused forward agrees with the composed one',
