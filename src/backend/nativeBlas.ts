@@ -22,7 +22,10 @@ const ROW_MAJOR = 101;
 const NO_TRANS = 111;
 const TRANS = 112;
 
-/** Row-major `C = alpha · A · B` (either operand transposed; alpha 1 unless given), on typed-array views the library reads in place. */
+/**
+ * Row-major `C = alpha · A · B + beta · C` (either operand transposed; alpha 1 and beta 0 unless
+ * given), on typed-array views the library reads in place.
+ */
 export type Sgemm = (
   transA: boolean,
   transB: boolean,
@@ -36,6 +39,7 @@ export type Sgemm = (
   c: Float32Array,
   ldc: number,
   alpha?: number,
+  beta?: number,
 ) => void;
 
 /** Which matrix-product library the wasm backend uses. */
@@ -141,7 +145,7 @@ function bind(koffi: KoffiLike, library: string): Sgemm {
   const raw = loadLibrary(koffi, library).func(
     'void cblas_sgemm(int, int, int, int, int, int, float, const float *, int, const float *, int, float, float *, int)',
   );
-  return (transA, transB, m, n, k, a, lda, b, ldb, c, ldc, alpha = 1) =>
+  return (transA, transB, m, n, k, a, lda, b, ldb, c, ldc, alpha = 1, beta = 0) =>
     void raw(
       ROW_MAJOR,
       transA ? TRANS : NO_TRANS,
@@ -154,7 +158,7 @@ function bind(koffi: KoffiLike, library: string): Sgemm {
       lda,
       b,
       ldb,
-      0,
+      beta,
       c,
       ldc,
     );

@@ -7,7 +7,7 @@ import { deviceBindingLimit } from '../../graph/index.js';
 import { InvalidArgumentError, ResourceLimitError } from '../errors.js';
 import type { HookedTransformerConfig } from '../core/config.js';
 import type { ProjectionWeights } from './projectionWeights.js';
-import { headProjection, linear, normalize, param, softCap, type Emit } from './layers.js';
+import { headProjection, headsOut, linear, normalize, param, softCap, type Emit } from './layers.js';
 import { alibiSlopes } from './alibi.js';
 import {
   attentionCore,
@@ -183,7 +183,7 @@ function attention(
     const result = emit(`${p}.hook_result`, tf.transpose(perHead, [1, 2, 0, 3]));
     out = tf.add(tf.sum(result, 2), b_O);
   } else {
-    out = linear(tf.reshape(z, [batch, pos, h * dh]), tf.reshape(W_O, [h * dh, d]), b_O);
+    out = headsOut(z, W_O, b_O);
   }
   return out;
 }

@@ -7,7 +7,13 @@ import * as tf from '@tensorflow/tfjs';
 import { chunkedMatMul } from '../../graph/index.js';
 import type { HookedTransformerConfig } from '../core/config.js';
 import type { StateDict } from '../core/stateDict.js';
-import { centres, normalizeCore, simdNormalize, type NormKind } from '../backend/kernels/index.js';
+import {
+  blasLinear,
+  centres,
+  normalizeCore,
+  simdNormalize,
+  type NormKind,
+} from '../backend/kernels/index.js';
 import { flattenHeads } from './projectionWeights.js';
 
 /** Reports an activation at hook point `name`; returns the activation downstream code must use. */
@@ -43,20 +49,27 @@ export function normalize(
     // Neither hook is looked at: one fused kernel on webgpu and wasm, the same ops as below elsewhere.
     return normalizeCore(x, { kind, eps: cfg.eps, w, b });
   }
-  // On wasm one SIMD kernel gives the scale and x / scale (less the mean). A hook that replaced
-  // the scale, or the identity a gradient pass records its gradient through, gets
-  // (x / scale) · (scale / its scale): the same values when they are equal (scale / scale is
-  // exactly 1), the same gradient as the plain ops' (x / scale). LN's affine follows as tfjs ops.
-  const fused = simdNormalize(x, centres(kind), cfg.eps);
+  // On wasm one SIMD kernel gives the scale and x / scale (less the mean), LN's affine applied. A
+  // hook that replaced the scale, or the identity a gradient pass records its gradient through,
+  // gets (x / scale) · (scale / its scale) from a second kernel without the affine, then the
+  // affine as tfjs ops: the same values when the scales are equal (scale / scale is exactly 1),
+  // the same gradient as the plain ops'.
+  const fused =
+    kind === 'LN' ? simdNormalize(x, true, cfg.eps, w, b) : simdNormalize(x, centres(kind), cfg.eps);
   const centred = fused ? undefined : centredOf(x, kind);
   const scale = emit(
     `${prefix}.hook_scale`,
     fused ? fused[0] : tf.sqrt(tf.add(tf.mean(tf.square(centred as tf.Tensor), -1, true), cfg.eps)),
   );
   let normed: tf.Tensor;
-  if (!fused) normed = tf.div(centred as tf.Tensor, scale);
-  else normed = scale === fused[0] ? fused[1] : tf.mul(fused[1], tf.div(fused[0], scale));
-  if (kind === 'LN') normed = tf.add(tf.mul(normed, w as tf.Tensor), b as tf.Tensor);
+  if (fused && scale === fused[0]) normed = fused[1];
+  else {
+    const unweighted = fused && kind === 'LN' ? simdNormalize(x, true, cfg.eps) : fused;
+    normed = unweighted
+      ? tf.mul(unweighted[1], tf.div(unweighted[0], scale))
+      : tf.div(centred as tf.Tensor, scale);
+    if (kind === 'LN') normed = tf.add(tf.mul(normed, w as tf.Tensor), b as tf.Tensor);
+  }
   // TransformerLens hooks LayerNorm after its affine (x·w + b) but RMSNorm before its weight
   // (x / scale), then multiplies by w: a hook on an RMS model's hook_normalized sees x / scale.
   const seen = emit(`${prefix}.hook_normalized`, normed);
@@ -73,14 +86,16 @@ export function softCap(x: tf.Tensor, cap: number): tf.Tensor {
   return tf.mul(tf.tanh(tf.div(x, cap)), cap);
 }
 
-/** x [..., d] @ w [d, n] → [..., n], written as a 2-D matMul (no einsum: wasm lacks it). */
+/** x [..., d] @ w [d, n] (+ b [n]) → [..., n], written as a 2-D matMul (no einsum: wasm lacks it). */
 export function linear(x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor): tf.Tensor {
   const lead = x.shape.slice(0, -1);
-  const d = x.shape[x.rank - 1];
+  const [d, n] = w.shape as [number, number];
+  const fused = blasLinear(x, w, d, [...lead, n], b);
+  if (fused) return fused;
   // Split to the backend's binding limit: an unembedding (d_model × d_vocab) or a long batch of
   // logits can be larger than one WebGPU binding.
   const y = chunkedMatMul(tf.reshape<tf.Rank.R2>(x, [-1, d]), w);
-  const out = tf.reshape(y, [...lead, w.shape[1] as number]);
+  const out = tf.reshape(y, [...lead, n]);
   return b ? tf.add(out, b) : out;
 }
 
@@ -89,9 +104,24 @@ export function linear(x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor): tf.Tensor {
  * already laid out as [d, h·dh] (see projectionWeights.ts); without it w is transposed here.
  */
 export function headProjection(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, flat?: tf.Tensor): tf.Tensor {
-  const [h, , dh] = w.shape;
-  const y = linear(x, flat ?? flattenHeads(w));
-  return tf.add(tf.reshape(y, [...x.shape.slice(0, -1), h, dh]), b);
+  const [h, d, dh] = w.shape;
+  const weights = flat ?? flattenHeads(w);
+  const outShape = [...x.shape.slice(0, -1), h, dh];
+  const fused = blasLinear(x, weights, d, outShape, b);
+  if (fused) return fused;
+  return tf.add(tf.reshape(linear(x, weights), outShape), b);
+}
+
+/**
+ * z [b, p, h, dh] through the output weights W_O [h, dh, d] (+ b_O [d]) → [b, p, d]: the heads'
+ * sum, as one product over h·dh.
+ */
+export function headsOut(z: tf.Tensor, W_O: tf.Tensor, b_O: tf.Tensor): tf.Tensor {
+  const [h, dh, d] = W_O.shape;
+  const lead = z.shape.slice(0, -2);
+  const fused = blasLinear(z, W_O, h * dh, [...lead, d], b_O);
+  if (fused) return fused;
+  return linear(tf.reshape(z, [...lead, h * dh]), tf.reshape(W_O, [h * dh, d]), b_O);
 }
 
 /**

@@ -334,20 +334,24 @@ describe('the SIMD kernels on wasm', () => {
     }
   });
 
-  it('a hook that replaces a norm’s scale takes effect on the fused path', async () => {
-    const model = await HookedTransformer.fromPretrained(GPT2_TINY);
-    const tokens = [[3, 1, 4, 1, 5, 9]];
-    const doubled = (s: tf.Tensor): tf.Tensor => tf.mul(s, 2);
-    const run = (): Promise<tf.Tensor> =>
-      model.runWithHooks(tokens, { fwdHooks: [['blocks.0.ln1.hook_scale', doubled]] });
-    const fused = await run();
-    setFusedKernels(false);
-    const composed = await run();
-    setFusedKernels(true);
-    const plain = await model.forward(tokens);
-    expect(await maxAbsDiff(fused, composed)).toBeLessThan(1e-4);
-    expect(await maxAbsDiff(fused, plain)).toBeGreaterThan(1e-3); // the hook changed something
-    tf.dispose([fused, composed, plain]);
-    model.dispose();
-  });
+  // Processed weights fold LN's affine away (LNPre); unprocessed, the kernel applies LN's w and b.
+  for (const foldLn of [true, false]) {
+    it(`a hook that replaces a norm’s scale takes effect on the fused path (${foldLn ? 'LNPre' : 'LN with w, b'})`, async () => {
+      const model = await HookedTransformer.fromPretrained(GPT2_TINY, { foldLn });
+      expect(model.cfg.normalizationType).toBe(foldLn ? 'LNPre' : 'LN');
+      const tokens = [[3, 1, 4, 1, 5, 9]];
+      const doubled = (s: tf.Tensor): tf.Tensor => tf.mul(s, 2);
+      const run = (): Promise<tf.Tensor> =>
+        model.runWithHooks(tokens, { fwdHooks: [['blocks.0.ln1.hook_scale', doubled]] });
+      const fused = await run();
+      setFusedKernels(false);
+      const composed = await run();
+      setFusedKernels(true);
+      const plain = await model.forward(tokens);
+      expect(await maxAbsDiff(fused, composed)).toBeLessThan(1e-4);
+      expect(await maxAbsDiff(fused, plain)).toBeGreaterThan(1e-3); // the hook changed something
+      tf.dispose([fused, composed, plain]);
+      model.dispose();
+    });
+  }
 });

@@ -6,6 +6,7 @@ export {
   type AttentionHooks,
   type AttentionSpec,
 } from './attentionCore.js';
+export { blasLinear } from './blasLinear.js';
 export { contractLast } from './contractLast.js';
 export {
   centres,
