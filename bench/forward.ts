@@ -2,12 +2,16 @@
  * Forward, runWithCache and generate throughput of a GPT-2-small-shaped random model (12 layers,
  * d_model 768, 12 heads, d_mlp 3072, vocab 50257) on the current backend (wasm by default, on as
  * many threads as it runs): tokens/s and the peak bytes tfjs held. When /usr/bin/python3 has
- * torch, the same shapes run in PyTorch eager (bench/torch_forward.py), at one intra-op thread and
- * at one per core: plain, with every activation captured by forward hooks, and greedy
- * generation; the ratios lazylens / PyTorch (at its faster setting, see torchThreadCounts) are
- * printed and everything is written to bench/results/forward-<backend>-<n>t.json. Each run waits
- * for its logits by reading one of them (see settle), as PyTorch's side reads none. The two sides
- * alternate in ROUNDS rounds, and each figure is the mean over the rounds.
+ * torch, the same shapes run in PyTorch eager (bench/torch_forward.py, kept running as a server):
+ * plain, with every activation captured by forward hooks, and greedy generation. Each run waits
+ * for its logits by reading one of them (see settle), as PyTorch's side reads none.
+ *
+ * The two sides alternate measurement by measurement, in ROUNDS rounds: this machine's speed
+ * drifts by tens of percent over minutes, and a ratio of two figures taken minutes apart carries
+ * that drift. Each round gives each comparison a ratio of figures taken seconds apart; the median
+ * over the rounds is the figure reported, with the range beside it. PyTorch runs at one intra-op
+ * thread and at one per core in the first round, and at the faster of the two after it (see
+ * torchThreadCounts). Everything is written to bench/results/forward-<backend>-<n>t.json.
  *
  * Run: npx tsx bench/forward.ts [--repeats 3] [--newTokens 64]   (or npm run bench -- forward;
  *   LAZYLENS_WASM_THREADS=1 for the single-thread build)
@@ -19,52 +23,65 @@ import {
   backendThreads,
   benchFlags,
   GPT2_SMALL,
+  hasTorch,
   randomTokens,
-  ratio,
   settle,
-  runTorchAtEachThreadCount,
   torchThreadCounts,
   writeResult,
 } from './common.js';
+import { TorchServer } from './torchServer.js';
 
-/**
- * Rounds, each lazylens's runs and then PyTorch's, averaged: this machine's speed drifts over
- * minutes (it is shared), and alternating puts the drift on both sides.
- */
-const ROUNDS = 2;
+/** Rounds of alternating measurements; the reported ratio is their median. */
+const ROUNDS = 5;
 
 const SHAPES: [number, number][] = [
   [1, 64],
   [8, 128],
 ];
 
-interface Row {
+/** One comparison: lazylens's run and the PyTorch request that does the same. */
+interface Comparison {
   what: string;
   batch: number;
   pos: number;
-  tokPerSec: number;
-  /** Peak tf bytes in MiB (the model's weights included); null where not measured. */
+  /** Tokens a run counts (new tokens for generate). */
+  tokens: number;
+  /** Seconds of one lazylens run (after a warm-up), and its peak MiB when asked. */
+  ours: (peak: boolean) => Promise<{ seconds: number; peakMiB: number | null }>;
+  torch: Record<string, string | number>;
+}
+
+/** What one comparison measured, round by round. */
+interface Measured {
+  what: string;
+  batch: number;
+  pos: number;
+  oursTokPerSec: number[];
+  /** PyTorch's tokens/s per round at the setting compared (the faster one). */
+  torchTokPerSec: number[];
+  /** PyTorch's tokens/s at each intra-op thread count, first round. */
+  torchByThreads: Record<number, number>;
+  torchThreads: number;
+  ratios: number[];
   peakMiB: number | null;
 }
 
-async function measure(
-  what: string,
-  batch: number,
-  pos: number,
-  repeats: number,
+/** Seconds per run of `run`, `repeats` runs after one warm-up; tfjs's peak over one more when asked. */
+async function timeRuns(
   run: () => Promise<void>,
-): Promise<Row> {
+  repeats: number,
+  peak: boolean,
+): Promise<{ seconds: number; peakMiB: number | null }> {
   await run(); // warm-up: kernels compiled, buffers allocated once
   const t0 = performance.now();
   for (let i = 0; i < repeats; i++) await run();
   const seconds = (performance.now() - t0) / 1000 / repeats;
-  const profile = await tf.profile(run);
-  return { what, batch, pos, tokPerSec: (batch * pos) / seconds, peakMiB: profile.peakBytes / 2 ** 20 };
+  const peakMiB = peak ? (await tf.profile(run)).peakBytes / 2 ** 20 : null;
+  return { seconds, peakMiB };
 }
 
-/** lazylens's rows of one round: forward and runWithCache per shape, then generate. */
-async function lazylensRows(model: HookedTransformer, repeats: number, newTokens: number): Promise<Row[]> {
-  const rows: Row[] = [];
+function comparisons(model: HookedTransformer, repeats: number, newTokens: number): Comparison[] {
+  const list: Comparison[] = [];
   for (const [batch, pos] of SHAPES) {
     const tokens = randomTokens(batch, pos, GPT2_SMALL.dVocab);
     const forward = async (): Promise<void> => {
@@ -78,37 +95,47 @@ async function lazylensRows(model: HookedTransformer, repeats: number, newTokens
       logits.dispose();
       cache.dispose();
     };
-    // Both warmed before either is timed: the first pass of a shape grows the heap and starts
-    // BLAS's threads, which would otherwise be charged to whichever is measured first.
-    await forward();
-    await withCache();
-    rows.push(await measure('lazylens forward', batch, pos, repeats, forward));
-    rows.push(await measure('lazylens runWithCache', batch, pos, repeats, withCache));
+    const shape = { batch, pos, tokens: batch * pos };
+    list.push({
+      what: 'forward',
+      ...shape,
+      ours: (peak) => timeRuns(forward, repeats, peak),
+      torch: { op: 'forward', batch, pos, repeats },
+    });
+    list.push({
+      what: 'runWithCache vs forward with hooks',
+      ...shape,
+      ours: (peak) => timeRuns(withCache, repeats, peak),
+      torch: { op: 'hooks', batch, pos, repeats },
+    });
   }
   // generate: one 64-token prompt, greedy, `newTokens` new tokens; tokens/s counts new tokens.
   const prompt = randomTokens(1, 64, GPT2_SMALL.dVocab);
-  await model.generate(prompt, { maxNewTokens: 2, doSample: false, stopAtEos: false }); // warm-up
-  const t0 = performance.now();
-  await model.generate(prompt, { maxNewTokens: newTokens, doSample: false, stopAtEos: false });
-  const genSeconds = (performance.now() - t0) / 1000;
-  rows.push({
-    what: 'lazylens generate',
+  const generate = (n: number) =>
+    model.generate(prompt, { maxNewTokens: n, doSample: false, stopAtEos: false });
+  list.push({
+    what: `generate ${newTokens} after 64`,
     batch: 1,
     pos: 64,
-    tokPerSec: newTokens / genSeconds,
-    peakMiB: null,
+    tokens: newTokens,
+    ours: async () => {
+      await generate(2); // warm-up
+      const t0 = performance.now();
+      await generate(newTokens);
+      return { seconds: (performance.now() - t0) / 1000, peakMiB: null };
+    },
+    torch: { op: 'generate', newTokens },
   });
-  return rows;
+  return list;
 }
 
-/** Rows measured in several rounds, each row's tokens/s their mean (peak memory: the last round's). */
-function meanRows(rounds: Row[][]): Row[] {
-  return rounds[0].map((first, i) => ({
-    ...first,
-    tokPerSec: rounds.reduce((sum, round) => sum + round[i].tokPerSec, 0) / rounds.length,
-    peakMiB: rounds[rounds.length - 1][i].peakMiB,
-  }));
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
+
+const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 export async function main(): Promise<void> {
   const { repeats, newTokens } = benchFlags();
@@ -117,73 +144,94 @@ export async function main(): Promise<void> {
   });
   const threads = backendThreads();
   const model = HookedTransformer.fromConfig(GPT2_SMALL, { seed: 0 });
-  const ours: Row[][] = [];
-  const theirs: { threads: number; result: Row[] }[][] = [];
-  for (let round = 0; round < ROUNDS; round++) {
-    ours.push(await lazylensRows(model, repeats, newTokens));
-    const runs = runTorchAtEachThreadCount<Row[]>('torch_forward.py', (t) => [
-      '--repeats',
-      repeats,
-      '--threads',
-      t,
-      '--new-tokens',
-      newTokens,
-    ]);
-    if (runs) theirs.push(runs);
+  const list = comparisons(model, repeats, newTokens);
+  const torch = hasTorch() ? await TorchServer.start('torch_forward.py') : undefined;
+  const measured: Measured[] = list.map((c) => ({
+    what: c.what,
+    batch: c.batch,
+    pos: c.pos,
+    oursTokPerSec: [],
+    torchTokPerSec: [],
+    torchByThreads: {},
+    torchThreads: 1,
+    ratios: [],
+    peakMiB: null,
+  }));
+  try {
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [i, c] of list.entries()) {
+        const m = measured[i];
+        const ours = await c.ours(round === ROUNDS - 1);
+        m.oursTokPerSec.push(c.tokens / ours.seconds);
+        m.peakMiB = ours.peakMiB ?? m.peakMiB;
+        if (!torch) continue;
+        // The first round tries every thread count; the rounds after it run the faster one.
+        if (round === 0) {
+          for (const t of torchThreadCounts()) {
+            m.torchByThreads[t] = c.tokens / (await torch.seconds({ ...c.torch, threads: t }));
+          }
+          const [t, tokPerSec] = Object.entries(m.torchByThreads).reduce((a, b) => (b[1] > a[1] ? b : a));
+          m.torchThreads = Number(t);
+          m.torchTokPerSec.push(tokPerSec);
+        } else {
+          const seconds = await torch.seconds({ ...c.torch, threads: m.torchThreads });
+          m.torchTokPerSec.push(c.tokens / seconds);
+        }
+        m.ratios.push(m.oursTokPerSec[round] / m.torchTokPerSec[round]);
+      }
+    }
+  } finally {
+    await torch?.close();
+    model.dispose();
   }
-  model.dispose();
-  const rows = meanRows(ours);
-  const torchRuns = theirs.length
-    ? theirs[0].map((run, i) => ({ threads: run.threads, result: meanRows(theirs.map((r) => r[i].result)) }))
-    : undefined;
-  const torch = torchRuns?.flatMap((run) =>
-    run.result.map((r) => ({ ...r, what: `${r.what}, ${run.threads} intra-op thread(s)` })),
+  report(measured, { backend, threads, repeats, newTokens, torch: torch !== undefined });
+}
+
+function report(
+  measured: readonly Measured[],
+  run: { backend: BackendName; threads: number; repeats: number; newTokens: number; torch: boolean },
+): void {
+  console.log(
+    `\n### GPT-2-small shape, backend ${run.backend} on ${run.threads} thread(s)` +
+      `${run.torch ? `, PyTorch eager at its faster of ${torchThreadCounts().join(' and ')} intra-op thread(s) (OpenBLAS on every core)` : ''}; ` +
+      `${ROUNDS} rounds alternating the two measurement by measurement, each figure of a round the mean of ${run.repeats} runs; ` +
+      `generate: ${run.newTokens} new tokens after 64\n`,
   );
   console.log(
-    `\n### GPT-2-small shape, backend ${backend} on ${threads} thread(s)` +
-      `${torchRuns ? `, PyTorch eager at ${torchThreadCounts().join(' and ')} intra-op thread(s) (OpenBLAS on every core)` : ''}; ` +
-      `mean of ${repeats} runs in each of ${ROUNDS} rounds alternating the two; generate: ${newTokens} new tokens after 64\n`,
+    '| comparison | batch × pos | lazylens tokens/s (mean) | PyTorch tokens/s (mean) | ratio: median of rounds | range | lazylens peak MiB |',
   );
-  console.log('| run | batch × pos | tokens/s | peak MiB |');
-  console.log('|---|---|---|---|');
-  for (const r of [...rows, ...(torch ?? [])]) {
-    const peak = r.peakMiB === null ? '—' : r.peakMiB.toFixed(0);
-    console.log(`| ${r.what} | ${r.batch} × ${r.pos} | ${r.tokPerSec.toPrecision(3)} | ${peak} |`);
+  console.log('|---|---|---|---|---|---|---|');
+  for (const m of measured) {
+    const theirs = m.torchTokPerSec.length ? mean(m.torchTokPerSec).toPrecision(3) : '—';
+    const r = m.ratios.length ? median(m.ratios).toFixed(2) : '—';
+    const range = m.ratios.length
+      ? `${Math.min(...m.ratios).toFixed(2)}–${Math.max(...m.ratios).toFixed(2)}`
+      : '—';
+    const peak = m.peakMiB === null ? '—' : m.peakMiB.toFixed(0);
+    console.log(
+      `| ${m.what} | ${m.batch} × ${m.pos} | ${mean(m.oursTokPerSec).toPrecision(3)} | ${theirs} | ${r} | ${range} | ${peak} |`,
+    );
   }
-  const find = (list: Row[] | undefined, what: string, batch: number, pos: number): number | undefined =>
-    list?.find((r) => r.what === what && r.batch === batch && r.pos === pos)?.tokPerSec;
-  // PyTorch's figure is its faster thread setting's (see torchThreadCounts).
-  const best = (what: string, batch: number, pos: number): number | undefined => {
-    const found = (torchRuns ?? [])
-      .map((run) => find(run.result, what, batch, pos))
-      .filter((v): v is number => v !== undefined);
-    return found.length ? Math.max(...found) : undefined;
-  };
-  const ratios = [
-    ...SHAPES.map(([b, p]) => ({
-      what: `forward ${b} × ${p}`,
-      ratio: ratio(find(rows, 'lazylens forward', b, p), best('PyTorch eager forward', b, p)),
-    })),
-    ...SHAPES.map(([b, p]) => ({
-      what: `runWithCache vs forward with hooks ${b} × ${p}`,
-      ratio: ratio(find(rows, 'lazylens runWithCache', b, p), best('PyTorch eager forward with hooks', b, p)),
-    })),
-    {
-      what: `generate ${newTokens} after 64`,
-      ratio: ratio(
-        find(rows, 'lazylens generate', 1, 64),
-        best('PyTorch eager generate (no KV cache)', 1, 64),
-      ),
-    },
-  ];
-  if (torch) {
-    console.log('\n| tokens/s ratio, lazylens / PyTorch eager at its faster thread setting | ratio |');
-    console.log('|---|---|');
-    for (const r of ratios) console.log(`| ${r.what} | ${r.ratio} |`);
+  if (run.torch) {
+    console.log('\nPyTorch in the first round, tokens/s by intra-op threads:');
+    for (const m of measured) {
+      const by = Object.entries(m.torchByThreads)
+        .map(([t, v]) => `${t}: ${v.toPrecision(3)}`)
+        .join(', ');
+      console.log(`- ${m.what} ${m.batch} × ${m.pos}: ${by} (compared at ${m.torchThreads})`);
+    }
   } else {
     console.log('\n(PyTorch comparison skipped: /usr/bin/python3 has no torch)');
   }
-  writeResult(`forward-${backend}-${threads}t`, { repeats, newTokens, rows, torch: torch ?? null, ratios });
+  writeResult(`forward-${run.backend}-${run.threads}t`, {
+    repeats: run.repeats,
+    newTokens: run.newTokens,
+    rounds: ROUNDS,
+    comparisons: measured.map((m) => ({
+      ...m,
+      ratioMedian: m.ratios.length ? median(m.ratios) : null,
+    })),
+  });
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) await main();

@@ -2,11 +2,13 @@
 and TransformerLens have them) in eager mode, with every TransformerLens-style activation
 captured by forward hooks on identity modules, and greedy generation that re-runs the whole
 forward per new token (no key/value cache). Prints one JSON line of rows
-{what, batch, pos, tokPerSec, peakMiB}.
+{what, batch, pos, tokPerSec, peakMiB}; with --serve it keeps the model and answers timing
+requests one at a time, so bench/forward.ts can alternate the two sides run by run.
 Written for this project; run: /usr/bin/python3 bench/torch_forward.py --threads 1"""
 import argparse
 import json
 import math
+import sys
 import time
 
 import torch
@@ -90,53 +92,88 @@ class Model(nn.Module):
         return x @ self.W_U if return_logits else None
 
 
+class Bench:
+    """Times the model's passes: plain or with every hook captured, and generation."""
+
+    def __init__(self):
+        torch.manual_seed(0)
+        self.model = Model().eval()
+        self.cache = {}
+        self.prompt = torch.randint(0, V, (1, 64))
+        self.tokens = {}
+
+    def capture(self, name):
+        def fn(_module, _inputs, output):
+            self.cache[name] = output.detach()
+        return fn
+
+    def forward(self, batch, pos, hooked, repeats):
+        """Seconds per pass, after one warm-up pass."""
+        tokens = self.tokens.setdefault((batch, pos), torch.randint(0, V, (batch, pos)))
+        handles = []
+        if hooked:
+            handles = [m.register_forward_hook(self.capture(n))
+                       for n, m in self.model.named_modules() if isinstance(m, Hook)]
+        with torch.no_grad():
+            self.model(tokens)  # warm-up
+            t0 = time.perf_counter()
+            for _ in range(repeats):
+                self.cache.clear()
+                self.model(tokens)
+            seconds = (time.perf_counter() - t0) / repeats
+        for hnd in handles:
+            hnd.remove()
+        self.cache.clear()
+        return seconds
+
+    def generate(self, new_tokens):
+        """Seconds for `new_tokens` greedy tokens after the 64-token prompt, re-running the prompt each step."""
+        def run(n):
+            tokens = self.prompt
+            for _ in range(n):
+                nxt = self.model(tokens)[:, -1].argmax(-1, keepdim=True)
+                tokens = torch.cat([tokens, nxt], dim=1)
+
+        with torch.no_grad():
+            run(2)  # warm-up
+            t0 = time.perf_counter()
+            run(new_tokens)
+            return time.perf_counter() - t0
+
+
+def serve(bench):
+    """One JSON request a line on stdin, one JSON answer a line on stdout: {"seconds": s}.
+    Requests: {"threads": t, "op": "forward" | "hooks", "batch": b, "pos": p, "repeats": r}
+    or {"threads": t, "op": "generate", "newTokens": n}."""
+    print(json.dumps({"ready": True}), flush=True)
+    for line in sys.stdin:
+        req = json.loads(line)
+        torch.set_num_threads(req["threads"])
+        if req["op"] == "generate":
+            seconds = bench.generate(req["newTokens"])
+        else:
+            seconds = bench.forward(req["batch"], req["pos"], req["op"] == "hooks", req["repeats"])
+        print(json.dumps({"seconds": seconds}), flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
     parser.add_argument("--new-tokens", type=int, default=64)
+    parser.add_argument("--serve", action="store_true", help="answer timing requests on stdin (see serve)")
     args = parser.parse_args()
-    torch.manual_seed(0)
+    bench = Bench()
+    if args.serve:
+        serve(bench)
+        return
     torch.set_num_threads(args.threads)
-    model = Model().eval()
-    cache = {}
-
-    def capture(name):
-        def fn(_module, _inputs, output):
-            cache[name] = output.detach()
-        return fn
-
     rows = []
     for batch, pos in [(1, 64), (8, 128)]:
-        tokens = torch.randint(0, V, (batch, pos))
         for what, hooked in [("PyTorch eager forward", False), ("PyTorch eager forward with hooks", True)]:
-            handles = []
-            if hooked:
-                handles = [m.register_forward_hook(capture(n)) for n, m in model.named_modules() if isinstance(m, Hook)]
-            with torch.no_grad():
-                model(tokens)  # warm-up
-                t0 = time.perf_counter()
-                for _ in range(args.repeats):
-                    cache.clear()
-                    model(tokens)
-                seconds = (time.perf_counter() - t0) / args.repeats
-            for hnd in handles:
-                hnd.remove()
-            cache.clear()
+            seconds = bench.forward(batch, pos, hooked, args.repeats)
             rows.append({"what": what, "batch": batch, "pos": pos, "tokPerSec": batch * pos / seconds, "peakMiB": float("nan")})
-    prompt = torch.randint(0, V, (1, 64))
-
-    def generate():
-        tokens = prompt
-        for _ in range(args.new_tokens):
-            nxt = model(tokens)[:, -1].argmax(-1, keepdim=True)
-            tokens = torch.cat([tokens, nxt], dim=1)
-
-    with torch.no_grad():
-        generate()  # warm-up
-        t0 = time.perf_counter()
-        generate()
-        seconds = time.perf_counter() - t0
+    seconds = bench.generate(args.new_tokens)
     rows.append({"what": "PyTorch eager generate (no KV cache)", "batch": 1, "pos": 64,
                  "tokPerSec": args.new_tokens / seconds, "peakMiB": float("nan")})
     print(json.dumps(rows).replace("NaN", "null"))
