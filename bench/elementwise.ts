@@ -1,7 +1,10 @@
 /**
  * The forward's elementwise work on wasm: tfjs's compositions (the tanh GELU is six kernels, a
  * layer norm nine) against lazylens's SIMD kernels (src/backend/kernels/simdKernels.ts), on the
- * shapes of one streaming batch of the DLA job (8 prompts, 472 real tokens, GPT-2-small widths).
+ * shapes of one streaming batch of the DLA job (8 prompts, 472 real tokens, GPT-2-small widths);
+ * and the dense layers' work around their products: reshapes and a bias add as tfjs ops against
+ * one BLAS kernel that writes the product onto the bias (src/backend/kernels/blasLinear.ts), on
+ * the shapes of a 1×64 pass (its product is the same BLAS call both ways).
  * For each op the two run in turn, `--repeats` rounds of 5 calls each after one warm-up call each,
  * so drifts in the machine's speed fall on both; mean milliseconds and the ratio are printed and
  * written to bench/results/elementwise-<backend>-<n>t.json.
@@ -18,10 +21,13 @@ import {
   setFusedKernels,
   simdKernelsActive,
 } from '../src/backend/kernels/index.js';
+import { headProjection, linear } from '../src/model/layers.js';
 import { backendThreads, benchFlags, GPT2_SMALL, writeResult } from './common.js';
 
 const CALLS = 5;
 const ROWS = 472;
+/** Rows of the dense layers' case: one 64-token prompt. */
+const PASS_ROWS = 64;
 
 /** Milliseconds of CALLS calls of `f`, its intermediates freed after each. */
 function callsMs(f: () => tf.Tensor): number {
@@ -61,6 +67,14 @@ export async function main(): Promise<void> {
   const resid = tf.randomNormal([ROWS, dModel], 0, 3);
   const w = tf.randomNormal([dModel]);
   const b = tf.randomNormal([dModel]);
+  const { nHeads, dHead, dVocab } = GPT2_SMALL as { nHeads: number; dHead: number; dVocab: number };
+  const x = tf.randomNormal([1, PASS_ROWS, dModel]);
+  const wIn = tf.randomNormal([dModel, dMlp], 0, 0.02);
+  const wQ = tf.randomNormal([nHeads, dModel, dHead], 0, 0.02);
+  const wQFlat = tf.reshape(tf.transpose(wQ, [1, 0, 2]), [dModel, nHeads * dHead]);
+  const bQ = tf.randomNormal([nHeads, dHead]);
+  const wU = tf.randomNormal([dModel, dVocab], 0, 0.02);
+  const bU = tf.randomNormal([dVocab]);
   const ops: [string, () => tf.Tensor][] = [
     [`tanh GELU of x + b_in, [${ROWS}, ${dMlp}]`, () => biasActivation(hidden, 'gelu_new', bIn)],
     [
@@ -76,11 +90,17 @@ export async function main(): Promise<void> {
       () => normalizeCore(resid, { kind: 'LNPre', eps: 1e-5 }),
     ],
     [`RMSNorm with w, [${ROWS}, ${dModel}]`, () => normalizeCore(resid, { kind: 'RMS', eps: 1e-5, w })],
+    [`x · W_in + b_in, [${PASS_ROWS}, ${dModel}] · [${dModel}, ${dMlp}]`, () => linear(x, wIn, bIn)],
+    [
+      `x · W_Q + b_Q to heads, [${PASS_ROWS}, ${dModel}] → [${PASS_ROWS}, ${nHeads}, ${dHead}]`,
+      () => headProjection(x, wQ, bQ, wQFlat),
+    ],
+    [`x · W_U + b_U, [${PASS_ROWS}, ${dModel}] · [${dModel}, ${dVocab}]`, () => linear(x, wU, bU)],
   ];
   console.log(
-    `\n### elementwise ops on wasm (${backendThreads()} thread(s)), mean of ${repeats} rounds of ${CALLS} calls each way\n`,
+    `\n### elementwise ops, and the dense layers' reshapes and bias, on wasm (${backendThreads()} thread(s)), mean of ${repeats} rounds of ${CALLS} calls each way\n`,
   );
-  console.log("| op | tfjs's ops ms | lazylens's SIMD kernel ms | ratio |");
+  console.log("| op | tfjs's ops ms | lazylens's kernel ms | ratio |");
   console.log('|---|---|---|---|');
   const rows: { op: string; tfjsMs: number; simdMs: number }[] = [];
   try {
@@ -92,7 +112,7 @@ export async function main(): Promise<void> {
       );
     }
   } finally {
-    tf.dispose([hidden, up, bIn, resid, w, b]);
+    tf.dispose([hidden, up, bIn, resid, w, b, x, wIn, wQ, wQFlat, bQ, wU, bU]);
   }
   writeResult(`elementwise-wasm-${backendThreads()}t`, { repeats, calls: CALLS, rows });
 }

@@ -19,6 +19,7 @@ import { basename, dirname, join } from 'node:path';
 import { CheckpointError } from '../errors.js';
 import { makeConfig, type HookedTransformerConfig } from '../core/config.js';
 import { kvParamName } from '../core/stateDict.js';
+import { checkFinite } from './checkFinite.js';
 import { linearToHeads, linearToOutHeads, transposeArray, zerosArray } from './hfTensors.js';
 import { Llama2cTokenizer } from './Llama2cTokenizer.js';
 import type { HostArray, StateDict } from './toTensor.js';
@@ -111,6 +112,9 @@ export function parseLlama2cHeader(bytes: Uint8Array, source: string): Llama2cHe
   return header;
 }
 
+/** Version 0's RoPE tables, which the model never reads (so their values are not checked). */
+const UNUSED_ROPE = ['freq_cos', 'freq_sin'] as const;
+
 /** The float arrays of a checkpoint, in file order, each with its shape. */
 function layout(h: Llama2cHeader): { name: string; shape: number[] }[] {
   const { dim: d, hiddenDim: m, nLayers: L, nHeads, nKvHeads, vocabSize: V, seqLen } = h;
@@ -143,8 +147,8 @@ function layout(h: Llama2cHeader): { name: string; shape: number[] }[] {
     ...ffn,
     norms[2],
     // RoPE tables of old exports: read past, never used (the model computes its own angles).
-    { name: 'freq_cos', shape: [seqLen, dh / 2] },
-    { name: 'freq_sin', shape: [seqLen, dh / 2] },
+    { name: UNUSED_ROPE[0], shape: [seqLen, dh / 2] },
+    { name: UNUSED_ROPE[1], shape: [seqLen, dh / 2] },
     ...cls,
   ];
 }
@@ -202,13 +206,15 @@ function layer(a: HostArray<Float32Array>, l: number): HostArray<Float32Array> {
 /**
  * Reads a whole llama2.c checkpoint.
  * @param bytes the file's bytes
- * @param options.source the path, for errors; options.modelName the model's name
- * @throws CheckpointError for a bad header or a file whose size does not match its header
- *   (naming both sizes).
+ * @param options.source the path, for errors; options.modelName the model's name;
+ *   options.allowNonFinite accepts NaN and ±Inf in the weights (by default the first array
+ *   holding one fails the load, named)
+ * @throws CheckpointError for a bad header, a file whose size does not match its header
+ *   (naming both sizes), or non-finite weights.
  */
 export function readLlama2cCheckpoint(
   bytes: Uint8Array,
-  options: { source?: string; modelName?: string } = {},
+  options: Llama2cReadOptions = {},
 ): { cfg: HookedTransformerConfig; stateDict: StateDict; header: Llama2cHeader } {
   const source = options.source ?? 'llama2.c checkpoint';
   const h = parseLlama2cHeader(bytes, source);
@@ -225,7 +231,11 @@ export function readLlama2cCheckpoint(
   let offset = h.headerBytes;
   for (const { name, shape } of layout(h)) {
     const count = shape.reduce((x, y) => x * y, 1);
-    arrays.set(name, { shape, data: floats(bytes, offset, count) });
+    const data = floats(bytes, offset, count);
+    if (!options.allowNonFinite && !(UNUSED_ROPE as readonly string[]).includes(name)) {
+      checkFinite(name, data, source);
+    }
+    arrays.set(name, { shape, data });
     offset += 4 * count;
   }
   const cfg = llama2cConfig(h, options.modelName ?? 'llama2c');
@@ -259,6 +269,16 @@ export function readLlama2cCheckpoint(
   return { cfg, stateDict: sd, header: h };
 }
 
+/** How a llama2.c checkpoint is read. */
+export interface Llama2cReadOptions {
+  /** The path, for errors. */
+  source?: string;
+  /** The model's name in its config. */
+  modelName?: string;
+  /** Accept NaN and ±Inf in the weights (such a model computes NaN logits). */
+  allowNonFinite?: boolean;
+}
+
 /** A llama2.c model as loaded: config, unprocessed weights, and its tokenizer when one was found. */
 export interface LoadedLlama2c {
   cfg: HookedTransformerConfig;
@@ -278,11 +298,16 @@ async function exists(path: string): Promise<boolean> {
 /**
  * Loads a llama2.c checkpoint and its tokenizer: `tokenizerPath` when given, else `tokenizer.bin`
  * beside the checkpoint, else `tok{vocab_size}.bin` beside it (llama2.c's name for custom
- * vocabularies, e.g. tok512.bin). Without any, the model takes token ids only.
- * @throws CheckpointError for an unreadable, corrupt or mismatched checkpoint, or a tokenizer
- *   whose vocabulary size differs from the model's.
+ * vocabularies, e.g. tok512.bin). Without any, the model takes token ids only. With
+ * `allowNonFinite`, NaN and ±Inf in the weights are accepted.
+ * @throws CheckpointError for an unreadable, corrupt, non-finite or mismatched checkpoint, or a
+ *   tokenizer whose vocabulary size differs from the model's.
  */
-export async function loadLlama2c(checkpointPath: string, tokenizerPath?: string): Promise<LoadedLlama2c> {
+export async function loadLlama2c(
+  checkpointPath: string,
+  tokenizerPath?: string,
+  options: { allowNonFinite?: boolean } = {},
+): Promise<LoadedLlama2c> {
   let bytes: Uint8Array;
   try {
     bytes = await readFile(checkpointPath);
@@ -290,7 +315,11 @@ export async function loadLlama2c(checkpointPath: string, tokenizerPath?: string
     throw new CheckpointError(`Cannot read llama2.c checkpoint ${checkpointPath}: ${(e as Error).message}`);
   }
   const modelName = basename(checkpointPath).replace(/\.bin$/, '');
-  const { cfg, stateDict } = readLlama2cCheckpoint(bytes, { source: checkpointPath, modelName });
+  const { cfg, stateDict } = readLlama2cCheckpoint(bytes, {
+    source: checkpointPath,
+    modelName,
+    allowNonFinite: options.allowNonFinite,
+  });
   const dir = dirname(checkpointPath);
   let tokPath = tokenizerPath;
   if (tokPath === undefined) {

@@ -71,7 +71,7 @@ export async function loadPretrained(
           modelName: where.modelName,
           allowNonFinite: options.allowNonFinite,
         })
-      : await loadLlama2c(where.checkpoint);
+      : await loadLlama2c(where.checkpoint, undefined, { allowNonFinite: options.allowNonFinite });
   const { useAttnResult } = options;
   const cfg =
     useAttnResult === undefined

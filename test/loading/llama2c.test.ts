@@ -102,6 +102,32 @@ describe('llama2.c checkpoints', () => {
     expect(() => parseLlama2cHeader(header([16, 8, 1, 4, 4, 10, 4]), 'x.bin')).not.toThrow();
   });
 
+  it('refuses non-finite weights, naming the array, unless allowNonFinite; the unused RoPE tables are not read', async () => {
+    const bytes = tinyBin().slice();
+    const floats = new DataView(bytes.buffer, 28); // version 0: the weights start after 28 bytes
+    floats.setFloat32(4 * 3, NaN, true); // embed [300, 32], flat index 3
+    expect(() => readLlama2cCheckpoint(bytes, { source: 'bad.bin' })).toThrow(CheckpointError);
+    expect(() => readLlama2cCheckpoint(bytes, { source: 'bad.bin' })).toThrow(
+      "bad.bin: tensor 'embed' has 1 non-finite value of 9600 (first: NaN at flat index 3); expected finite weights. " +
+        'Pass allowNonFinite: true to load it anyway.',
+    );
+    const { stateDict } = readLlama2cCheckpoint(bytes, { allowNonFinite: true });
+    expect(Number.isNaN(stateDict.get('embed.W_E')!.data[3])).toBe(true);
+    const dir = await tmp();
+    await writeFile(join(dir, 'model.bin'), bytes);
+    await expect(loadLlama2c(join(dir, 'model.bin'))).rejects.toThrow(
+      /tensor 'embed' has 1 non-finite value/,
+    );
+    expect((await loadLlama2c(join(dir, 'model.bin'), undefined, { allowNonFinite: true })).cfg.dVocab).toBe(
+      300,
+    );
+    // Version 0's RoPE tables follow rms_final; the model computes its own angles and never reads them.
+    const rope = tinyBin().slice();
+    const ropeAt = 9600 + 64 + 2048 + 1024 + 1024 + 2048 + 64 + 3 * 3072 + 32;
+    new DataView(rope.buffer, 28).setFloat32(4 * ropeAt, Infinity, true);
+    expect(() => readLlama2cCheckpoint(rope)).not.toThrow();
+  });
+
   it('finds tokenizer.bin beside the checkpoint, and checks its vocabulary against the model', async () => {
     const loaded = await loadLlama2c(join(TINY, 'model.bin'));
     expect(loaded.tokenizer?.vocabSize).toBe(300);
