@@ -5,8 +5,11 @@
  * stream: streamCaches with only the needed activations → lastTokenDla → JSON Lines) on a
  * GPT-2-small-shaped random model; PyTorch runs the same job on the same prompts and shapes the
  * way one would write it there (bench/torch_dla.py: hooks only on the needed activations, last
- * position only), at one intra-op thread and at one per core, compared at the faster
- * (see torchThreadCounts). Both time the whole job, files included, model built before. The
+ * position only, batches in file order), at one intra-op thread and at one per core, compared at
+ * the faster (see torchThreadCounts). streamDla groups prompts by length within windows of 8
+ * batches by default; PyTorch runs once more, at one intra-op thread, with the same grouping, to
+ * show what the grouping gives a hand-written loop. Both time the whole job, files included, model
+ * built before. The
  * prompts are run in ROUNDS parts, each by lazylens and then by PyTorch, and each side's parts are
  * summed: this machine's speed drifts over minutes (it is shared), and interleaving puts the
  * drift on both sides. Written to bench/results/dla-<backend>-<n>t.json.
@@ -22,14 +25,18 @@ import {
   backendThreads,
   benchFlags,
   GPT2_SMALL,
+  hasTorch,
   lcg,
   ratio,
+  runPython,
   runTorchAtEachThreadCount,
   torchThreadCounts,
   writeResult,
 } from './common.js';
 
 const BATCH_SIZE = 8;
+/** streamDla's default window (batches) for grouping prompts by length, given to PyTorch's extra run. */
+const LENGTH_WINDOW = 8;
 
 interface JobResult {
   seconds: number;
@@ -83,6 +90,9 @@ export async function main(): Promise<void> {
     const model = HookedTransformer.fromConfig(GPT2_SMALL, { seed: 0 });
     const ours: JobResult = { seconds: 0, prompts: 0, tokens, components: 0 };
     let torchRuns: { threads: number; result: JobResult }[] | undefined;
+    const torchGrouped: JobResult | undefined = hasTorch()
+      ? { seconds: 0, prompts: 0, tokens: 0, components: 0 }
+      : undefined;
     for (const [round, input] of files.entries()) {
       const t0 = performance.now();
       const table = await streamDla(model, input, `${dir}/lazylens-${round}.jsonl`, {
@@ -116,6 +126,22 @@ export async function main(): Promise<void> {
             : r,
         };
       });
+      if (torchGrouped) {
+        const r = runPython<JobResult>('torch_dla.py', [
+          input,
+          `${dir}/torch-grouped-${round}.jsonl`,
+          '--threads',
+          1,
+          '--batch-size',
+          BATCH_SIZE,
+          '--group-by-length',
+          LENGTH_WINDOW,
+        ]);
+        torchGrouped.seconds += r.seconds;
+        torchGrouped.prompts += r.prompts;
+        torchGrouped.tokens += r.tokens;
+        torchGrouped.components = r.components;
+      }
     }
     model.dispose();
     const lines = files
@@ -142,9 +168,20 @@ export async function main(): Promise<void> {
           run.result,
         );
       }
+      if (torchGrouped) {
+        show(
+          `PyTorch as above, 1 intra-op thread, prompts grouped by length in windows of ${LENGTH_WINDOW} batches as streamDla`,
+          torchGrouped,
+        );
+      }
       console.log(
         `\nprompts/s ratio lazylens / PyTorch at its faster setting: ${ratio(torch.seconds, ours.seconds)}`,
       );
+      if (torchGrouped) {
+        console.log(
+          `prompts/s ratio lazylens / PyTorch given the same grouping: ${ratio(torchGrouped.seconds, ours.seconds)}`,
+        );
+      }
     } else {
       console.log('\n(PyTorch comparison skipped: /usr/bin/python3 has no torch)');
     }
@@ -153,7 +190,9 @@ export async function main(): Promise<void> {
       batchSize: BATCH_SIZE,
       lazylens: ours,
       torch: torchRuns ?? null,
+      torchGrouped: torchGrouped ?? null,
       ratio: torch ? torch.seconds / ours.seconds : null,
+      ratioGrouped: torchGrouped ? torchGrouped.seconds / ours.seconds : null,
     });
   } finally {
     rmSync(dir, { recursive: true, force: true });

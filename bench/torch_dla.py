@@ -4,7 +4,9 @@ only on the activations the attribution needs (each layer's z and MLP output, th
 the final LN scale), each keeping the last real position of each row only, and no unembedding
 (TransformerLens's return_type=None): the job needs the answer's W_U column, not the logits.
 Right-padded batches: with a causal mask and absolute positions, padding after a row's last token
-cannot change it.
+cannot change it. Batches take the prompts in file order; with --group-by-length W, prompts are
+sorted by length within windows of W batches first (as lazylens's streamDla does by default) and
+the lines written back in file order, to show what that grouping gives PyTorch.
 Writes one JSON line per prompt (index, answerId, position, total, top-5 components) like
 lazylens's streamDla, and prints one JSON line {seconds, prompts, tokens, components}.
 Written for this project; run: /usr/bin/python3 bench/torch_dla.py IN.jsonl OUT.jsonl --threads 2"""
@@ -23,6 +25,7 @@ def main():
     parser.add_argument("out")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--group-by-length", type=int, default=1, help="batches per window sorted by length")
     args = parser.parse_args()
     torch.manual_seed(0)
     torch.set_num_threads(args.threads)
@@ -49,9 +52,16 @@ def main():
     W_O = torch.stack([b.W_O for b in model.blocks])  # [L, H, dh, D]
     mean = torch.zeros(len(labels))
     tokens_seen = 0
+    window = args.batch_size * args.group_by_length
+    order = []  # prompt indices in the order batches take them
+    for w in range(0, len(records), window):
+        order += sorted(range(w, min(w + window, len(records))), key=lambda i: len(records[i]["prompt"]))
+    lines = {}
+    written = 0
     with open(args.out, "w") as out, torch.no_grad():
-        for start in range(0, len(records), args.batch_size):
-            batch = records[start:start + args.batch_size]
+        for start in range(0, len(order), args.batch_size):
+            indices = order[start:start + args.batch_size]
+            batch = [records[i] for i in indices]
             lengths = torch.tensor([len(r["prompt"]) for r in batch])
             tokens = torch.zeros(len(batch), int(lengths.max()), dtype=torch.long)
             for i, r in enumerate(batch):
@@ -67,13 +77,16 @@ def main():
             answers = torch.tensor([r["answer"] for r in batch])
             attrs = torch.einsum("bcd,db->bc", stack, model.W_U[:, answers])  # [b, components]
             mean += attrs.sum(0)
-            text = ""
             for i, r in enumerate(batch):
                 a = attrs[i]
                 top = a.abs().argsort(descending=True)[:5].tolist()
-                text += json.dumps({"index": start + i, "answerId": r["answer"], "position": int(lengths[i]) - 1,
-                                    "total": float(a.sum()),
-                                    "top": [{"component": labels[c], "attribution": float(a[c])} for c in top]}) + "\n"
+                lines[indices[i]] = json.dumps({"index": indices[i], "answerId": r["answer"], "position": int(lengths[i]) - 1,
+                                                "total": float(a.sum()),
+                                                "top": [{"component": labels[c], "attribution": float(a[c])} for c in top]}) + "\n"
+            text = ""
+            while written in lines:
+                text += lines.pop(written)
+                written += 1
             out.write(text)
     seconds = time.perf_counter() - t0
     print(json.dumps({"seconds": seconds, "prompts": len(records), "tokens": tokens_seen, "components": len(labels)}))

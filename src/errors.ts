@@ -113,6 +113,8 @@ export interface StreamErrorWhere {
   start?: number;
   /** Number of prompts in the batch. */
   size?: number;
+  /** Index of each prompt of the batch, when they are not `start`, `start + 1`, … */
+  indices?: readonly number[];
 }
 
 function messageOf(e: unknown): string {
@@ -123,9 +125,12 @@ function place(w: StreamErrorWhere): string {
   if (w.promptIndex !== undefined) {
     return `prompt ${w.promptIndex}${w.batchIndex === undefined ? '' : ` (batch ${w.batchIndex})`}`;
   }
-  const range =
-    w.start === undefined || w.size === undefined ? '' : ` (prompts ${w.start}–${w.start + w.size - 1})`;
-  return `batch ${w.batchIndex ?? '?'}${range}`;
+  const contiguous = w.indices?.every((i, row) => i === (w.indices as readonly number[])[0] + row) ?? true;
+  let prompts = '';
+  if (!contiguous) prompts = ` (prompts ${(w.indices as readonly number[]).join(', ')})`;
+  else if (w.start !== undefined && w.size !== undefined)
+    prompts = ` (prompts ${w.start}–${w.start + w.size - 1})`;
+  return `batch ${w.batchIndex ?? '?'}${prompts}`;
 }
 
 /** An error raised while streaming prompts; `promptIndex` / `batchIndex` say where. */

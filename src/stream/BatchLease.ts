@@ -16,8 +16,13 @@ export interface Disposable {
 export interface LeasedBatch {
   /** Batch number, from 0. */
   readonly index: number;
-  /** Stream index of the batch's first prompt. */
+  /** Stream index of the batch's first prompt (its first row). */
   readonly start: number;
+  /**
+   * Stream index of each prompt, row by row: `start`, `start + 1`, … unless the stream grouped
+   * prompts by length (`groupByLength`).
+   */
+  readonly indices: readonly number[];
   /** Number of prompts (rows) in the batch. */
   readonly size: number;
   /** True once the batch's tensors were disposed. */

@@ -117,6 +117,13 @@ export interface StreamCachesOptions {
   paddingSide?: PaddingSide;
   /** Batches alive at once: the producer is never more than this many batches ahead. Default 1. */
   concurrency?: number;
+  /**
+   * Batches per window within which prompts are put in order of their token count before they
+   * are cut into batches, so each batch pads less (prompts of equal length keep their order).
+   * A batch's `indices` then say which prompt each row is. Default 1: the input's order, each
+   * batch the next `batchSize` prompts. Prompts are read a window ahead.
+   */
+  groupByLength?: number;
   /** Prepend BOS to text prompts (default `cfg.defaultPrependBos`); token ids are used as given. */
   prependBos?: boolean;
   /**

@@ -23,6 +23,8 @@ export interface Kept<T> {
   readonly index: number;
   /** Stream index of the batch's first prompt. */
   readonly start: number;
+  /** Stream index of each of the batch's prompts, row by row (see `LeasedBatch.indices`). */
+  readonly indices: readonly number[];
   /** Prompts in the batch. */
   readonly size: number;
   /** The kept value: every `Lazy` in it materialized to a tensor the subscriber owns. */
@@ -79,7 +81,7 @@ export function keep<B extends LeasedBatch, T>(
     const made: tf.Tensor[] = [];
     try {
       const value = cloneOut(await select(batch), made) as KeptValue<T>;
-      return { index: batch.index, start: batch.start, size: batch.size, value };
+      return { index: batch.index, start: batch.start, indices: batch.indices, size: batch.size, value };
     } catch (e) {
       tf.dispose(made);
       throw e;

@@ -46,7 +46,7 @@ export function answerIds<P>(batch: CacheBatch<P>, given?: readonly number[]): n
     if (a !== null) return a;
     if (!batch.finiteLogits[i]) {
       throw new InvalidArgumentError(
-        `prompt ${batch.start + i}: the logits are not finite (NaN or ±Infinity) at its last token ` +
+        `prompt ${batch.indices[i]}: the logits are not finite (NaN or ±Infinity) at its last token ` +
           `(position ${batch.lastPositions[i]}), so the model has no top prediction to attribute; ` +
           'expected finite logits, or give the prompt an answer.',
       );

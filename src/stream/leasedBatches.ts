@@ -15,14 +15,22 @@ export interface BatchingOptions {
   batchSize?: number;
   /** Batches alive at once: the producer runs at most this far ahead of the consumer. Default 1. */
   concurrency?: number;
+  /**
+   * Batches per window within which prompts are put in order of the builder's `sizeOf` before
+   * they are cut into batches, so that each batch holds prompts of like size. Default 1: the
+   * source's order, each batch its next `batchSize` prompts.
+   */
+  groupBySize?: number;
 }
 
 /** What `build` is told about the batch it makes. */
 export interface BatchContext {
   /** Batch number, from 0. */
   index: number;
-  /** Stream index of the batch's first prompt. */
+  /** Stream index of the batch's first prompt (its first row). */
   start: number;
+  /** Stream index of each prompt, row by row (start, start + 1, … unless grouped by size). */
+  indices: readonly number[];
   /** The batch's lifetime: `track` what it owns, expose `hold` on the batch. */
   lease: BatchLease;
 }
@@ -35,6 +43,8 @@ export interface BatchBuilder<P, Q, B> {
   prepare: (prompt: P, promptIndex: number) => Q;
   /** Makes the batch from prepared prompts: a value, a promise or an observable (first value). */
   build: (prepared: Q[], ctx: BatchContext) => B | ObservableInput<B>;
+  /** What `groupBySize` orders prepared prompts by (e.g. their token count); needed with it. */
+  sizeOf?: (prepared: Q) => number;
 }
 
 /** A positive integer option, or its default. */
@@ -90,6 +100,9 @@ export function leasedBatches<P, Q, B>(
 ): Observable<B> {
   const batchSize = positiveInt(options.batchSize, 8, 'batchSize');
   const concurrency = positiveInt(options.concurrency, 1, 'concurrency');
+  const window = positiveInt(options.groupBySize, 1, 'groupBySize');
+  const sizeOf = builder.sizeOf;
+  if (window > 1 && !sizeOf) throw new Error('internal: groupBySize needs the builder to say sizeOf');
   return new Observable<B>((subscriber) => {
     const reader = openReader(source);
     const alive = new Set<BatchLease>();
@@ -99,6 +112,9 @@ export function leasedBatches<P, Q, B>(
     let closed = false;
     let nextIndex = 0;
     let nextStart = 0;
+    // Prepared prompts read ahead in a window, in size order, and how the window's read ended.
+    const queued: { prepared: Q; promptIndex: number }[] = [];
+    let queueEnd: { done: boolean; error?: unknown } = { done: false };
     let pumping = false;
     let again = false;
     let building: Subscription | undefined;
@@ -116,7 +132,8 @@ export function leasedBatches<P, Q, B>(
       else subscriber.complete();
     };
 
-    const emit = (prepared: Q[], index: number, start: number): void => {
+    const emit = (prepared: Q[], index: number, indices: number[]): void => {
+      const start = indices[0];
       const lease = new BatchLease(index, () => {
         alive.delete(lease);
         pump();
@@ -125,7 +142,7 @@ export function leasedBatches<P, Q, B>(
       const own = lease.hold();
       let made: B | ObservableInput<B>;
       try {
-        made = builder.build(prepared, { index, start, lease });
+        made = builder.build(prepared, { index, start, indices, lease });
       } catch (error) {
         made = throwError(() => error);
       }
@@ -138,7 +155,7 @@ export function leasedBatches<P, Q, B>(
         }
         try {
           if ('error' in o)
-            fail(StreamError.wrap(o.error, { batchIndex: index, start, size: prepared.length }));
+            fail(StreamError.wrap(o.error, { batchIndex: index, start, size: prepared.length, indices }));
           else subscriber.next(o.value);
         } finally {
           own(); // the batch is disposed here unless something downstream took a hold
@@ -147,35 +164,83 @@ export function leasedBatches<P, Q, B>(
       });
     };
 
-    const startBatch = (): void => {
-      busy = true;
-      const index = nextIndex++;
-      const start = nextStart;
-      reader.read(batchSize, (r) => {
+    /**
+     * Reads up to `count` prompts and prepares them, each with its stream index; `error` is the
+     * source's or the first failing prompt's (the prompts before it are kept).
+     */
+    const readPrepared = (
+      count: number,
+      index: number,
+      done: (items: { prepared: Q; promptIndex: number }[], end: { done: boolean; error?: unknown }) => void,
+    ): void => {
+      const first = nextStart;
+      reader.read(count, (r) => {
         if (closed) return;
-        const prepared: Q[] = [];
-        let error = r.error
-          ? new StreamError({ promptIndex: start + r.items.length }, r.error.value)
+        const items: { prepared: Q; promptIndex: number }[] = [];
+        let error: unknown = r.error
+          ? new StreamError({ promptIndex: first + r.items.length }, r.error.value)
           : undefined;
         for (const item of r.items) {
-          const promptIndex = start + prepared.length;
+          const promptIndex = first + items.length;
           try {
-            prepared.push(builder.prepare(item, promptIndex));
+            items.push({ prepared: builder.prepare(item, promptIndex), promptIndex });
           } catch (e) {
-            error = StreamError.wrap(e, { promptIndex, batchIndex: index });
+            // Read ahead for a window, a prompt belongs to no batch yet.
+            error = StreamError.wrap(e, window === 1 ? { promptIndex, batchIndex: index } : { promptIndex });
             break;
           }
         }
-        nextStart += prepared.length;
-        if (r.done || error) finished = true;
-        if (error) fail(error);
-        if (prepared.length === 0) {
-          busy = false;
-          nextIndex--;
-          pump();
-          return;
-        }
-        emit(prepared, index, start);
+        nextStart += items.length;
+        done(items, { done: r.done || error !== undefined, error });
+      });
+    };
+
+    // Starts the next batch from `items` (taken from the front); ends the stream after it when
+    // `end` says the source is done or failed and nothing else is queued.
+    const startFrom = (
+      items: { prepared: Q; promptIndex: number }[],
+      end: { done: boolean; error?: unknown },
+      index: number,
+    ): void => {
+      if (end.done) finished = true;
+      if (end.error !== undefined) fail(end.error);
+      if (items.length === 0) {
+        busy = false;
+        nextIndex--;
+        pump();
+        return;
+      }
+      emit(
+        items.map((i) => i.prepared),
+        index,
+        items.map((i) => i.promptIndex),
+      );
+    };
+
+    const startBatch = (): void => {
+      busy = true;
+      const index = nextIndex++;
+      if (window === 1) {
+        readPrepared(batchSize, index, (items, end) => startFrom(items, end, index));
+        return;
+      }
+      const take = (): void => {
+        const items = queued.splice(0, batchSize);
+        startFrom(items, queued.length === 0 ? queueEnd : { done: false }, index);
+      };
+      if (queued.length > 0) {
+        take();
+        return;
+      }
+      readPrepared(batchSize * window, index, (items, end) => {
+        // A stable sort: prompts of equal size keep the source's order.
+        queued.push(
+          ...items.sort(
+            (a, b) => (sizeOf as (q: Q) => number)(a.prepared) - (sizeOf as (q: Q) => number)(b.prepared),
+          ),
+        );
+        queueEnd = end;
+        take();
       });
     };
 

@@ -16,6 +16,8 @@ export interface Materialized<B extends LeasedBatch = LeasedBatch> {
   readonly index: number;
   /** Stream index of the batch's first prompt. */
   readonly start: number;
+  /** Stream index of each of the batch's prompts, row by row (see `LeasedBatch.indices`). */
+  readonly indices: readonly number[];
   /** Prompts in the batch (the weight `meanOver` gives it). */
   readonly size: number;
   /** The batch's prompts (`records` of a CacheBatch), when it has them. */
@@ -60,6 +62,7 @@ export function materialize<B extends LeasedBatch>(): OperatorFunction<LazyBatch
       return {
         index: b.index,
         start: b.start,
+        indices: b.indices,
         size: b.size,
         records: b.records as Materialized<B>['records'],
         labels: item.lazy.labels,

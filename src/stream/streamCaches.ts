@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Observable } from 'rxjs';
 import type { CacheBatch, PromptInput, StreamCachesOptions, StreamModel } from './CacheBatch.js';
-import { leasedBatches, type BatchContext } from './leasedBatches.js';
+import { leasedBatches, positiveInt, type BatchContext } from './leasedBatches.js';
 import { padRows } from './padRows.js';
 import { preparePrompt, type PreparedPrompt } from './preparePrompt.js';
 import type { PromptSource } from './promptReader.js';
@@ -22,6 +22,7 @@ export const STREAM_CACHES_KEYS = {
   truncate: true,
   logits: true,
   finalBlockAtLastToken: true,
+  groupByLength: true,
 } as const satisfies OptionKeys<StreamCachesOptions>;
 
 // Read here, asynchronously, so operators needing a row's prediction never read the logits themselves.
@@ -55,7 +56,7 @@ async function lastTokenArgmax(
 async function runBatch<P>(
   model: StreamModel,
   prepared: PreparedPrompt<P>[],
-  { index, start, lease }: BatchContext,
+  { index, start, indices, lease }: BatchContext,
   options: StreamCachesOptions,
 ): Promise<CacheBatch<P>> {
   const side = options.paddingSide ?? 'right';
@@ -82,6 +83,7 @@ async function runBatch<P>(
   return {
     index,
     start,
+    indices,
     size: prepared.length,
     records: prepared.map((p) => p.record),
     tokens,
@@ -169,8 +171,14 @@ export function streamCaches<P extends PromptInput>(
     throw new InvalidArgumentError(
       `finalBlockAtLastToken given with logits '${logits}'; expected logits 'last' (the other positions' logits need the whole final block).`,
     );
-  return leasedBatches<P, PreparedPrompt<P>, CacheBatch<P>>(prompts, options, {
-    prepare: (p) => preparePrompt(model, p, { prependBos: options.prependBos, truncate: options.truncate }),
-    build: (prepared, ctx) => runBatch(model, prepared, ctx, options),
-  });
+  const groupBySize = positiveInt(options.groupByLength, 1, 'groupByLength');
+  return leasedBatches<P, PreparedPrompt<P>, CacheBatch<P>>(
+    prompts,
+    { batchSize: options.batchSize, concurrency: options.concurrency, groupBySize },
+    {
+      prepare: (p) => preparePrompt(model, p, { prependBos: options.prependBos, truncate: options.truncate }),
+      build: (prepared, ctx) => runBatch(model, prepared, ctx, options),
+      sizeOf: (p) => p.ids.length,
+    },
+  );
 }

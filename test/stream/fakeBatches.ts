@@ -36,7 +36,7 @@ export function fakeBatches(
       if (p < 0) throw new Error(`negative prompt ${p} at ${i}`);
       return p;
     },
-    build: (items, { index, start, lease }) => {
+    build: (items, { index, start, indices, lease }) => {
       log.events.push(`${scheduler.now()} build ${index}`);
       log.built++;
       log.maxAlive = Math.max(log.maxAlive, log.built - log.disposed);
@@ -50,6 +50,7 @@ export function fakeBatches(
       const batch: FakeBatch = {
         index,
         start,
+        indices,
         size: items.length,
         items,
         tensor,
@@ -60,6 +61,8 @@ export function fakeBatches(
       };
       return buildMs ? timer(buildMs).pipe(map(() => batch)) : batch;
     },
+    // A prompt's size is its value, for groupBySize.
+    sizeOf: (p) => p,
   });
 }
 

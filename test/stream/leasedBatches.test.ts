@@ -230,6 +230,65 @@ describeBackends('leasedBatches on virtual time', () => {
     });
   });
 
+  it('groupBySize orders each window of prompts by size, stably, and says which prompt each row is', async () => {
+    const s = newScheduler();
+    const prompts = [5, 1, 4, 1, 6, 3, 9, 8];
+    const batches = await lastValueFrom(
+      fakeBatches(s, prompts, { batchSize: 2, groupBySize: 3 }).pipe(
+        map((b) => ({ items: b.items, indices: [...b.indices], start: b.start })),
+        toArray(),
+      ),
+    );
+    // A window of 3 batches (6 prompts), then what is left (2).
+    expect(batches).toEqual([
+      { items: [1, 1], indices: [1, 3], start: 1 },
+      { items: [3, 4], indices: [5, 2], start: 5 },
+      { items: [5, 6], indices: [0, 4], start: 0 },
+      { items: [8, 9], indices: [7, 6], start: 7 },
+    ]);
+    for (const b of batches) expect(b.items).toEqual(b.indices.map((i) => prompts[i]));
+    const plain = await lastValueFrom(
+      fakeBatches(s, prompts, { batchSize: 3 }).pipe(
+        map((b) => [...b.indices]),
+        toArray(),
+      ),
+    );
+    expect(plain).toEqual([
+      [0, 1, 2],
+      [3, 4, 5],
+      [6, 7],
+    ]);
+  });
+
+  it('groupBySize: a bad prompt in a window ends the stream after the prompts before it ran', () => {
+    const s = newScheduler();
+    const log = newLog();
+    s.run(({ expectObservable }) => {
+      const out = fakeBatches(s, [0, 7, 3, 2, 9, -5, 6, 4], { batchSize: 2, groupBySize: 4 }, log).pipe(
+        useBatch((b) => timer(10).pipe(map(() => `${b.items.join()}@${b.indices.join()}`))),
+      );
+      // Read ahead for the window, the bad prompt belongs to no batch: the error names it alone.
+      const error = new StreamError({ promptIndex: 5 }, new Error('negative prompt -5 at 5'));
+      expectObservable(out).toBe('10ms a 9ms b 9ms (c#)', { a: '0,2@0,3', b: '3,7@2,1', c: '9@4' }, error);
+    });
+    expect(log.disposed).toBe(log.built);
+  });
+
+  it('a failing batch of a window names its prompts', () => {
+    const s = newScheduler();
+    s.run(({ expectObservable }) => {
+      const out = fakeBatches(s, [4, 3, 2, 1], { batchSize: 2, groupBySize: 2 }).pipe(
+        useBatch((b) => {
+          if (b.index === 1) throw new Error('boom');
+          return b.items.join();
+        }),
+      );
+      const error = new StreamError({ batchIndex: 1, start: 1, size: 2, indices: [1, 0] }, new Error('boom'));
+      expectObservable(out).toBe('(a#)', { a: '1,2' }, error);
+      expect(error.message).toBe('batch 1 (prompts 1, 0): boom');
+    });
+  });
+
   it('runs a long synchronous stream without deep recursion', async () => {
     const s = newScheduler();
     const n = await lastValueFrom(
@@ -246,6 +305,7 @@ describeBackends('leasedBatches on virtual time', () => {
     const s = newScheduler();
     expect(() => fakeBatches(s, range(3), { batchSize: 0 })).toThrow(/batchSize 0 given/);
     expect(() => fakeBatches(s, range(3), { concurrency: 1.5 })).toThrow(/concurrency 1.5 given/);
+    expect(() => fakeBatches(s, range(3), { groupBySize: 0 })).toThrow(/groupBySize 0 given/);
     const bad = fakeBatches(s, 'abc' as unknown as number[], {});
     return expect(lastValueFrom(bad)).rejects.toThrow(/one string/);
   });

@@ -71,6 +71,34 @@ describeBackends(
       expect(reports.at(-1)?.done).toBe(true);
     });
 
+    it('groups prompts by length within windows, and writes the same lines in the input order', async () => {
+      const input = join(dir, 'lengths.jsonl');
+      // Token-id prompts of lengths that alternate long and short, so grouping reorders them.
+      const lengths = [9, 2, 7, 3, 8, 2, 6, 4, 5, 3, 9];
+      const prompts = lengths.map((n, i) => ({
+        prompt: Array.from({ length: n }, (_, j) => (7 * i + 3 * j) % 300),
+        answer: (11 * i) % 300,
+      }));
+      writeFileSync(input, prompts.map((p) => JSON.stringify(p)).join('\n'));
+      const run = async (groupByLength: number): Promise<{ lines: DlaLine[]; mean: number[] }> => {
+        const output = join(dir, `lengths-${groupByLength}.jsonl`);
+        const table = await streamDla(model, input, output, { topK: 3, batchSize: 2, groupByLength });
+        return { lines: readLines(output), mean: table.mean };
+      };
+      const grouped = await run(3);
+      const plain = await run(1);
+      expect(grouped.lines.map((l) => l.index)).toEqual(lengths.map((_, i) => i));
+      expect(grouped.lines.map((l) => l.position)).toEqual(lengths.map((n) => n - 1));
+      for (const [i, line] of grouped.lines.entries()) {
+        const other = plain.lines[i];
+        expect(line.answerId).toBe(other.answerId);
+        expect(line.top.map((t) => t.component)).toEqual(other.top.map((t) => t.component));
+        expect(line.total).toBeCloseTo(other.total, 4);
+      }
+      for (const [c, m] of grouped.mean.entries()) expect(m).toBeCloseTo(plain.mean[c], 4);
+      await expect(run(0)).rejects.toThrow('groupByLength 0 given; expected a positive integer.');
+    });
+
     it('keeps the lines written before a bad line and names its prompt', async () => {
       const input = join(dir, 'bad.jsonl');
       const output = join(dir, 'bad-out.jsonl');
