@@ -125,9 +125,10 @@ function place(w: StreamErrorWhere): string {
   if (w.promptIndex !== undefined) {
     return `prompt ${w.promptIndex}${w.batchIndex === undefined ? '' : ` (batch ${w.batchIndex})`}`;
   }
-  const contiguous = w.indices?.every((i, row) => i === (w.indices as readonly number[])[0] + row) ?? true;
+  const { indices } = w;
   let prompts = '';
-  if (!contiguous) prompts = ` (prompts ${(w.indices as readonly number[]).join(', ')})`;
+  if (indices && !indices.every((i, row) => i === indices[0] + row))
+    prompts = ` (prompts ${indices.join(', ')})`;
   else if (w.start !== undefined && w.size !== undefined)
     prompts = ` (prompts ${w.start}–${w.start + w.size - 1})`;
   return `batch ${w.batchIndex ?? '?'}${prompts}`;

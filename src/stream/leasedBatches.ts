@@ -101,8 +101,10 @@ export function leasedBatches<P, Q, B>(
   const batchSize = positiveInt(options.batchSize, 8, 'batchSize');
   const concurrency = positiveInt(options.concurrency, 1, 'concurrency');
   const window = positiveInt(options.groupBySize, 1, 'groupBySize');
-  const sizeOf = builder.sizeOf;
+  const { sizeOf } = builder;
   if (window > 1 && !sizeOf) throw new Error('internal: groupBySize needs the builder to say sizeOf');
+  const bySize = (a: { prepared: Q }, b: { prepared: Q }): number =>
+    sizeOf ? sizeOf(a.prepared) - sizeOf(b.prepared) : 0;
   return new Observable<B>((subscriber) => {
     const reader = openReader(source);
     const alive = new Set<BatchLease>();
@@ -234,11 +236,7 @@ export function leasedBatches<P, Q, B>(
       }
       readPrepared(batchSize * window, index, (items, end) => {
         // A stable sort: prompts of equal size keep the source's order.
-        queued.push(
-          ...items.sort(
-            (a, b) => (sizeOf as (q: Q) => number)(a.prepared) - (sizeOf as (q: Q) => number)(b.prepared),
-          ),
-        );
+        queued.push(...items.sort(bySize));
         queueEnd = end;
         take();
       });

@@ -32,6 +32,11 @@ export interface StreamDlaOptions extends StreamCachesOptions {
   components?: DlaComponents;
   /** Components per output line, largest |attribution| first. Default 5. */
   topK?: number;
+  /**
+   * As `streamCaches`' option, with another default here: 8 (windows of 8 batches, grouped by
+   * length). The lines are written in the input's order either way; 1 keeps the input's batches.
+   */
+  groupByLength?: number;
   /** Called after each batch and once at the end. */
   onProgress?: (info: ProgressInfo) => void;
 }
