@@ -86,17 +86,28 @@ export function softCap(x: tf.Tensor, cap: number): tf.Tensor {
   return tf.mul(tf.tanh(tf.div(x, cap)), cap);
 }
 
-/** x [..., d] @ w [d, n] (+ b [n]) → [..., n], written as a 2-D matMul (no einsum: wasm lacks it). */
-export function linear(x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor): tf.Tensor {
-  const lead = x.shape.slice(0, -1);
-  const [d, n] = w.shape as [number, number];
-  const fused = blasLinear(x, w, d, [...lead, n], b);
+/**
+ * x · w (+ b) → `outShape`: x as rows of `inner` values, w as `inner` rows (any shape of that
+ * size, read row-major), b as the output's trailing axes. One BLAS kernel on wasm (blasLinear),
+ * else a 2-D matMul (no einsum: wasm lacks it) and a bias add.
+ */
+function dense(x: tf.Tensor, w: tf.Tensor, inner: number, outShape: number[], b?: tf.Tensor): tf.Tensor {
+  const fused = blasLinear(x, w, inner, outShape, b);
   if (fused) return fused;
   // Split to the backend's binding limit: an unembedding (d_model × d_vocab) or a long batch of
   // logits can be larger than one WebGPU binding.
-  const y = chunkedMatMul(tf.reshape<tf.Rank.R2>(x, [-1, d]), w);
-  const out = tf.reshape(y, [...lead, n]);
+  const y = chunkedMatMul(
+    tf.reshape<tf.Rank.R2>(x, [-1, inner]),
+    w.rank === 2 ? w : tf.reshape<tf.Rank.R2>(w, [inner, -1]),
+  );
+  const out = tf.reshape(y, outShape);
   return b ? tf.add(out, b) : out;
+}
+
+/** x [..., d] @ w [d, n] (+ b [n]) → [..., n]. */
+export function linear(x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor): tf.Tensor {
+  const [d, n] = w.shape as [number, number];
+  return dense(x, w, d, [...x.shape.slice(0, -1), n], b);
 }
 
 /**
@@ -105,11 +116,7 @@ export function linear(x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor): tf.Tensor {
  */
 export function headProjection(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, flat?: tf.Tensor): tf.Tensor {
   const [h, d, dh] = w.shape;
-  const weights = flat ?? flattenHeads(w);
-  const outShape = [...x.shape.slice(0, -1), h, dh];
-  const fused = blasLinear(x, weights, d, outShape, b);
-  if (fused) return fused;
-  return tf.add(tf.reshape(linear(x, weights), outShape), b);
+  return dense(x, flat ?? flattenHeads(w), d, [...x.shape.slice(0, -1), h, dh], b);
 }
 
 /**
@@ -118,10 +125,7 @@ export function headProjection(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, flat?: 
  */
 export function headsOut(z: tf.Tensor, W_O: tf.Tensor, b_O: tf.Tensor): tf.Tensor {
   const [h, dh, d] = W_O.shape;
-  const lead = z.shape.slice(0, -2);
-  const fused = blasLinear(z, W_O, h * dh, [...lead, d], b_O);
-  if (fused) return fused;
-  return linear(tf.reshape(z, [...lead, h * dh]), tf.reshape(W_O, [h * dh, d]), b_O);
+  return dense(z, W_O, h * dh, [...z.shape.slice(0, -2), d], b_O);
 }
 
 /**
